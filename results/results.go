@@ -1,0 +1,250 @@
+// Package results is connbench's result document: its types, JSON encoding
+// and decoding, and the text table a run prints. A document describes itself
+// (schema version, tool version, host, sysctls, the configuration of every
+// run) so that two files can be compared months later, and it carries each
+// latency histogram losslessly (HdrHistogram V2, base64) next to the
+// percentiles, so files from several generators merge exactly.
+//
+// The schema is documented in SCHEMA.md beside this file.
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/connbench/connbench/histogram"
+)
+
+// Schema is the schema identifier written into every document. Readers
+// accept documents of this schema and refuse newer ones.
+const Schema = "connbench/v1"
+
+// Document is one result file: one or more runs and their context.
+type Document struct {
+	Schema    string            `json:"schema"`
+	Tool      Tool              `json:"tool"`
+	StartedAt time.Time         `json:"started_at"`
+	Command   []string          `json:"command,omitempty"`
+	Host      Host              `json:"host"`
+	Sysctls   map[string]string `json:"sysctls"`
+	Partial   bool              `json:"partial"`
+	Runs      []Run             `json:"runs"`
+}
+
+// Tool names the program that wrote the document.
+type Tool struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	GoVersion string `json:"go_version"`
+}
+
+// Host describes the machine the runs were made on.
+type Host struct {
+	Hostname      string `json:"hostname"`
+	Kernel        string `json:"kernel"`
+	CPUs          int    `json:"cpus"`
+	OpenFileLimit uint64 `json:"open_file_limit"`
+}
+
+// Run is one workload run.
+type Run struct {
+	// Label tells runs apart in tables ("pooled", "per-request", a variant).
+	Label    string `json:"label"`
+	Workload string `json:"workload"`
+	Target   string `json:"target"`
+	// BuiltinListener is true when the target was connbench's own listener.
+	BuiltinListener bool `json:"builtin_listener"`
+	// Config is the full configuration echo of the run.
+	Config json.RawMessage `json:"config"`
+	// StartedAt is when the measured part began (after the warm-up).
+	StartedAt  time.Time `json:"started_at"`
+	DurationNs int64     `json:"duration_ns"`
+	Partial    bool      `json:"partial"`
+	Counts     Counts    `json:"counts"`
+	Rates      Rates     `json:"rates"`
+	// Failures counts failed transactions by class (errno name or the
+	// tool's own class such as connect_timeout).
+	Failures      map[string]int64 `json:"failures"`
+	FailuresTotal int64            `json:"failures_total"`
+	CPU           CPU              `json:"cpu"`
+	// Phases maps a phase name (handshake, first_byte, response,
+	// transaction) to its latency summary and histogram.
+	Phases   map[string]Phase `json:"phases"`
+	Listener *Listener        `json:"listener,omitempty"`
+	// Notes are observations a reader needs to read the figures right.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Counts are totals over the measured part of a run.
+type Counts struct {
+	Connections   int64 `json:"connections"`
+	Transactions  int64 `json:"transactions"`
+	BytesSent     int64 `json:"bytes_sent"`
+	BytesReceived int64 `json:"bytes_received"`
+}
+
+// Rates are Counts divided by the measured duration.
+type Rates struct {
+	ConnsPerSec        float64 `json:"conns_per_sec"`
+	TransactionsPerSec float64 `json:"transactions_per_sec"`
+}
+
+// CPU is CPU time spent in the measured part, in nanoseconds.
+type CPU struct {
+	// UserNs and SysNs are the client event loops' threads only.
+	UserNs int64 `json:"user_ns"`
+	SysNs  int64 `json:"sys_ns"`
+	// UserNsPerConn is UserNs per new connection (0 without connections).
+	UserNsPerConn float64 `json:"user_ns_per_conn"`
+	// UserNsPerTransaction is UserNs per completed transaction.
+	UserNsPerTransaction float64 `json:"user_ns_per_transaction"`
+	// ProcessUserNs and ProcessSysNs are the whole process (client,
+	// in-process listener, Go runtime) over the same span.
+	ProcessUserNs int64 `json:"process_user_ns"`
+	ProcessSysNs  int64 `json:"process_sys_ns"`
+}
+
+// Listener is what the built-in listener counted during the run.
+type Listener struct {
+	Addr          string `json:"addr"`
+	Accepted      int64  `json:"accepted"`
+	Requests      int64  `json:"requests"`
+	BytesReceived int64  `json:"bytes_received"`
+	BytesSent     int64  `json:"bytes_sent"`
+	Resets        int64  `json:"resets"`
+	Errors        int64  `json:"errors"`
+	CPUUserNs     int64  `json:"cpu_user_ns"`
+	CPUSysNs      int64  `json:"cpu_sys_ns"`
+}
+
+// Phase is one phase's latency summary (nanoseconds) plus the histogram
+// itself as HdrHistogram V2 compressed base64 ("HISTFAAA...").
+type Phase struct {
+	histogram.Summary
+	Hdr string `json:"hdr"`
+}
+
+// NewPhase summarises and encodes a recorder.
+func NewPhase(r *histogram.Recorder) (Phase, error) {
+	enc, err := r.Encode()
+	if err != nil {
+		return Phase{}, fmt.Errorf("results: %w", err)
+	}
+	return Phase{Summary: r.Summary(), Hdr: enc}, nil
+}
+
+// Recorder decodes the phase's histogram (with its overflow count).
+func (p Phase) Recorder() (*histogram.Recorder, error) {
+	r, err := histogram.Decode(p.Hdr, p.Overflow)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	return r, nil
+}
+
+// Encode writes doc as indented JSON.
+func Encode(w io.Writer, doc *Document) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	return nil
+}
+
+// WriteFile writes doc to path atomically: into a temporary file in the
+// same directory, renamed over path only when complete, so a reader never
+// sees half a document and a failure leaves nothing behind.
+func WriteFile(path string, doc *Document) error {
+	var buf bytes.Buffer
+	if err := Encode(&buf, doc); err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("results: write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(buf.Bytes())
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("results: write %s: %w", path, werr)
+	}
+	return nil
+}
+
+// CheckWritable fails early when path cannot be written (directory
+// missing, no permission), before a run spends its time. It creates and
+// removes a temporary file next to path.
+func CheckWritable(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".check*")
+	if err != nil {
+		return fmt.Errorf("results: cannot write %s: %w", path, err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("results: cannot write %s: is a directory", path)
+	}
+	return nil
+}
+
+// ErrNotResult is returned for input that is not a connbench document.
+var ErrNotResult = errors.New("not a connbench result document")
+
+// Decode reads one document and checks it: the schema must be this one (a
+// newer connbench/vN is refused with a message saying so), every phase's
+// histogram must decode.
+func Decode(r io.Reader) (*Document, error) {
+	var doc Document
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&doc); err != nil {
+		return nil, fmt.Errorf("results: decode: %w", err)
+	}
+	if doc.Schema != Schema {
+		if strings.HasPrefix(doc.Schema, "connbench/v") {
+			return nil, fmt.Errorf("results: schema %q is not %q: written by another connbench version", doc.Schema, Schema)
+		}
+		return nil, fmt.Errorf("results: %w (schema %q)", ErrNotResult, doc.Schema)
+	}
+	for i, run := range doc.Runs {
+		for name, p := range run.Phases {
+			if _, err := p.Recorder(); err != nil {
+				return nil, fmt.Errorf("results: run %d (%s) phase %s: %w", i, run.Label, name, err)
+			}
+		}
+	}
+	return &doc, nil
+}
+
+// ReadFile reads and checks the document at path.
+func ReadFile(path string) (*Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	doc, err := Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
+}

@@ -1,0 +1,254 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// PhaseOrder is the order phases are shown in.
+var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction"}
+
+var phaseTitle = map[string]string{
+	"handshake":   "handshake",
+	"first_byte":  "first byte",
+	"response":    "response",
+	"transaction": "transaction",
+}
+
+// Headline returns the sentences that answer the run's question, or nil.
+// For a document holding a pooled and a per-request run, it says how many
+// times more requests per second pooling gives and what a new connection
+// adds per request at p50 and p99.
+func Headline(doc *Document) []string {
+	pooled, perReq := find(doc, "pooled"), find(doc, "per-request")
+	if pooled == nil || perReq == nil {
+		return nil
+	}
+	var out []string
+	pr, rr := pooled.Rates.TransactionsPerSec, perReq.Rates.TransactionsPerSec
+	if rr > 0 && pr > 0 {
+		out = append(out, fmt.Sprintf("Pooling gives %.2f× the requests per second of a new connection per request (%s/s vs %s/s).",
+			pr/rr, Count(int64(math.Round(pr))), Count(int64(math.Round(rr)))))
+	}
+	pt, okp := pooled.Phases["transaction"]
+	rt, okr := perReq.Phases["transaction"]
+	if okp && okr && pt.Count > 0 && rt.Count > 0 {
+		out = append(out, fmt.Sprintf("A new connection adds %s at p50 and %s at p99 to each request (transaction latency %s → %s at p50, %s → %s at p99).",
+			signedDur(rt.P50Ns-pt.P50Ns), signedDur(rt.P99Ns-pt.P99Ns),
+			Dur(pt.P50Ns), Dur(rt.P50Ns), Dur(pt.P99Ns), Dur(rt.P99Ns)))
+	}
+	if h, ok := perReq.Phases["handshake"]; ok && h.Count > 0 {
+		out = append(out, fmt.Sprintf("The handshake alone takes %s at p50 and %s at p99.", Dur(h.P50Ns), Dur(h.P99Ns)))
+	}
+	return out
+}
+
+func find(doc *Document, workload string) *Run {
+	var found *Run
+	for i := range doc.Runs {
+		if doc.Runs[i].Workload == workload {
+			if found != nil {
+				return nil // ambiguous
+			}
+			found = &doc.Runs[i]
+		}
+	}
+	return found
+}
+
+// WriteTable renders the document as the text a run prints: a headline
+// when there is one, then the runs side by side, then their notes.
+func WriteTable(w io.Writer, doc *Document) error {
+	var b strings.Builder
+	if len(doc.Runs) == 0 {
+		b.WriteString("no runs\n")
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	for _, s := range Headline(doc) {
+		b.WriteString(s)
+		b.WriteByte('\n')
+	}
+	if b.Len() > 0 {
+		b.WriteByte('\n')
+	}
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(label string, cells ...string) {
+		fmt.Fprintf(tw, "%s\t%s\t\n", label, strings.Join(cells, "\t"))
+	}
+	cells := func(f func(r *Run) string) []string {
+		out := make([]string, len(doc.Runs))
+		for i := range doc.Runs {
+			out[i] = f(&doc.Runs[i])
+		}
+		return out
+	}
+	row("", cells(func(r *Run) string {
+		if r.Partial {
+			return r.Label + " (partial)"
+		}
+		return r.Label
+	})...)
+	row("duration", cells(func(r *Run) string { return Dur(r.DurationNs) })...)
+	row("transactions/s", cells(func(r *Run) string { return Count(int64(math.Round(r.Rates.TransactionsPerSec))) })...)
+	row("new connections/s", cells(func(r *Run) string { return Count(int64(math.Round(r.Rates.ConnsPerSec))) })...)
+	row("transactions", cells(func(r *Run) string { return Count(r.Counts.Transactions) })...)
+	row("connections", cells(func(r *Run) string { return Count(r.Counts.Connections) })...)
+	row("failures", cells(func(r *Run) string { return Count(r.FailuresTotal) })...)
+	for _, class := range failureClasses(doc) {
+		row("  "+class, cells(func(r *Run) string { return Count(r.Failures[class]) })...)
+	}
+	for _, ph := range PhaseOrder {
+		if !anyPhase(doc, ph) {
+			continue
+		}
+		for i, pc := range []struct {
+			name string
+			get  func(p Phase) int64
+		}{
+			{"p50", func(p Phase) int64 { return p.P50Ns }},
+			{"p90", func(p Phase) int64 { return p.P90Ns }},
+			{"p99", func(p Phase) int64 { return p.P99Ns }},
+			{"p99.9", func(p Phase) int64 { return p.P999Ns }},
+			{"max", func(p Phase) int64 { return p.MaxNs }},
+		} {
+			label := pc.name
+			if i == 0 {
+				label = phaseTitle[ph] + " " + pc.name
+			}
+			row(label, cells(func(r *Run) string {
+				p, ok := r.Phases[ph]
+				if !ok || p.Count == 0 {
+					return "—"
+				}
+				return Dur(pc.get(p))
+			})...)
+		}
+	}
+	row("client CPU µs/txn (user+sys)", cells(func(r *Run) string {
+		if r.Counts.Transactions == 0 {
+			return "—"
+		}
+		return fmt.Sprintf("%.2f+%.2f", float64(r.CPU.UserNs)/float64(r.Counts.Transactions)/1e3,
+			float64(r.CPU.SysNs)/float64(r.Counts.Transactions)/1e3)
+	})...)
+	if anyListener(doc) {
+		row("listener CPU µs/txn (user+sys)", cells(func(r *Run) string {
+			if r.Listener == nil || r.Counts.Transactions == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f+%.2f", float64(r.Listener.CPUUserNs)/float64(r.Counts.Transactions)/1e3,
+				float64(r.Listener.CPUSysNs)/float64(r.Counts.Transactions)/1e3)
+		})...)
+	}
+	tw.Flush()
+	for _, r := range doc.Runs {
+		for _, n := range r.Notes {
+			fmt.Fprintf(&b, "\nnote (%s): %s", r.Label, n)
+		}
+	}
+	for _, r := range doc.Runs {
+		if r.Partial {
+			b.WriteString("\nnote: partial results: the run was stopped before its end")
+			break
+		}
+	}
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func failureClasses(doc *Document) []string {
+	seen := map[string]bool{}
+	for _, r := range doc.Runs {
+		for k, v := range r.Failures {
+			if v > 0 {
+				seen[k] = true
+			}
+		}
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func anyPhase(doc *Document, ph string) bool {
+	for _, r := range doc.Runs {
+		if p, ok := r.Phases[ph]; ok && p.Count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func anyListener(doc *Document) bool {
+	for _, r := range doc.Runs {
+		if r.Listener != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// Dur formats nanoseconds with three significant digits and a unit
+// (ns, µs, ms, s).
+func Dur(ns int64) string {
+	d := float64(ns)
+	switch {
+	case ns < 1000:
+		return fmt.Sprintf("%d ns", ns)
+	case d < 1e6:
+		return sig3(d/1e3) + " µs"
+	case d < 1e9:
+		return sig3(d/1e6) + " ms"
+	}
+	return sig3(d/1e9) + " s"
+}
+
+func signedDur(ns int64) string {
+	if ns < 0 {
+		return "−" + Dur(-ns)
+	}
+	return Dur(ns)
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+// Count formats an integer with thousands separators.
+func Count(n int64) string {
+	s := fmt.Sprintf("%d", n)
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// Seconds formats a duration for prose ("5s", "1m30s").
+func Seconds(d time.Duration) string { return d.Round(time.Millisecond).String() }
