@@ -41,6 +41,7 @@ type conn struct {
 	state  uint8
 	timer  uint8
 	fresh  bool // the current transaction opened this connection
+	meas   bool // the current transaction is recorded (claimed after the warm-up)
 	wrOff  int32
 	rdGot  int32
 	tConn  int64 // connect() call, ns since the engine's base
@@ -65,6 +66,7 @@ type engine struct {
 	quota     atomic.Int64
 	useQuota  bool
 	stop      atomic.Bool
+	srcNext   atomic.Uint64
 	loops     int
 }
 
@@ -80,7 +82,6 @@ type loop struct {
 	lists   [3]tlist
 	active  int
 	buf     []byte
-	srcNext int
 	rec     [4]*histogram.Recorder
 	fail    map[string]int64
 	lastEnd int64
@@ -277,18 +278,19 @@ func minWait(a, b time.Duration) time.Duration {
 	return a
 }
 
-// measured reports whether an operation that started at t is recorded.
-func (l *loop) measured(t int64) bool { return t >= l.e.measureAt }
-
-// mayStart claims the right to start one more transaction.
-func (l *loop) mayStart(now int64) bool {
+// claim takes the right to start one more transaction on slot s at now,
+// and decides once whether it is recorded (started after the warm-up), so
+// that the quota and the records always agree.
+func (l *loop) claim(s int32, now int64) bool {
 	e := l.e
 	if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
 		return false
 	}
-	if e.useQuota && now >= e.measureAt {
-		return e.quota.Add(-1) >= 0
+	meas := now >= e.measureAt
+	if e.useQuota && meas && e.quota.Add(-1) < 0 {
+		return false
 	}
+	l.conns[s].meas = meas
 	return true
 }
 
@@ -296,14 +298,18 @@ func (l *loop) mayStart(now int64) bool {
 func (l *loop) start(s int32) {
 	c := &l.conns[s]
 	now := l.e.now()
-	if !l.mayStart(now) {
+	if !l.claim(s, now) {
 		return
 	}
-	src := l.srcNext*l.e.loops + l.id
-	l.srcNext++
+	src := 0
+	if l.e.dial.NumSources() > 1 {
+		// One shared counter so that the sources take turns evenly
+		// whichever loop does the work.
+		src = int(l.e.srcNext.Add(1))
+	}
 	fd, err := l.e.dial.Open(src)
 	if err != nil {
-		l.failed(s, now, err)
+		l.failed(s, err)
 		return
 	}
 	c.gen++
@@ -314,11 +320,11 @@ func (l *loop) start(s int32) {
 	l.active++
 	err = l.e.dial.Connect(fd)
 	if err != nil && err != unix.EINPROGRESS {
-		l.failed(s, c.tTx, err)
+		l.failed(s, err)
 		return
 	}
 	if perr := l.p.Add(fd, clientEvents, s, c.gen); perr != nil {
-		l.failed(s, c.tTx, perr)
+		l.failed(s, perr)
 		return
 	}
 	if err == nil {
@@ -346,7 +352,7 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 			if err == nil {
 				err = unix.ECONNRESET
 			}
-			l.failed(slot, c.tTx, err)
+			l.failed(slot, err)
 			return
 		}
 		if ev&unix.EPOLLOUT != 0 {
@@ -365,12 +371,12 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 // connected finishes a handshake that completed at t.
 func (l *loop) connected(s int32, t int64) {
 	c := &l.conns[s]
-	if l.measured(c.tConn) {
+	if c.meas {
 		l.rec[0].Record(t - c.tConn)
 		l.connections++
 	}
 	if !l.e.spec.Exchange {
-		if l.measured(c.tTx) {
+		if c.meas {
 			l.rec[3].Record(t - c.tTx)
 			l.transactions++
 			l.lastEnd = t
@@ -398,13 +404,13 @@ func (l *loop) write(s int32) {
 			if err == unix.EAGAIN {
 				return // edge-triggered EPOLLOUT brings us back
 			}
-			l.failed(s, c.tTx, err)
+			l.failed(s, err)
 			return
 		}
 		c.wrOff += int32(n)
 	}
 	c.tSent = l.e.now()
-	if l.measured(c.tTx) {
+	if c.meas {
 		l.bytesOut += int64(len(req))
 	}
 	c.state = stReading
@@ -427,11 +433,11 @@ func (l *loop) read(s int32) {
 			if err == unix.EAGAIN {
 				return
 			}
-			l.failed(s, c.tTx, err)
+			l.failed(s, err)
 			return
 		}
 		if n == 0 {
-			l.failed(s, c.tTx, dialer.ErrShortRead)
+			l.failed(s, dialer.ErrShortRead)
 			return
 		}
 		if c.rdGot == 0 {
@@ -445,7 +451,7 @@ func (l *loop) read(s int32) {
 func (l *loop) complete(s int32, t int64) {
 	c := &l.conns[s]
 	l.disarm(s)
-	if l.measured(c.tTx) {
+	if c.meas {
 		l.rec[1].Record(c.tFirst - c.tSent)
 		l.rec[2].Record(t - c.tSent)
 		l.rec[3].Record(t - c.tTx)
@@ -458,7 +464,7 @@ func (l *loop) complete(s int32, t int64) {
 		l.start(s)
 		return
 	}
-	if !l.mayStart(t) {
+	if !l.claim(s, t) {
 		c.state = stHeld
 		l.active--
 		return
@@ -468,10 +474,10 @@ func (l *loop) complete(s int32, t int64) {
 	l.send(s)
 }
 
-// failed counts err against the transaction that started at t, closes the
-// connection and queues the slot for a new one.
-func (l *loop) failed(s int32, t int64, err error) {
-	if l.measured(t) {
+// failed counts err against the slot's transaction, closes the connection
+// and queues the slot for a new one.
+func (l *loop) failed(s int32, err error) {
+	if l.conns[s].meas {
 		l.fail[dialer.Classify(err)]++
 		l.lastEnd = l.e.now()
 	}
@@ -548,7 +554,7 @@ func (l *loop) expire(now int64) {
 			if kind == tlResponse {
 				class = timeoutResponse
 			}
-			l.failed(s, l.conns[s].tTx, class)
+			l.failed(s, class)
 		}
 	}
 }
