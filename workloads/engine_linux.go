@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -17,11 +18,12 @@ import (
 
 // Connection states.
 const (
-	stIdle uint8 = iota
-	stConnecting
-	stWriting
-	stReading
-	stHeld // persistent connection parked at the end of the run
+	stIdle       uint8 = iota // no connection
+	stConnecting              // handshake in progress
+	stWriting                 // request partly written, waiting for room
+	stReading                 // waiting for the response
+	stReady                   // open-loop pool: connected, waiting for its next scheduled transaction
+	stHeld                    // persistent connection parked at the end of the run
 )
 
 // Timer lists a connection can be on.
@@ -31,71 +33,164 @@ const (
 	tlResponse
 )
 
+// Phase indices into a loop's recorders, in Phases order.
+const (
+	phHandshake = iota
+	phFirstByte
+	phResponse
+	phTransaction
+	phScheduled
+	phStartLag
+	nPhases
+)
+
 // Registration for every client socket: edge-triggered, so one epoll_ctl per
 // connection covers connect completion, writability and readability.
 const clientEvents = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 type conn struct {
-	fd     int32
-	gen    int32
-	state  uint8
-	timer  uint8
-	fresh  bool // the current transaction opened this connection
-	meas   bool // the current transaction is recorded (claimed after the warm-up)
-	wrOff  int32
-	rdGot  int32
-	tConn  int64 // connect() call, ns since the engine's base
-	tTx    int64 // transaction start
-	tSent  int64 // request fully written
-	tFirst int64 // first response byte
-	due    int64 // timer deadline
-	prev   int32 // timer list links (slot indices, -1 = none)
-	next   int32
+	fd        int32
+	gen       int32
+	state     uint8
+	timer     uint8
+	meas      bool // the current transaction (or pool connect) is recorded
+	busy      bool // a transaction is in progress on this slot
+	wrOff     int32
+	rdGot     int32
+	tConn     int64 // connect() call, ns since the engine's base
+	tTx       int64 // transaction start (actual)
+	tIntended int64 // transaction start as scheduled (open loop)
+	tSent     int64 // request fully written
+	tFirst    int64 // first response byte
+	due       int64 // timer deadline
+	prev      int32 // timer list links (slot indices, -1 = none)
+	next      int32
 }
 
 type tlist struct{ head, tail int32 }
 
-// engine is what all loops of one run share, read-only once running.
+// engine is what all loops of one run share; read-only once running but
+// for the atomics.
 type engine struct {
-	cfg       Config
-	spec      Workload
-	dial      *dialer.Dialer
-	base      time.Time
-	measureAt int64 // ns since base: end of warm-up
-	endAt     int64 // ns since base: end of run; 0 = none (Requests mode)
-	quota     atomic.Int64
-	useQuota  bool
-	stop      atomic.Bool
-	srcNext   atomic.Uint64
-	loops     int
+	cfg        Config
+	exchange   bool
+	persistent bool
+	open       bool
+	dial       *dialer.Dialer
+	base       time.Time
+	measureAt  int64 // ns since base: end of warm-up
+	endAt      int64 // ns since base: end of run; 0 = none (Requests mode)
+	quota      atomic.Int64
+	useQuota   bool
+	stop       atomic.Bool
+	srcNext    atomic.Uint64
+	band       atomic.Int32 // port-occupancy band for connect() timings
+	loops      int
+	sched      schedule
+	reports    chan report
+	pool       chan *histogram.Recorder
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
 
-type loop struct {
-	e       *engine
-	id      int
-	p       *sock.Poller
-	conns   []conn
-	pending []int32
-	spare   []int32
-	lists   [3]tlist
-	active  int
-	buf     []byte
-	rec     [4]*histogram.Recorder
-	fail    map[string]int64
-	lastEnd int64
-	// measured counters
-	connections, transactions, bytesOut, bytesIn int64
-	cpuU0, cpuS0, cpuU, cpuS                     time.Duration
-	cpuMarked                                    bool
-	err                                          error
+// schedule is the open-loop arrival schedule: transaction k (counted over
+// all loops) is due at at(k) ns after the base.
+type schedule struct {
+	a, b      float64 // rate at the start and end of the measured part, per ns
+	warmup    float64 // ns
+	warmupOps float64
+	dur       float64 // ns of the measured part (for ramps)
 }
 
-// Run runs cfg's workload until its duration or request count is reached or
-// ctx is cancelled (then Result.Partial is set). It returns an error only
-// when the run could not start (bad configuration, no epoll); failures of
-// individual connections are counted in the result.
+func newSchedule(c *Config) schedule {
+	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration)}
+	if c.RateEnd > 0 {
+		s.b = c.RateEnd / 1e9
+	}
+	s.warmupOps = s.a * s.warmup
+	return s
+}
+
+func (s *schedule) at(k int64) int64 {
+	kf := float64(k)
+	if kf < s.warmupOps {
+		return int64(kf / s.a)
+	}
+	kk := kf - s.warmupOps
+	// Measured part: rate(t) = a + (b-a) t/dur, so the number due by t is
+	// a t + c t^2 with c = (b-a)/(2 dur); solve for t.
+	c := 0.0
+	if s.dur > 0 {
+		c = (s.b - s.a) / (2 * s.dur)
+	}
+	var t float64
+	if math.Abs(c) < 1e-30 {
+		t = kk / s.a
+	} else {
+		disc := s.a*s.a + 4*c*kk
+		if disc < 0 {
+			return math.MaxInt64 // a ramp down never reaches k
+		}
+		t = (-s.a + math.Sqrt(disc)) / (2 * c)
+	}
+	if t > 9e18 || math.IsNaN(t) || math.IsInf(t, 0) {
+		return math.MaxInt64
+	}
+	return int64(s.warmup + t)
+}
+
+type intervalAcc struct {
+	tx, conns, out, in int64
+	fail               map[string]int64
+	rec                [nPhases]*histogram.Recorder
+}
+
+type report struct {
+	loop, idx int
+	acc       intervalAcc
+	inflight  int
+	final     bool
+}
+
+type loop struct {
+	e        *engine
+	id       int
+	p        *sock.Poller
+	conns    []conn
+	pending  []int32 // closed loop: slots to (re)start; open pool: slots to reconnect
+	spare    []int32
+	free     []int32 // open loop: slots without a connection
+	ready    []int32 // open-loop pool: connections waiting for a transaction
+	lists    [3]tlist
+	inflight int
+	buf      []byte
+	rec      [nPhases]*histogram.Recorder
+	cc       [4]*histogram.Recorder
+	fail     map[string]int64
+	lastEnd  int64
+	// measured totals
+	connections, transactions, bytesOut, bytesIn int64
+	firstNotAvail                                int64
+	// open loop
+	nextK     int64
+	nextAt    int64
+	schedDone bool
+	behind    int64
+	// time series
+	tickIdx  int
+	nextTick int64
+	iv       intervalAcc
+	// CPU
+	cpuU0, cpuS0, cpuU, cpuS time.Duration
+	cpuMarked                bool
+	err                      error
+}
+
+// Run runs cfg's workload until its duration or request count is reached,
+// ctx is cancelled (then Result.Partial is set), or with UntilExhausted the
+// ports run out. It returns an error only when the run could not start (bad
+// configuration, no epoll); failures of individual connections are counted
+// in the result.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Normalize(runtime.NumCPU()); err != nil {
 		return nil, err
@@ -104,10 +199,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workloads: %w", err)
 	}
-	e := &engine{cfg: cfg, spec: Registry[cfg.Workload], dial: d, loops: cfg.Loops}
+	spec := Registry[cfg.Workload]
+	e := &engine{cfg: cfg, exchange: cfg.exchange(), persistent: spec.Persistent, open: cfg.open(),
+		dial: d, loops: cfg.Loops, sched: newSchedule(&cfg)}
 	if cfg.Requests > 0 {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
+	}
+	e.reports = make(chan report, cfg.Loops*16)
+	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
+	slots := cfg.Concurrency
+	if e.open && !e.persistent {
+		slots = cfg.MaxInflight
 	}
 	loops := make([]*loop, cfg.Loops)
 	for i := range loops {
@@ -118,28 +221,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 			return nil, fmt.Errorf("workloads: %w", err)
 		}
-		n := cfg.Concurrency / cfg.Loops
-		if i < cfg.Concurrency%cfg.Loops {
+		n := slots / cfg.Loops
+		if i < slots%cfg.Loops {
 			n++
 		}
-		l := &loop{e: e, id: i, p: p, conns: make([]conn, n), buf: make([]byte, 64<<10), fail: map[string]int64{}}
-		for j := range l.rec {
-			l.rec[j] = histogram.New()
-		}
-		for j := range l.conns {
-			l.conns[j] = conn{fd: -1, prev: -1, next: -1}
-			l.pending = append(l.pending, int32(j))
-		}
-		for j := range l.lists {
-			l.lists[j] = tlist{-1, -1}
-		}
-		loops[i] = l
+		loops[i] = newLoop(e, i, p, n)
 	}
+	co := newCoordinator(e, loops)
 	e.base = time.Now()
 	e.measureAt = int64(cfg.Warmup)
 	if cfg.Duration > 0 {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
+	co.begin()
 	var wg sync.WaitGroup
 	for _, l := range loops {
 		wg.Add(1)
@@ -148,8 +242,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			l.run()
 		}()
 	}
+	coDone := make(chan struct{})
+	go func() { co.run(); close(coDone) }()
 	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	go func() { wg.Wait(); close(e.reports); <-coDone; close(done) }()
 	partial := false
 	select {
 	case <-done:
@@ -162,14 +258,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		<-done
 	}
 	res := &Result{
-		Config:   cfg,
-		Start:    e.base.Add(time.Duration(e.measureAt)),
-		Partial:  partial,
-		Failures: map[string]int64{},
-		Phases:   map[string]*histogram.Recorder{},
+		Config:            cfg,
+		Start:             e.base.Add(time.Duration(e.measureAt)),
+		Partial:           partial && !co.exhausted,
+		Failures:          map[string]int64{},
+		Phases:            map[string]*histogram.Recorder{},
+		Series:            co.series,
+		Kernel:            co.kernelStats(),
+		Exhausted:         co.exhausted,
+		FirstAddrNotAvail: -1,
 	}
 	var last int64
-	for _, l := range loops {
+	for li, l := range loops {
 		l.p.Close()
 		if l.err != nil && err == nil {
 			err = l.err
@@ -180,21 +280,36 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.BytesReceived += l.bytesIn
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
+		res.Behind += l.behind
 		for k, v := range l.fail {
 			res.Failures[k] += v
 		}
 		for j, name := range Phases {
-			if r, ok := res.Phases[name]; ok {
-				r.Merge(l.rec[j])
-			} else {
+			if li == 0 {
 				res.Phases[name] = l.rec[j]
+			} else {
+				res.Phases[name].Merge(l.rec[j])
 			}
+		}
+		if li == 0 {
+			res.ConnectCall = l.cc[:]
+		} else {
+			for b := range l.cc {
+				res.ConnectCall[b].Merge(l.cc[b])
+			}
+		}
+		if l.firstNotAvail >= 0 && (res.FirstAddrNotAvail < 0 || time.Duration(l.firstNotAvail-e.measureAt) < res.FirstAddrNotAvail) {
+			res.FirstAddrNotAvail = time.Duration(l.firstNotAvail - e.measureAt)
 		}
 		last = max(last, l.lastEnd)
 	}
-	if !e.spec.Exchange {
+	if !e.exchange {
 		delete(res.Phases, PhaseFirstByte)
 		delete(res.Phases, PhaseResponse)
+	}
+	if !e.open {
+		delete(res.Phases, PhaseScheduled)
+		delete(res.Phases, PhaseStartLag)
 	}
 	res.Elapsed = time.Duration(max(last-e.measureAt, 0))
 	if err != nil {
@@ -203,41 +318,99 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
+func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
+	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
+		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id)}
+	for j := range l.rec {
+		l.rec[j] = histogram.New()
+	}
+	for j := range l.cc {
+		l.cc[j] = histogram.New()
+	}
+	l.iv = l.newAcc()
+	for j := range l.conns {
+		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
+	}
+	if e.open && !e.persistent {
+		for j := len(l.conns) - 1; j >= 0; j-- {
+			l.free = append(l.free, int32(j))
+		}
+	} else {
+		for j := range l.conns {
+			l.pending = append(l.pending, int32(j))
+		}
+	}
+	for j := range l.lists {
+		l.lists[j] = tlist{-1, -1}
+	}
+	return l
+}
+
+func (l *loop) newAcc() intervalAcc {
+	a := intervalAcc{fail: map[string]int64{}}
+	for j := range a.rec {
+		select {
+		case r := <-l.e.pool:
+			a.rec[j] = r
+		default:
+			a.rec[j] = histogram.New()
+		}
+	}
+	return a
+}
+
 func (l *loop) run() {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	e := l.e
+	if e.open {
+		l.nextAt = e.sched.at(l.nextK)
+	}
+	l.nextTick = int64(e.cfg.Interval)
 	for {
 		now := e.now()
 		if !l.cpuMarked && now >= e.measureAt {
 			l.cpuMarked = true
 			l.cpuU0, l.cpuS0 = kernel.ThreadCPU()
 		}
+		for now >= l.nextTick {
+			l.tick(false)
+		}
 		if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
 			break
 		}
 		if len(l.pending) > 0 {
-			// Swap, because start may queue a slot again on failure;
+			// Swap, because a start may queue its slot again on failure;
 			// that one waits for the next round (and its time check).
 			work := l.pending
 			l.pending, l.spare = l.spare[:0], work
 			for _, s := range work {
-				l.start(s)
+				if e.open {
+					l.connectPool(s)
+				} else {
+					l.start(s)
+				}
 			}
 			continue
 		}
-		if l.active == 0 {
+		if e.open {
+			l.schedule(now)
+		}
+		if l.inflight == 0 && len(l.pending) == 0 && (!e.open || l.schedDone) {
 			break // Requests mode: nothing left to start or finish
 		}
-		wait := time.Duration(-1)
+		wait := minWait(-1, time.Duration(l.nextTick-now))
 		if d := l.nextDue(); d >= 0 {
-			wait = time.Duration(max(d-now, 0))
+			wait = minWait(wait, time.Duration(d-now))
 		}
 		if !l.cpuMarked {
 			wait = minWait(wait, time.Duration(e.measureAt-now))
 		}
 		if e.endAt > 0 {
 			wait = minWait(wait, time.Duration(e.endAt-now))
+		}
+		if e.open && !l.schedDone && l.canStart() {
+			wait = minWait(wait, time.Duration(l.nextAt-now))
 		}
 		evs, _, err := l.p.Wait(wait)
 		if err != nil {
@@ -256,6 +429,15 @@ func (l *loop) run() {
 	if e.stop.Load() || e.endAt > 0 {
 		l.lastEnd = end
 	}
+	if e.open && !l.schedDone {
+		// What was due by the end but never started: the schedule
+		// could not be kept (too few slots, or a loop too slow).
+		for l.nextAt <= end && l.behind < 1<<40 {
+			l.behind++
+			l.nextK += int64(e.loops)
+			l.nextAt = e.sched.at(l.nextK)
+		}
+	}
 	if l.cpuMarked {
 		u, s := kernel.ThreadCPU()
 		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
@@ -266,6 +448,19 @@ func (l *loop) run() {
 			l.closeFD(int32(i))
 		}
 	}
+	l.inflight = 0
+	l.tick(true)
+}
+
+// tick hands the finished interval's figures to the coordinator.
+func (l *loop) tick(final bool) {
+	l.e.reports <- report{loop: l.id, idx: l.tickIdx, acc: l.iv, inflight: l.inflight, final: final}
+	if final {
+		return
+	}
+	l.iv = l.newAcc()
+	l.tickIdx++
+	l.nextTick += int64(l.e.cfg.Interval)
 }
 
 func minWait(a, b time.Duration) time.Duration {
@@ -278,29 +473,98 @@ func minWait(a, b time.Duration) time.Duration {
 	return a
 }
 
-// claim takes the right to start one more transaction on slot s at now,
-// and decides once whether it is recorded (started after the warm-up), so
-// that the quota and the records always agree.
-func (l *loop) claim(s int32, now int64) bool {
+func (l *loop) record(ph int, v int64) {
+	l.rec[ph].Record(v)
+	l.iv.rec[ph].Record(v)
+}
+
+// claim takes the right to start one more transaction on slot s, at now,
+// due at t (t = now in a closed loop), and decides once whether it is
+// recorded (due after the warm-up), so that the quota and the records
+// always agree.
+func (l *loop) claim(s int32, now, t int64) bool {
 	e := l.e
 	if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
 		return false
 	}
-	meas := now >= e.measureAt
+	meas := t >= e.measureAt
 	if e.useQuota && meas && e.quota.Add(-1) < 0 {
 		return false
 	}
-	l.conns[s].meas = meas
+	c := &l.conns[s]
+	c.meas, c.busy = meas, true
+	c.tIntended = t
+	l.inflight++
 	return true
 }
 
-// start opens a new connection on slot s and begins its first transaction.
+// canStart reports whether a due transaction would find a slot.
+func (l *loop) canStart() bool {
+	if l.e.persistent {
+		return len(l.ready) > 0
+	}
+	return len(l.free) > 0
+}
+
+// schedule starts the open-loop transactions that are due.
+func (l *loop) schedule(now int64) {
+	e := l.e
+	for !l.schedDone && l.nextAt <= now && l.canStart() {
+		var s int32
+		if e.persistent {
+			s = l.ready[len(l.ready)-1]
+			l.ready = l.ready[:len(l.ready)-1]
+		} else {
+			s = l.free[len(l.free)-1]
+			l.free = l.free[:len(l.free)-1]
+		}
+		if !l.claim(s, now, l.nextAt) {
+			if e.persistent {
+				l.ready = append(l.ready, s)
+			} else {
+				l.free = append(l.free, s)
+			}
+			l.schedDone = true
+			return
+		}
+		if l.conns[s].meas {
+			l.record(phStartLag, now-l.nextAt)
+		}
+		l.nextK += int64(e.loops)
+		l.nextAt = e.sched.at(l.nextK)
+		if e.persistent {
+			c := &l.conns[s]
+			c.tTx = e.now()
+			l.send(s)
+		} else {
+			l.dial(s)
+		}
+	}
+}
+
+// start claims a transaction and opens a new connection for it (closed loop).
 func (l *loop) start(s int32) {
-	c := &l.conns[s]
 	now := l.e.now()
-	if !l.claim(s, now) {
+	if !l.claim(s, now, now) {
 		return
 	}
+	l.dial(s)
+}
+
+// connectPool opens a pool connection for an open-loop pooled run; it
+// carries no transaction until the schedule gives it one.
+func (l *loop) connectPool(s int32) {
+	now := l.e.now()
+	if l.e.stop.Load() || (l.e.endAt > 0 && now >= l.e.endAt) {
+		return
+	}
+	l.conns[s].meas = now >= l.e.measureAt
+	l.dial(s)
+}
+
+// dial opens a connection on slot s and starts its handshake.
+func (l *loop) dial(s int32) {
+	c := &l.conns[s]
 	src := 0
 	if l.e.dial.NumSources() > 1 {
 		// One shared counter so that the sources take turns evenly
@@ -314,11 +578,12 @@ func (l *loop) start(s int32) {
 	}
 	c.gen++
 	c.fd = int32(fd)
-	c.fresh = true
 	c.tConn = l.e.now()
 	c.tTx = c.tConn
-	l.active++
 	err = l.e.dial.Connect(fd)
+	if c.meas && l.e.cfg.PortRange > 0 {
+		l.cc[l.e.band.Load()].Record(l.e.now() - c.tConn)
+	}
 	if err != nil && err != unix.EINPROGRESS {
 		l.failed(s, err)
 		return
@@ -363,8 +628,13 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 		l.write(slot)
 	case stReading:
 		l.read(slot)
-	case stHeld:
-		// The server closed a parked connection; nothing is measured now.
+	case stReady, stHeld:
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && c.state == stReady {
+			// The server closed an idle pool connection: replace it.
+			l.unready(slot)
+			l.closeFD(slot)
+			l.pending = append(l.pending, slot)
+		}
 	}
 }
 
@@ -372,17 +642,17 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 func (l *loop) connected(s int32, t int64) {
 	c := &l.conns[s]
 	if c.meas {
-		l.rec[0].Record(t - c.tConn)
+		l.record(phHandshake, t-c.tConn)
 		l.connections++
+		l.iv.conns++
 	}
-	if !l.e.spec.Exchange {
-		if c.meas {
-			l.rec[3].Record(t - c.tTx)
-			l.transactions++
-			l.lastEnd = t
-		}
-		l.closeFD(s)
-		l.start(s)
+	if !l.e.exchange {
+		l.finish(s, t)
+		return
+	}
+	if !c.busy {
+		c.state = stReady // an open-loop pool connection, ready for work
+		l.ready = append(l.ready, s)
 		return
 	}
 	l.send(s)
@@ -410,9 +680,6 @@ func (l *loop) write(s int32) {
 		c.wrOff += int32(n)
 	}
 	c.tSent = l.e.now()
-	if c.meas {
-		l.bytesOut += int64(len(req))
-	}
 	c.state = stReading
 	if to := l.e.cfg.Timeouts.Response; to > 0 {
 		l.arm(s, tlResponse, c.tSent+int64(to))
@@ -445,54 +712,96 @@ func (l *loop) read(s int32) {
 		}
 		c.rdGot += int32(n)
 	}
-	l.complete(s, l.e.now())
-}
-
-func (l *loop) complete(s int32, t int64) {
-	c := &l.conns[s]
+	t := l.e.now()
 	l.disarm(s)
 	if c.meas {
-		l.rec[1].Record(c.tFirst - c.tSent)
-		l.rec[2].Record(t - c.tSent)
-		l.rec[3].Record(t - c.tTx)
-		l.transactions++
+		l.record(phFirstByte, c.tFirst-c.tSent)
+		l.record(phResponse, t-c.tSent)
+		l.bytesOut += int64(len(l.e.cfg.Request))
 		l.bytesIn += int64(c.rdGot)
-		l.lastEnd = t
+		l.iv.out += int64(len(l.e.cfg.Request))
+		l.iv.in += int64(c.rdGot)
 	}
-	if !l.e.spec.Persistent {
-		l.closeFD(s)
-		l.start(s)
-		return
-	}
-	if !l.claim(s, t) {
-		c.state = stHeld
-		l.active--
-		return
-	}
-	c.fresh = false
-	c.tTx = l.e.now()
-	l.send(s)
+	l.finish(s, t)
 }
 
-// failed counts err against the slot's transaction, closes the connection
-// and queues the slot for a new one.
-func (l *loop) failed(s int32, err error) {
-	if l.conns[s].meas {
-		l.fail[dialer.Classify(err)]++
-		l.lastEnd = l.e.now()
+// finish completes the slot's transaction at t and moves the slot on.
+func (l *loop) finish(s int32, t int64) {
+	c := &l.conns[s]
+	if c.meas {
+		l.record(phTransaction, t-c.tTx)
+		if l.e.open {
+			l.record(phScheduled, t-c.tIntended)
+		}
+		l.transactions++
+		l.iv.tx++
+		l.lastEnd = t
 	}
-	if l.conns[s].fd >= 0 {
+	c.busy = false
+	l.inflight--
+	e := l.e
+	switch {
+	case !e.persistent:
+		l.closeFD(s)
+		if e.open {
+			l.free = append(l.free, s)
+		} else {
+			l.start(s)
+		}
+	case e.open:
+		c.state = stReady
+		l.ready = append(l.ready, s)
+	default:
+		if !l.claim(s, t, t) {
+			c.state = stHeld
+			return
+		}
+		c.tTx = e.now()
+		l.send(s)
+	}
+}
+
+// failed counts err against the slot's transaction (or pool connect),
+// closes the connection and makes the slot available again.
+func (l *loop) failed(s int32, err error) {
+	c := &l.conns[s]
+	if c.meas {
+		class := dialer.Classify(err)
+		l.fail[class]++
+		l.iv.fail[class]++
+		now := l.e.now()
+		l.lastEnd = now
+		if class == dialer.FailAddrNotAvail && l.firstNotAvail < 0 {
+			l.firstNotAvail = now
+		}
+	}
+	if c.busy {
+		c.busy = false
+		l.inflight--
+	}
+	if c.fd >= 0 {
 		l.closeFD(s)
 	}
-	l.pending = append(l.pending, s)
+	if l.e.open && !l.e.persistent {
+		l.free = append(l.free, s)
+	} else {
+		l.pending = append(l.pending, s)
+	}
+}
+
+func (l *loop) unready(s int32) {
+	for i, r := range l.ready {
+		if r == s {
+			l.ready[i] = l.ready[len(l.ready)-1]
+			l.ready = l.ready[:len(l.ready)-1]
+			return
+		}
+	}
 }
 
 func (l *loop) closeFD(s int32) {
 	c := &l.conns[s]
 	l.disarm(s)
-	if c.state != stHeld {
-		l.active--
-	}
 	sock.Close(int(c.fd))
 	c.fd = -1
 	c.state = stIdle
@@ -549,12 +858,11 @@ func (l *loop) expire(now int64) {
 	for _, kind := range [2]uint8{tlConnect, tlResponse} {
 		li := &l.lists[kind]
 		for li.head >= 0 && l.conns[li.head].due <= now {
-			s := li.head
 			class := timeoutConnect
 			if kind == tlResponse {
 				class = timeoutResponse
 			}
-			l.failed(s, class)
+			l.failed(li.head, class)
 		}
 	}
 }

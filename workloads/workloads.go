@@ -33,6 +33,8 @@ type Workload struct {
 	// Persistent: connections are kept and reused for the next transaction.
 	// False: every transaction opens a new connection and closes it after.
 	Persistent bool
+	// NeedsRate: the workload is open-loop by nature and needs Config.Rate.
+	NeedsRate bool
 }
 
 // Registry maps workload names to their definitions.
@@ -43,6 +45,8 @@ var Registry = map[string]Workload{
 		Summary: "-c persistent connections, request and response in lockstep (netperf TCP_RR)"},
 	"connect": {Name: "connect",
 		Summary: "connect, then close; no data (netperf TCP_CC)"},
+	"churn": {Name: "churn", NeedsRate: true,
+		Summary: "open connections at --rate per second, optionally exchange one request (--exchange), close from the client: watch TIME_WAIT fill the ports"},
 }
 
 // Names lists the registered workloads, sorted.
@@ -72,8 +76,27 @@ const (
 	PhaseTransaction = "transaction"
 )
 
-// Phases lists the phase names in display order.
-var Phases = []string{PhaseHandshake, PhaseFirstByte, PhaseResponse, PhaseTransaction}
+// Open-loop phases (Config.Rate > 0).
+const (
+	// PhaseScheduled: the whole transaction timed from its scheduled
+	// (intended) start, so that a stall delays and counts every
+	// transaction due during it (no coordinated omission).
+	PhaseScheduled = "scheduled"
+	// PhaseStartLag: how late a transaction started against its schedule.
+	PhaseStartLag = "start_lag"
+)
+
+// PhaseConnectCall is the duration of the connect() system call itself,
+// recorded per band of ephemeral-port occupancy toward the target: the
+// kernel's port search gets slower as the range fills.
+const PhaseConnectCall = "connect_call"
+
+// OccupancyBands names the bands of PhaseConnectCall, by the share of the
+// port range in use when the connect() was made.
+var OccupancyBands = []string{"lt50", "50_75", "75_90", "90_100"}
+
+// Phases lists the phase names recorded per loop, in display order.
+var Phases = []string{PhaseHandshake, PhaseFirstByte, PhaseResponse, PhaseTransaction, PhaseScheduled, PhaseStartLag}
 
 // Config is one run's load and connection settings. Zero values are filled
 // by Normalize as documented per field.
@@ -107,6 +130,34 @@ type Config struct {
 	Socket dialer.Options `json:"socket"`
 	// Timeouts bound the handshake and the response.
 	Timeouts dialer.Timeouts `json:"timeouts"`
+	// Rate, when above zero, makes the run open-loop: transactions start on
+	// a fixed schedule of Rate per second shared by the loops, however slow
+	// the server is. Zero: closed loop over Concurrency connections.
+	Rate float64 `json:"rate,omitempty"`
+	// RateEnd, when above zero, ramps the rate linearly from Rate at the
+	// start of the measured part to RateEnd at its end (needs Duration).
+	RateEnd float64 `json:"rate_end,omitempty"`
+	// MaxInflight bounds the transactions in flight in an open-loop run
+	// without persistent connections (for pooled, Concurrency is the pool).
+	// Zero: 4096.
+	MaxInflight int `json:"max_inflight,omitempty"`
+	// Exchange makes churn send the request and read the response before
+	// closing. Other workloads ignore it.
+	Exchange bool `json:"exchange,omitempty"`
+	// UntilExhausted stops the run at the first interval in which most
+	// connection attempts failed with EADDRNOTAVAIL (port exhaustion).
+	UntilExhausted bool `json:"until_exhausted,omitempty"`
+	// Interval is the time-series interval. Zero: 1 s.
+	Interval time.Duration `json:"interval_ns"`
+	// PortRange is the number of ephemeral ports available per source
+	// address toward the target, used to band connect() call times by
+	// occupancy. Zero: no banding.
+	PortRange int `json:"-"`
+	// NoSample turns off socket-state and kernel-counter sampling.
+	NoSample bool `json:"-"`
+	// OnInterval, when set, is called from the run's coordinating goroutine
+	// with each finished interval, for live progress. It must not block.
+	OnInterval func(Interval) `json:"-"`
 }
 
 // Normalize fills defaults and checks the configuration. Errors name the
@@ -139,7 +190,9 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Loops == 0 {
 		c.Loops = numCPU
 	}
-	c.Loops = min(c.Loops, c.Concurrency)
+	if !c.open() || Registry[c.Workload].Persistent {
+		c.Loops = min(c.Loops, c.Concurrency)
+	}
 	if len(c.Request) == 0 {
 		if c.RequestSize == 0 {
 			c.RequestSize = 1
@@ -162,7 +215,46 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Timeouts.Connect < 0 || c.Timeouts.Response < 0 {
 		return errors.New("workloads: --connect-timeout and --timeout cannot be negative")
 	}
+	if c.Rate < 0 || c.RateEnd < 0 {
+		return errors.New("workloads: --rate cannot be negative")
+	}
+	if Registry[c.Workload].NeedsRate && c.Rate <= 0 && c.RateEnd <= 0 {
+		return fmt.Errorf("workloads: --workload %s needs --rate N (connections per second)", c.Workload)
+	}
+	if c.RateEnd > 0 && c.Duration == 0 {
+		return errors.New("workloads: a ramped --rate A:B needs --duration")
+	}
+	if c.RateEnd > 0 && c.Rate == 0 && c.Warmup > 0 {
+		return errors.New("workloads: a ramp from 0 cannot have a --warmup")
+	}
+	if c.MaxInflight < 0 {
+		return fmt.Errorf("workloads: --max-inflight %d: must be at least 1", c.MaxInflight)
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = 4096
+	}
+	if c.Interval < 0 {
+		return errors.New("workloads: --interval cannot be negative")
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Second
+	}
+	if c.Interval < 10*time.Millisecond {
+		return fmt.Errorf("workloads: --interval %s: at least 10ms", c.Interval)
+	}
+	if c.open() && !Registry[c.Workload].Persistent {
+		c.Loops = min(max(c.Loops, 1), c.MaxInflight)
+	}
 	return nil
+}
+
+// open reports whether the run is open-loop.
+func (c *Config) open() bool { return c.Rate > 0 || c.RateEnd > 0 }
+
+// exchange reports whether transactions carry a request and response.
+func (c *Config) exchange() bool {
+	w := Registry[c.Workload]
+	return w.Exchange || (c.Workload == "churn" && c.Exchange)
 }
 
 // Result is what one run measured, merged over its loops.
@@ -189,6 +281,67 @@ type Result struct {
 	// CPUUser and CPUSys are the event-loop threads' CPU time in the
 	// measured part (not the listener's, not the Go runtime's).
 	CPUUser, CPUSys time.Duration
+	// ConnectCall holds connect() call durations by occupancy band
+	// (OccupancyBands order); empty bands have no values.
+	ConnectCall []*histogram.Recorder
+	// Series is the per-interval time series, warm-up intervals included
+	// (marked). Its counts sum to the run's totals over measured intervals.
+	Series []Interval
+	// Kernel is what the kernel counted during the measured part; nil when
+	// sampling was off or unavailable.
+	Kernel *KernelStats
+	// Exhausted is true when UntilExhausted stopped the run.
+	Exhausted bool
+	// FirstAddrNotAvail is when the first EADDRNOTAVAIL happened, measured
+	// from the start of the measured part; -1 if none.
+	FirstAddrNotAvail time.Duration
+	// Behind counts open-loop transactions that were due but had not
+	// started when the run ended (the schedule could not be kept).
+	Behind int64
+}
+
+// Interval is one entry of a run's time series.
+type Interval struct {
+	// Index counts intervals from the start of the run (warm-up included).
+	Index int
+	// Start and End are offsets from the start of the measured part
+	// (negative during the warm-up).
+	Start, End time.Duration
+	// Warmup is true for intervals that ended before the measured part began.
+	Warmup bool
+	// Transactions, Connections, BytesSent and BytesReceived count what
+	// completed in the interval (recorded transactions only).
+	Transactions, Connections, BytesSent, BytesReceived int64
+	// Failures counts failures by class.
+	Failures map[string]int64
+	// Inflight is the number of transactions in flight at the interval's end.
+	Inflight int
+	// Phases summarises the interval's latencies by phase name, and Hists
+	// holds the same histograms encoded (HdrHistogram V2 base64), for logs.
+	Phases map[string]histogram.Summary
+	Hists  map[string]string
+	// States counts this run's sockets by TCP state at the interval's end
+	// (client side: peer = target); nil when not sampled.
+	States map[string]int
+	// PortsInUse is the number of distinct local ports toward the target.
+	PortsInUse int
+	// Counters are the kernel counter deltas over the interval (KeyCounters).
+	Counters map[string]int64
+}
+
+// KernelStats is what the kernel said about a run.
+type KernelStats struct {
+	// Counters are deltas of kernel.KeyCounters over the measured part.
+	Counters map[string]int64
+	// PeakStates is the highest count seen per TCP state.
+	PeakStates map[string]int
+	// PeakPortsInUse is the highest number of local ports in use toward
+	// the target at any sample.
+	PeakPortsInUse int
+	// Samples is the number of socket-state samples taken; SampleMaxNs the
+	// longest one took.
+	Samples     int
+	SampleMaxNs int64
 }
 
 // FailuresTotal sums Failures.

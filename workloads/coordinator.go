@@ -1,0 +1,272 @@
+package workloads
+
+import (
+	"time"
+
+	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/kernel"
+)
+
+// coordinator gathers the loops' interval reports into the time series,
+// samples the kernel once per interval (socket states toward the target,
+// counters), publishes the port-occupancy band the loops use to file
+// connect() timings, and stops the run on port exhaustion when asked. It
+// runs on its own goroutine, off the loops' hot path.
+type coordinator struct {
+	e       *engine
+	loops   []*loop
+	finals  []int // per loop: index of its final report, -1 while running
+	pending map[int]*pendingInterval
+	next    int // next interval index to finalise
+
+	sampler   *kernel.Sampler
+	countersT kernel.Counters // at the start
+	countersI kernel.Counters // at the last interval
+	stats     KernelStats
+	sampled   bool
+
+	series    []Interval
+	exhausted bool
+}
+
+type pendingInterval struct {
+	got      int
+	acc      intervalAcc
+	inflight int
+	end      int64 // ns since base, for the last (partial) interval
+}
+
+func newCoordinator(e *engine, loops []*loop) *coordinator {
+	co := &coordinator{e: e, loops: loops, finals: make([]int, len(loops)), pending: map[int]*pendingInterval{}}
+	for i := range co.finals {
+		co.finals[i] = -1
+	}
+	return co
+}
+
+// begin takes the "before" readings; called just before the loops start.
+func (co *coordinator) begin() {
+	if co.e.cfg.NoSample {
+		return
+	}
+	if s, err := kernel.NewSampler(); err == nil {
+		co.sampler = s
+	}
+	if c, err := kernel.ReadCounters(""); err == nil {
+		co.countersT, co.countersI = c, c
+	}
+	co.stats.PeakStates = map[string]int{}
+}
+
+func (co *coordinator) run() {
+	for r := range co.e.reports {
+		p := co.pending[r.idx]
+		if p == nil {
+			p = &pendingInterval{acc: intervalAcc{fail: map[string]int64{}}}
+			co.pending[r.idx] = p
+		}
+		p.got++
+		p.inflight += r.inflight
+		p.acc.tx += r.acc.tx
+		p.acc.conns += r.acc.conns
+		p.acc.out += r.acc.out
+		p.acc.in += r.acc.in
+		for k, v := range r.acc.fail {
+			p.acc.fail[k] += v
+		}
+		for j, rec := range r.acc.rec {
+			if p.acc.rec[j] == nil {
+				p.acc.rec[j] = rec
+				continue
+			}
+			p.acc.rec[j].Merge(rec)
+			co.recycle(rec)
+		}
+		if r.final {
+			co.finals[r.loop] = r.idx
+			p.end = max(p.end, co.e.now())
+		}
+		for co.ready(co.next) {
+			co.finalize(co.next)
+			co.next++
+		}
+	}
+	// The channel is closed: every loop has ended. Finalise the rest.
+	for ; co.next <= co.maxIndex(); co.next++ {
+		co.finalize(co.next)
+	}
+	if co.sampler != nil {
+		co.sampler.Close()
+	}
+	if co.countersT != nil {
+		if c, err := kernel.ReadCounters(""); err == nil {
+			co.stats.Counters = keyDelta(c, co.countersT)
+		}
+	}
+}
+
+// ready: every loop still running at interval idx has reported it.
+func (co *coordinator) ready(idx int) bool {
+	p := co.pending[idx]
+	if p == nil {
+		return false
+	}
+	want := 0
+	for _, f := range co.finals {
+		if f < 0 || f >= idx {
+			want++
+		}
+	}
+	return p.got >= want
+}
+
+func (co *coordinator) maxIndex() int {
+	m := co.next - 1
+	for idx := range co.pending {
+		m = max(m, idx)
+	}
+	return m
+}
+
+func (co *coordinator) recycle(r *histogram.Recorder) {
+	r.Reset()
+	select {
+	case co.e.pool <- r:
+	default:
+	}
+}
+
+func (co *coordinator) finalize(idx int) {
+	e := co.e
+	p := co.pending[idx]
+	delete(co.pending, idx)
+	if p == nil {
+		p = &pendingInterval{acc: intervalAcc{fail: map[string]int64{}}}
+	}
+	step := int64(e.cfg.Interval)
+	start, end := int64(idx)*step, int64(idx+1)*step
+	if p.end > 0 && p.end < end {
+		end = p.end
+	}
+	if e.endAt > 0 && end > e.endAt {
+		end = e.endAt
+	}
+	iv := Interval{
+		Index:         idx,
+		Start:         time.Duration(start - e.measureAt),
+		End:           time.Duration(end - e.measureAt),
+		Warmup:        end <= e.measureAt,
+		Transactions:  p.acc.tx,
+		Connections:   p.acc.conns,
+		BytesSent:     p.acc.out,
+		BytesReceived: p.acc.in,
+		Failures:      p.acc.fail,
+		Inflight:      p.inflight,
+		Phases:        map[string]histogram.Summary{},
+		Hists:         map[string]string{},
+	}
+	for j, rec := range p.acc.rec {
+		if rec == nil {
+			continue
+		}
+		if rec.Count() > 0 && co.keepPhase(j) {
+			iv.Phases[Phases[j]] = rec.Summary()
+			if enc, err := rec.Encode(); err == nil {
+				iv.Hists[Phases[j]] = enc
+			}
+		}
+		co.recycle(rec)
+	}
+	co.sample(&iv)
+	co.series = append(co.series, iv)
+	if e.cfg.UntilExhausted && !iv.Warmup && !co.exhausted {
+		na := iv.Failures[dialer.FailAddrNotAvail]
+		attempts := iv.Transactions
+		for _, v := range iv.Failures {
+			attempts += v
+		}
+		if na > 0 && 2*na >= attempts {
+			co.exhausted = true
+			e.stop.Store(true)
+			for _, l := range co.loops {
+				l.p.Wake()
+			}
+		}
+	}
+	if e.cfg.OnInterval != nil {
+		e.cfg.OnInterval(iv)
+	}
+}
+
+func (co *coordinator) keepPhase(j int) bool {
+	switch j {
+	case phFirstByte, phResponse:
+		return co.e.exchange
+	case phScheduled, phStartLag:
+		return co.e.open
+	}
+	return true
+}
+
+// sample counts the run's sockets by state and reads the counters.
+func (co *coordinator) sample(iv *Interval) {
+	e := co.e
+	if co.sampler != nil {
+		t0 := time.Now()
+		s, err := co.sampler.Sample(kernel.Filter{Remote: e.cfg.Target})
+		took := time.Since(t0)
+		if err == nil {
+			co.sampled = true
+			co.stats.Samples++
+			co.stats.SampleMaxNs = max(co.stats.SampleMaxNs, int64(took))
+			iv.States = s.States.Map()
+			iv.PortsInUse = s.LocalPorts
+			co.stats.PeakPortsInUse = max(co.stats.PeakPortsInUse, s.LocalPorts)
+			for k, v := range iv.States {
+				co.stats.PeakStates[k] = max(co.stats.PeakStates[k], v)
+			}
+			if pr := e.cfg.PortRange; pr > 0 {
+				n := max(1, e.dial.NumSources())
+				e.band.Store(int32(occupancyBand(float64(s.LocalPorts) / float64(pr*n))))
+			}
+		}
+	}
+	if co.countersI != nil {
+		if c, err := kernel.ReadCounters(""); err == nil {
+			iv.Counters = keyDelta(c, co.countersI)
+			co.countersI = c
+		}
+	}
+}
+
+func occupancyBand(share float64) int {
+	switch {
+	case share < 0.5:
+		return 0
+	case share < 0.75:
+		return 1
+	case share < 0.9:
+		return 2
+	}
+	return 3
+}
+
+func keyDelta(now, before kernel.Counters) map[string]int64 {
+	d := now.Delta(before)
+	out := map[string]int64{}
+	for _, k := range kernel.KeyCounters {
+		if v, ok := d[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func (co *coordinator) kernelStats() *KernelStats {
+	if !co.sampled && co.stats.Counters == nil {
+		return nil
+	}
+	s := co.stats
+	return &s
+}
