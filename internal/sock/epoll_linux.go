@@ -2,6 +2,7 @@ package sock
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -60,18 +61,33 @@ func (p *Poller) Del(fd int) error {
 
 // Wait blocks up to timeout (negative: forever, zero: poll) and returns the
 // ready events, excluding wake-ups, and whether a wake-up arrived. The slice
-// is reused by the next call. EINTR is reported as no events.
+// is reused by the next call. EINTR is reported as no events. Timeouts have
+// nanosecond resolution (epoll_pwait2, Linux >= 5.11); on older kernels they
+// are rounded up to the millisecond.
 func (p *Poller) Wait(timeout time.Duration) (evs []unix.EpollEvent, woken bool, err error) {
-	ms := -1
-	if timeout >= 0 {
-		// Round up so a timer due in 300µs does not spin with 0 ms waits.
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
-	}
 	var n int
-	if ms == 0 {
+	switch {
+	case timeout == 0:
 		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.fd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
 		n, err = int(r), errno(e)
-	} else {
+	case !noPwait2.Load():
+		var ts *unix.Timespec
+		if timeout > 0 {
+			t := unix.NsecToTimespec(int64(timeout))
+			ts = &t
+		}
+		r, _, e := unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(p.fd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), uintptr(unsafe.Pointer(ts)), 0, 0)
+		if e == unix.ENOSYS {
+			noPwait2.Store(true)
+			return p.Wait(timeout)
+		}
+		n, err = int(r), errno(e)
+	default:
+		ms := -1
+		if timeout > 0 {
+			// Round up so a timer due in 300µs does not spin with 0 ms waits.
+			ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
+		}
 		n, err = unix.EpollWait(p.fd, p.events, ms)
 	}
 	if err != nil {
@@ -93,6 +109,9 @@ func (p *Poller) Wait(timeout time.Duration) (evs []unix.EpollEvent, woken bool,
 	}
 	return evs, woken, nil
 }
+
+// noPwait2 is set once the kernel has said it has no epoll_pwait2.
+var noPwait2 atomic.Bool
 
 // Wake makes the loop's current or next Wait return. Safe from any goroutine.
 func (p *Poller) Wake() {
