@@ -35,6 +35,7 @@ type Listener struct {
 type counters struct {
 	accepted, closed, requests, bytesIn, bytesOut, resets, errors atomic.Int64
 	cpuUser, cpuSys                                               atomic.Int64
+	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
 
 type conn struct {
@@ -176,9 +177,23 @@ func (l *Listener) Addr() netip.AddrPort { return l.addr }
 // Config returns the configuration in force, defaults filled in.
 func (l *Listener) Config() Config { return l.cfg }
 
-// Stats sums the loops' counters. CPU times lag by up to cpuRefresh while
-// the listener runs and are exact after Close.
+// Stats sums the loops' counters. It asks every loop to publish its CPU
+// time first and waits up to 100 ms for the answers (a loop busy with a long
+// batch may answer late; its figure then lags by up to cpuRefresh).
 func (l *Listener) Stats() Stats {
+	if !l.stop.Load() {
+		var asks []int64
+		for _, lp := range l.loops {
+			asks = append(asks, lp.c.cpuAsk.Add(1))
+			lp.p.Wake()
+		}
+		deadline := time.Now().Add(100 * time.Millisecond)
+		for i, lp := range l.loops {
+			for lp.c.cpuDone.Load() < asks[i] && time.Now().Before(deadline) && !l.stop.Load() {
+				runtime.Gosched()
+			}
+		}
+	}
 	var s Stats
 	for _, lp := range l.loops {
 		c := &lp.c
@@ -242,7 +257,10 @@ func (lp *loop) run() {
 			}
 			lp.serve(int(ev.Fd), ev.Events)
 		}
-		if now := time.Now(); now.Sub(last) >= cpuRefresh {
+		if ask := lp.c.cpuAsk.Load(); ask != lp.c.cpuDone.Load() {
+			publish()
+			lp.c.cpuDone.Store(ask)
+		} else if now := time.Now(); now.Sub(last) >= cpuRefresh {
 			last = now
 			publish()
 		}
