@@ -178,6 +178,9 @@ func (co *coordinator) finalize(idx int) {
 		}
 		co.recycle(rec)
 	}
+	if end <= start && p.acc.tx == 0 && len(p.acc.fail) == 0 {
+		return // the empty tail of a run that ended on an interval boundary
+	}
 	co.sample(&iv)
 	co.series = append(co.series, iv)
 	if e.cfg.UntilExhausted && !iv.Warmup && !co.exhausted {

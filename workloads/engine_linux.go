@@ -234,6 +234,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
 	co.begin()
+	if cfg.OnMeasure != nil {
+		if cfg.Warmup == 0 {
+			cfg.OnMeasure()
+		} else {
+			t := time.AfterFunc(time.Until(e.base.Add(cfg.Warmup)), cfg.OnMeasure)
+			defer t.Stop()
+		}
+	}
 	var wg sync.WaitGroup
 	for _, l := range loops {
 		wg.Add(1)

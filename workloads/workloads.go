@@ -155,6 +155,9 @@ type Config struct {
 	PortRange int `json:"-"`
 	// NoSample turns off socket-state and kernel-counter sampling.
 	NoSample bool `json:"-"`
+	// OnMeasure, when set, is called once when the measured part begins
+	// (after the warm-up), so callers can snapshot their own counters.
+	OnMeasure func() `json:"-"`
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
