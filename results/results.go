@@ -76,8 +76,19 @@ type Run struct {
 	CPU           CPU              `json:"cpu"`
 	// Phases maps a phase name (handshake, first_byte, response,
 	// transaction) to its latency summary and histogram.
-	Phases   map[string]Phase `json:"phases"`
-	Listener *Listener        `json:"listener,omitempty"`
+	Phases map[string]Phase `json:"phases"`
+	// ConnectCall holds the duration of the connect() system call by
+	// ephemeral-port occupancy band ("lt50", "50_75", "75_90", "90_100").
+	ConnectCall map[string]Phase `json:"connect_call_by_occupancy,omitempty"`
+	// Schedule describes an open-loop run's arrival schedule.
+	Schedule *Schedule `json:"schedule,omitempty"`
+	// Series is the per-interval time series.
+	Series []Interval `json:"series,omitempty"`
+	// Kernel is what the kernel counted and showed during the run.
+	Kernel *Kernel `json:"kernel,omitempty"`
+	// Exhaustion is the port-exhaustion record: prediction and outcome.
+	Exhaustion *Exhaustion `json:"exhaustion,omitempty"`
+	Listener   *Listener   `json:"listener,omitempty"`
 	// Notes are observations a reader needs to read the figures right.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -109,6 +120,80 @@ type CPU struct {
 	// in-process listener, Go runtime) over the same span.
 	ProcessUserNs int64 `json:"process_user_ns"`
 	ProcessSysNs  int64 `json:"process_sys_ns"`
+}
+
+// Schedule is an open-loop run's arrival schedule and how well it was kept.
+type Schedule struct {
+	// RatePerSec is the asked rate; RateEndPerSec the end of a ramp (0: none).
+	RatePerSec    float64 `json:"rate_per_sec"`
+	RateEndPerSec float64 `json:"rate_end_per_sec,omitempty"`
+	// Behind counts transactions that were due but had not started when
+	// the run ended: the schedule could not be kept.
+	Behind int64 `json:"behind"`
+}
+
+// Interval is one entry of a run's time series. Times are offsets from the
+// start of the measured part, negative during the warm-up.
+type Interval struct {
+	StartNs            int64            `json:"start_ns"`
+	EndNs              int64            `json:"end_ns"`
+	Warmup             bool             `json:"warmup,omitempty"`
+	Transactions       int64            `json:"transactions"`
+	Connections        int64            `json:"connections"`
+	BytesSent          int64            `json:"bytes_sent"`
+	BytesReceived      int64            `json:"bytes_received"`
+	TransactionsPerSec float64          `json:"transactions_per_sec"`
+	ConnsPerSec        float64          `json:"conns_per_sec"`
+	Failures           map[string]int64 `json:"failures,omitempty"`
+	FailuresTotal      int64            `json:"failures_total"`
+	// Inflight is the number of transactions in flight at the end.
+	Inflight int `json:"inflight"`
+	// Phases summarises each phase's latencies in the interval.
+	Phases map[string]IntervalPhase `json:"phases,omitempty"`
+	// Hdr holds each phase's interval histogram (HdrHistogram V2 base64).
+	Hdr map[string]string `json:"hdr,omitempty"`
+	// States counts the run's client sockets by TCP state at the end of
+	// the interval (lowercase state names: "time_wait", ...).
+	States map[string]int `json:"states,omitempty"`
+	// PortsInUse is the number of distinct local ports toward the target.
+	PortsInUse int `json:"ports_in_use"`
+	// Counters are kernel counter deltas over the interval ("Tcp.ActiveOpens", ...).
+	Counters map[string]int64 `json:"counters,omitempty"`
+}
+
+// IntervalPhase is a phase's latency in one interval, in nanoseconds.
+type IntervalPhase struct {
+	Count int64 `json:"count"`
+	P50Ns int64 `json:"p50_ns"`
+	P99Ns int64 `json:"p99_ns"`
+	MaxNs int64 `json:"max_ns"`
+}
+
+// Kernel is what the kernel counted during a run (whole run, warm-up
+// included) and the peaks of the socket-state samples.
+type Kernel struct {
+	Counters       map[string]int64 `json:"counters,omitempty"`
+	PeakStates     map[string]int   `json:"peak_states,omitempty"`
+	PeakPortsInUse int              `json:"peak_ports_in_use"`
+	// PortRangeSize is the number of ephemeral ports per source address;
+	// Sources the number of source addresses (1 when not bound).
+	PortRangeSize int   `json:"port_range_size"`
+	Sources       int   `json:"sources"`
+	Samples       int   `json:"samples"`
+	SampleMaxNs   int64 `json:"sample_max_ns"`
+}
+
+// Exhaustion is the ephemeral-port exhaustion record of a run.
+type Exhaustion struct {
+	// PredictedNs is when exhaustion was predicted to start, from the
+	// start of the measured part; -1 when none was predicted.
+	PredictedNs int64 `json:"predicted_ns"`
+	// Prediction explains the prediction in words.
+	Prediction string `json:"prediction"`
+	// FirstAddrNotAvailNs is when the first EADDRNOTAVAIL happened; -1: never.
+	FirstAddrNotAvailNs int64 `json:"first_eaddrnotavail_ns"`
+	// Stopped is true when --until-exhausted ended the run.
+	Stopped bool `json:"stopped"`
 }
 
 // Listener is what the built-in listener counted during the run.
@@ -174,6 +259,9 @@ func WriteFile(path string, doc *Document) error {
 	}
 	tmp := f.Name()
 	_, werr := f.Write(buf.Bytes())
+	if werr == nil {
+		werr = f.Sync()
+	}
 	cerr := f.Close()
 	if werr == nil {
 		werr = cerr
@@ -218,6 +306,9 @@ func Decode(r io.Reader) (*Document, error) {
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("results: decode: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("results: decode: data after the end of the document")
 	}
 	if doc.Schema != Schema {
 		if strings.HasPrefix(doc.Schema, "connbench/v") {

@@ -5,20 +5,35 @@ import (
 	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 )
 
 // PhaseOrder is the order phases are shown in.
-var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction"}
+var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction", "scheduled", "start_lag"}
 
 var phaseTitle = map[string]string{
 	"handshake":   "handshake",
 	"first_byte":  "first byte",
 	"response":    "response",
 	"transaction": "transaction",
+	"scheduled":   "from schedule",
+	"start_lag":   "start lag",
 }
+
+// TableCounters are the kernel counters the table shows (when non-zero).
+var TableCounters = []string{
+	"Tcp.ActiveOpens", "Tcp.PassiveOpens", "Tcp.AttemptFails", "Tcp.EstabResets", "Tcp.RetransSegs",
+	"TcpExt.TW", "TcpExt.TWRecycled", "TcpExt.TWKilled", "TcpExt.TCPTimeWaitOverflow",
+	"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.SyncookiesSent", "TcpExt.SyncookiesRecv",
+	"TcpExt.SyncookiesFailed", "TcpExt.TCPFastOpenActive", "TcpExt.TCPFastOpenActiveFail",
+	"TcpExt.TCPFastOpenPassive", "TcpExt.TCPFastOpenPassiveFail", "TcpExt.TCPFastOpenCookieReqd",
+	"TcpExt.TCPAbortOnData", "TcpExt.TCPSynRetrans",
+}
+
+var bandTitle = map[string]string{"lt50": "<50%", "50_75": "50-75%", "75_90": "75-90%", "90_100": "90-100%"}
 
 // Headline returns the sentences that answer the run's question, or nil.
 // For a document holding a pooled and a per-request run, it says how many
@@ -101,7 +116,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 	row("connections", cells(func(r *Run) string { return Count(r.Counts.Connections) })...)
 	row("failures", cells(func(r *Run) string { return Count(r.FailuresTotal) })...)
 	for _, class := range failureClasses(doc) {
-		row("  "+class, cells(func(r *Run) string { return Count(r.Failures[class]) })...)
+		row("failures "+class, cells(func(r *Run) string { return Count(r.Failures[class]) })...)
 	}
 	for _, ph := range PhaseOrder {
 		if !anyPhase(doc, ph) {
@@ -129,6 +144,69 @@ func WriteTable(w io.Writer, doc *Document) error {
 				return Dur(pc.get(p))
 			})...)
 		}
+	}
+	if anyRun(doc, func(r *Run) bool { return r.Schedule != nil }) {
+		row("schedule behind", cells(func(r *Run) string {
+			if r.Schedule == nil {
+				return "—"
+			}
+			return Count(r.Schedule.Behind)
+		})...)
+	}
+	for _, band := range []string{"lt50", "50_75", "75_90", "90_100"} {
+		if !anyRun(doc, func(r *Run) bool { _, ok := r.ConnectCall[band]; return ok }) {
+			continue
+		}
+		row("connect() p50/p99, ports "+bandTitle[band], cells(func(r *Run) string {
+			p, ok := r.ConnectCall[band]
+			if !ok {
+				return "—"
+			}
+			return Dur(p.P50Ns) + " / " + Dur(p.P99Ns)
+		})...)
+	}
+	if anyRun(doc, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Samples > 0 }) {
+		row("TIME_WAIT peak", cells(func(r *Run) string {
+			if r.Kernel == nil || r.Kernel.Samples == 0 {
+				return "—"
+			}
+			return Count(int64(r.Kernel.PeakStates["time_wait"]))
+		})...)
+		row("ports in use peak", cells(func(r *Run) string {
+			if r.Kernel == nil || r.Kernel.Samples == 0 {
+				return "—"
+			}
+			s := Count(int64(r.Kernel.PeakPortsInUse))
+			if n := r.Kernel.PortRangeSize * max(r.Kernel.Sources, 1); n > 0 {
+				s += fmt.Sprintf(" of %s", Count(int64(n)))
+			}
+			return s
+		})...)
+	}
+	if anyRun(doc, func(r *Run) bool { return r.Exhaustion != nil }) {
+		row("predicted exhaustion", cells(func(r *Run) string {
+			if r.Exhaustion == nil || r.Exhaustion.PredictedNs < 0 {
+				return "none"
+			}
+			return "at " + Dur(r.Exhaustion.PredictedNs)
+		})...)
+		row("first EADDRNOTAVAIL", cells(func(r *Run) string {
+			if r.Exhaustion == nil || r.Exhaustion.FirstAddrNotAvailNs < 0 {
+				return "never"
+			}
+			return "at " + Dur(r.Exhaustion.FirstAddrNotAvailNs)
+		})...)
+	}
+	for _, k := range TableCounters {
+		if !anyRun(doc, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Counters[k] != 0 }) {
+			continue
+		}
+		row("Δ "+k, cells(func(r *Run) string {
+			if r.Kernel == nil {
+				return "—"
+			}
+			return Count(r.Kernel.Counters[k])
+		})...)
 	}
 	row("client CPU µs/txn (user+sys)", cells(func(r *Run) string {
 		if r.Counts.Transactions == 0 {
@@ -180,6 +258,15 @@ func failureClasses(doc *Document) []string {
 	return out
 }
 
+func anyRun(doc *Document, f func(r *Run) bool) bool {
+	for i := range doc.Runs {
+		if f(&doc.Runs[i]) {
+			return true
+		}
+	}
+	return false
+}
+
 func anyPhase(doc *Document, ph string) bool {
 	for _, r := range doc.Runs {
 		if p, ok := r.Phases[ph]; ok && p.Count > 0 {
@@ -199,18 +286,26 @@ func anyListener(doc *Document) bool {
 }
 
 // Dur formats nanoseconds with three significant digits and a unit
-// (ns, µs, ms, s).
+// (ns, µs, ms, s), rounding before the unit is chosen (999,999 ns is
+// "1.00 ms", not "1000 µs").
 func Dur(ns int64) string {
-	d := float64(ns)
-	switch {
-	case ns < 1000:
+	if ns < 1000 && ns > -1000 {
 		return fmt.Sprintf("%d ns", ns)
-	case d < 1e6:
-		return sig3(d/1e3) + " µs"
-	case d < 1e9:
-		return sig3(d/1e6) + " ms"
 	}
-	return sig3(d/1e9) + " s"
+	v := float64(ns) / 1e3
+	for _, unit := range []string{"µs", "ms"} {
+		if r := round3(v); math.Abs(r) < 1000 {
+			return sig3(r) + " " + unit
+		}
+		v /= 1e3
+	}
+	return sig3(round3(v)) + " s"
+}
+
+// round3 rounds v to three significant digits.
+func round3(v float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return r
 }
 
 func signedDur(ns int64) string {
@@ -221,10 +316,10 @@ func signedDur(ns int64) string {
 }
 
 func sig3(v float64) string {
-	switch {
-	case v >= 100:
+	switch a := math.Abs(v); {
+	case a >= 100:
 		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
+	case a >= 10:
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%.2f", v)
