@@ -1,0 +1,381 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/workloads"
+	"github.com/spf13/pflag"
+)
+
+// runOptions are the flags shared by `connbench run` and the main job.
+type runOptions struct {
+	workload       string
+	concurrency    int
+	duration       time.Duration
+	requests       int64
+	warmup         time.Duration
+	loops          int
+	requestSize    int
+	responseSize   int
+	request        string
+	nodelay        bool
+	reuseaddr      bool
+	closeMode      string
+	bindNoPort     bool
+	source         string
+	portRange      string
+	connectTimeout time.Duration
+	timeout        time.Duration
+	backlog        int
+	reuseport      bool
+	listenerLoops  int
+	output         string
+	noCheck        bool
+	quiet          bool
+	cpuProfile     string
+	rate           string
+	maxInflight    int
+	interval       time.Duration
+	untilExhausted bool
+	exchange       bool
+
+	// filled by validate
+	rateA   float64
+	rateB   float64
+	sources []netip.Addr
+	close   dialer.CloseMode
+	payload []byte
+	lportLo uint16
+	lportHi uint16
+	fs      *pflag.FlagSet
+}
+
+func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
+	o.fs = fs
+	if !mainJob {
+		fs.StringVarP(&o.workload, "workload", "w", "per-request", "workload: "+strings.Join(workloadHelp(), "; "))
+	}
+	defDur := 10 * time.Second
+	if mainJob {
+		defDur = 5 * time.Second
+	}
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 16, "connections in flight at once (closed loop)")
+	fs.DurationVarP(&o.duration, "duration", "d", defDur, "measured time per workload (0 with -n: until -n requests)")
+	fs.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (transactions) per workload; 0: by --duration only")
+	fs.DurationVar(&o.warmup, "warmup", 0, "run the load this long first without recording it")
+	fs.StringVar(&o.rate, "rate", "", "open loop: start N transactions per second on a fixed schedule whatever the latency (timed from the schedule: no coordinated omission); A:B ramps from A to B over --duration")
+	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once (pooled: -c is the pool)")
+	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
+	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
+	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
+	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
+	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
+	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response")
+	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file (overrides --request-size)")
+	fs.BoolVar(&o.nodelay, "nodelay", false, "set TCP_NODELAY on client sockets (no Nagle)")
+	fs.BoolVar(&o.reuseaddr, "reuseaddr", false, "set SO_REUSEADDR on client sockets")
+	fs.StringVar(&o.closeMode, "close", "fin", "how the client closes: fin (graceful; the client keeps TIME_WAIT 60 s) or rst (SO_LINGER 0: RST, no TIME_WAIT)")
+	fs.BoolVar(&o.bindNoPort, "bind-no-port", false, "set IP_BIND_ADDRESS_NO_PORT (always on with --source)")
+	fs.StringVar(&o.source, "source", "", "source address(es) to rotate over: ADDR, ADDR-ADDR (e.g. 127.0.0.2-127.0.0.50) or a comma list")
+	fs.StringVar(&o.portRange, "local-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux >= 6.3)")
+	fs.DurationVar(&o.connectTimeout, "connect-timeout", 5*time.Second, "give up a handshake after this long (0: the kernel's ~127 s)")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up waiting for a response after this long (0: never)")
+	fs.IntVar(&o.backlog, "backlog", 0, "built-in listener: listen() backlog (0: net.core.somaxconn)")
+	fs.BoolVar(&o.reuseport, "reuseport", false, "built-in listener: one SO_REUSEPORT listening socket per loop")
+	fs.IntVar(&o.listenerLoops, "listener-loops", 0, "built-in listener: event loops (0: half the CPUs)")
+	defOut := ""
+	if mainJob {
+		defOut = "connbench.json"
+	}
+	fs.StringVarP(&o.output, "output", "o", defOut, "write the JSON result here (- for stdout)")
+	fs.BoolVar(&o.noCheck, "no-check", false, "skip the test connection to an external target before the load")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress lines on stderr")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for developers)")
+	fs.MarkHidden("cpuprofile")
+}
+
+func workloadHelp() []string {
+	var out []string
+	for _, n := range workloads.Names() {
+		out = append(out, n+" ("+workloads.Registry[n].Summary+")")
+	}
+	return out
+}
+
+// validate checks the flags; its errors name the flag and the bad value.
+func (o *runOptions) validate() error {
+	if o.workload != "" {
+		if _, ok := workloads.Registry[o.workload]; !ok {
+			return usagef("--workload %q: unknown; choose one of %s", o.workload, strings.Join(workloads.Names(), ", "))
+		}
+	}
+	if o.concurrency < 1 {
+		return usagef("--concurrency %d: must be at least 1", o.concurrency)
+	}
+	if o.duration < 0 {
+		return usagef("--duration %s: cannot be negative", o.duration)
+	}
+	if o.requests < 0 {
+		return usagef("--requests %d: cannot be negative", o.requests)
+	}
+	if o.duration == 0 && o.requests == 0 {
+		return usagef("--duration 0 needs --requests N: otherwise the run would never end")
+	}
+	if o.fs.Changed("requests") && !o.fs.Changed("duration") {
+		o.duration = 0 // -n alone: run until the requests are done
+	}
+	if o.warmup < 0 {
+		return usagef("--warmup %s: cannot be negative", o.warmup)
+	}
+	if o.loops < 0 {
+		return usagef("--loops %d: cannot be negative", o.loops)
+	}
+	if o.listenerLoops < 0 {
+		return usagef("--listener-loops %d: cannot be negative", o.listenerLoops)
+	}
+	if o.requestSize < 1 || o.requestSize > 64<<20 {
+		return usagef("--request-size %d: must be 1 to 67108864 bytes", o.requestSize)
+	}
+	if o.responseSize < 1 || o.responseSize > 1<<30 {
+		return usagef("--response-size %d: must be 1 to 1073741824 bytes", o.responseSize)
+	}
+	if o.backlog < 0 {
+		return usagef("--backlog %d: cannot be negative", o.backlog)
+	}
+	if o.connectTimeout < 0 || o.timeout < 0 {
+		return usagef("--connect-timeout and --timeout cannot be negative")
+	}
+	if o.rate != "" {
+		a, b, ramp := strings.Cut(o.rate, ":")
+		var e1, e2 error
+		o.rateA, e1 = strconv.ParseFloat(a, 64)
+		if ramp {
+			o.rateB, e2 = strconv.ParseFloat(b, 64)
+		}
+		if e1 != nil || e2 != nil || o.rateA < 0 || o.rateB < 0 || (o.rateA == 0 && o.rateB == 0) || o.rateA > 1e7 || o.rateB > 1e7 {
+			return usagef("--rate %q: want a number per second (e.g. 2000) or a ramp A:B (e.g. 100:5000), at most 1e7", o.rate)
+		}
+		if ramp && o.duration == 0 {
+			return usagef("--rate %s: a ramp needs --duration", o.rate)
+		}
+	}
+	if o.workload != "" && workloads.Registry[o.workload].NeedsRate && o.rate == "" {
+		return usagef("--workload %s needs --rate N (connections per second), e.g. --rate 2000", o.workload)
+	}
+	if o.maxInflight < 1 {
+		return usagef("--max-inflight %d: must be at least 1", o.maxInflight)
+	}
+	if o.interval < 10*time.Millisecond {
+		return usagef("--interval %s: must be at least 10ms", o.interval)
+	}
+	var err error
+	if o.close, err = dialer.ParseCloseMode(o.closeMode); err != nil {
+		return usagef("--close %q: want fin or rst", o.closeMode)
+	}
+	if o.source != "" {
+		if o.sources, err = dialer.ParseSources(o.source); err != nil {
+			return usagef("--source %q: %v", o.source, strings.TrimPrefix(err.Error(), "dialer: "))
+		}
+	}
+	if o.portRange != "" {
+		lo, hi, ok := strings.Cut(o.portRange, "-")
+		l, e1 := strconv.ParseUint(lo, 10, 16)
+		h, e2 := strconv.ParseUint(hi, 10, 16)
+		if !ok || e1 != nil || e2 != nil || l == 0 || l > h {
+			return usagef("--local-port-range %q: want LO-HI with 1 <= LO <= HI <= 65535", o.portRange)
+		}
+		o.lportLo, o.lportHi = uint16(l), uint16(h)
+	}
+	if o.request != "" {
+		if strings.HasPrefix(o.request, "@") {
+			b, err := os.ReadFile(o.request[1:])
+			if err != nil {
+				return usagef("--request %s: %v", o.request, err)
+			}
+			if len(b) == 0 {
+				return usagef("--request %s: the file is empty", o.request)
+			}
+			o.payload = b
+		} else {
+			o.payload = []byte(o.request)
+		}
+	}
+	return nil
+}
+
+// config builds the workload configuration for one workload and target.
+func (o *runOptions) config(workload string, target netip.AddrPort) workloads.Config {
+	return workloads.Config{
+		Workload:     workload,
+		Target:       target,
+		Concurrency:  o.concurrency,
+		Duration:     o.duration,
+		Requests:     o.requests,
+		Warmup:       o.warmup,
+		Loops:        o.loops,
+		Request:      o.payload,
+		RequestSize:  o.requestSize,
+		ResponseSize: o.responseSize,
+		Socket: dialer.Options{
+			NoDelay:        o.nodelay,
+			ReuseAddr:      o.reuseaddr,
+			Close:          o.close,
+			BindNoPort:     o.bindNoPort,
+			Sources:        o.sources,
+			LocalPortRange: [2]uint16{o.lportLo, o.lportHi},
+		},
+		Timeouts:       dialer.Timeouts{Connect: o.connectTimeout, Response: o.timeout},
+		Rate:           o.rateA,
+		RateEnd:        o.rateB,
+		MaxInflight:    o.maxInflight,
+		Interval:       o.interval,
+		UntilExhausted: o.untilExhausted,
+		Exchange:       o.exchange,
+	}
+}
+
+// listenerConfig is the built-in listener for these options.
+func (o *runOptions) listenerConfig() listener.Config {
+	reqSize := o.requestSize
+	if len(o.payload) > 0 {
+		reqSize = len(o.payload)
+	}
+	return listener.Config{
+		Loops:        o.listenerLoops,
+		Backlog:      o.backlog,
+		ReusePort:    o.reuseport,
+		RequestSize:  reqSize,
+		ResponseSize: o.responseSize,
+	}
+}
+
+// parseTarget resolves HOST:PORT. Errors name the argument.
+func parseTarget(s string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, usagef("target %q: want HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:80)", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return netip.AddrPort{}, usagef("target %q: port %q must be a number from 1 to 65535", s, port)
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.IsUnspecified() {
+			return netip.AddrPort{}, usagef("target %q: %s is not an address one can connect to", s, host)
+		}
+		return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return netip.AddrPort{}, usagef("target %q: cannot resolve host %q", s, host)
+	}
+	for _, a := range addrs {
+		if a.Unmap().Is4() {
+			return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+		}
+	}
+	return netip.AddrPortFrom(addrs[0], uint16(p)), nil
+}
+
+// checkTarget makes one ordinary connection to an external target so that
+// a typo fails in a second with a clear message instead of a run full of
+// ECONNREFUSED.
+func checkTarget(target netip.AddrPort, timeout time.Duration) error {
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	c, err := net.DialTimeout("tcp", target.String(), timeout)
+	if err != nil {
+		var hint string
+		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			hint = "connection refused: nothing listens there"
+		case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+			hint = "no route to that address"
+		default:
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				hint = "no answer within --connect-timeout"
+			} else {
+				hint = err.Error()
+			}
+		}
+		return fmt.Errorf("target %s: %s (--no-check runs the load anyway and counts the failures)", target, hint)
+	}
+	c.Close()
+	return nil
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("connbench run", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o runOptions
+	o.register(fs, false)
+	fs.Usage = func() {}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, runUsage, fs.FlagUsages())
+			return exitOK
+		}
+		return exitCode(stderr, usagef("%v (see connbench run --help)", err))
+	}
+	if fs.NArg() > 1 {
+		return exitCode(stderr, usagef("run takes at most one target, got %q", fs.Args()))
+	}
+	if err := o.validate(); err != nil {
+		return exitCode(stderr, err)
+	}
+	var target netip.AddrPort
+	if fs.NArg() == 1 {
+		t, err := parseTarget(fs.Arg(0))
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		target = t
+	}
+	return execute(&o, target, []string{o.workload}, append([]string{"run"}, args...), stdout, stderr)
+}
+
+const runUsage = `Usage: connbench run [flags] [HOST:PORT]
+
+Runs one workload against HOST:PORT, or against the built-in listener
+(started on 127.0.0.1 with an ephemeral port) when no target is given,
+prints a table and, with -o, writes the JSON result.
+
+Examples:
+  connbench run -w per-request -c 64 -d 10s 127.0.0.1:8080
+  connbench run -w pooled -c 100 --nodelay 127.0.0.1:6379 --request-size 14 --response-size 7
+  connbench run -w connect --close rst -o cc.json
+  connbench run -w per-request --source 127.0.0.2-127.0.0.50
+  connbench run -w churn --rate 2000 --until-exhausted -d 60s
+  connbench run -w per-request --rate 100:5000 -d 30s 127.0.0.1:8080
+
+Flags:
+`
+
+// signalContext is cancelled by the first SIGINT or SIGTERM; after that
+// the default handling is restored, so a second Ctrl-C stops at once.
+func signalContext() (context.Context, func()) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
+	return ctx, stop
+}
+
+var numCPU = runtime.NumCPU

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/results"
+	"github.com/spf13/pflag"
+)
+
+const serveUsage = `Usage: connbench serve [flags] [ADDR]
+
+Runs the built-in listener alone until Ctrl-C, then prints what it served.
+ADDR is HOST:PORT, :PORT (127.0.0.1) or empty (127.0.0.1, ephemeral port).
+Each --request-size bytes received are answered with --response-size bytes;
+point connbench run (or any client) at it from another shell or host.
+
+Examples:
+  connbench serve :9000
+  connbench serve --reuseport --response-size 1024 0.0.0.0:9000
+
+Flags:
+`
+
+func cmdServe(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("connbench serve", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var cfg listener.Config
+	var mode string
+	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
+	fs.IntVar(&cfg.Backlog, "backlog", 0, "listen() backlog (0: net.core.somaxconn)")
+	fs.BoolVar(&cfg.ReusePort, "reuseport", false, "one SO_REUSEPORT listening socket per loop")
+	fs.BoolVar(&cfg.ReuseAddr, "reuseaddr", false, "set SO_REUSEADDR on the listening socket")
+	fs.BoolVar(&cfg.NoDelay, "nodelay", false, "set TCP_NODELAY on accepted connections")
+	fs.IntVar(&cfg.RequestSize, "request-size", 1, "bytes that make one request")
+	fs.IntVar(&cfg.ResponseSize, "response-size", 1, "bytes sent back per request")
+	fs.StringVar(&mode, "mode", "respond", "respond (answer each request), echo (send back what arrives) or discard")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, serveUsage, fs.FlagUsages())
+			return exitOK
+		}
+		return exitCode(stderr, usagef("%v (see connbench serve --help)", err))
+	}
+	if fs.NArg() > 1 {
+		return exitCode(stderr, usagef("serve takes at most one address, got %q", fs.Args()))
+	}
+	var err error
+	if cfg.Mode, err = listener.ParseMode(mode); err != nil {
+		return exitCode(stderr, usagef("--mode %q: want respond, echo or discard", mode))
+	}
+	if cfg.RequestSize < 1 || cfg.ResponseSize < 1 {
+		return exitCode(stderr, usagef("--request-size and --response-size must be at least 1"))
+	}
+	if cfg.Loops < 0 || cfg.Backlog < 0 {
+		return exitCode(stderr, usagef("--loops and --backlog cannot be negative"))
+	}
+	if fs.NArg() == 1 {
+		if cfg.Addr, err = parseListenAddr(fs.Arg(0)); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	ln, err := listener.Start(cfg)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	fmt.Fprintf(stdout, "connbench: listening on %s (%s, %d-byte requests, %d-byte responses); Ctrl-C to stop\n",
+		ln.Addr(), cfg.Mode, ln.Config().RequestSize, ln.Config().ResponseSize)
+	ctx, stop := signalContext()
+	<-ctx.Done()
+	stop()
+	ln.Close()
+	s := ln.Stats()
+	fmt.Fprintf(stdout, "connbench: served %s connections, %s requests; %s bytes in, %s bytes out; %s resets, %s errors; CPU %s user, %s system\n",
+		results.Count(s.Accepted), results.Count(s.Requests), results.Count(s.BytesReceived), results.Count(s.BytesSent),
+		results.Count(s.Resets), results.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
+	return exitOK
+}
+
+// parseListenAddr accepts HOST:PORT, :PORT or PORT.
+func parseListenAddr(s string) (netip.AddrPort, error) {
+	if !strings.Contains(s, ":") {
+		s = ":" + s
+	}
+	if strings.HasPrefix(s, ":") {
+		s = "127.0.0.1" + s
+	}
+	host, port, ok := strings.Cut(s, ":")
+	if strings.HasPrefix(s, "[") {
+		i := strings.LastIndex(s, "]:")
+		if i < 0 {
+			return netip.AddrPort{}, usagef("address %q: want HOST:PORT", s)
+		}
+		host, port, ok = s[1:i], s[i+2:], true
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if !ok || err != nil {
+		return netip.AddrPort{}, usagef("address %q: port %q must be a number from 0 to 65535", s, port)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, usagef("address %q: %q is not an IP address", s, host)
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}

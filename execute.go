@@ -1,0 +1,383 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/workloads"
+)
+
+// execute runs the given workloads one after the other against target, or
+// against a built-in listener when target is the zero value; prints the
+// table; and writes the document when -o is set. It returns the exit code.
+func execute(o *runOptions, target netip.AddrPort, names []string, argv []string, stdout, stderr io.Writer) int {
+	if o.output != "" && o.output != "-" {
+		if err := results.CheckWritable(o.output); err != nil {
+			return exitCode(stderr, fmt.Errorf("--output %s", err))
+		}
+	}
+	builtin := !target.IsValid()
+	if builtin {
+		// Client and listener share the CPUs: give each half of them,
+		// rather than two threads per CPU that the kernel must switch.
+		half := max(1, runtime.NumCPU()/2)
+		if o.loops == 0 {
+			o.loops = half
+		}
+		if o.listenerLoops == 0 {
+			o.listenerLoops = half
+		}
+	}
+	if err := checkDescriptors(o, builtin); err != nil {
+		return exitCode(stderr, err)
+	}
+	if !builtin && !o.noCheck {
+		if err := checkTarget(target, o.connectTimeout); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	var ln *listener.Listener
+	if builtin {
+		var err error
+		ln, err = listener.Start(o.listenerConfig())
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		defer ln.Close()
+		target = ln.Addr()
+	}
+	ensureProcs(o, builtin)
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return exitCode(stderr, usagef("--cpuprofile: %v", err))
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signalContext()
+	defer stop()
+
+	// With -o - the JSON owns stdout; the table goes to stderr.
+	tableOut := stdout
+	if o.output == "-" {
+		tableOut = stderr
+	}
+	doc := newDocument(argv)
+	facts := portFacts(doc.Sysctls, o, target)
+	for _, name := range names {
+		cfg := o.config(name, target)
+		cfg.PortRange = facts.Ports
+		var pred *workloads.Prediction
+		if cfg.Rate > 0 && !workloads.Registry[name].Persistent {
+			p := workloads.PredictExhaustion(facts, max(cfg.Rate, cfg.RateEnd), cfg.Socket.Close == dialer.CloseRST)
+			pred = &p
+		}
+		prog := newProgress(stderr, o.quiet, cfg)
+		cfg.OnInterval = prog.interval
+		if !o.quiet {
+			fmt.Fprintf(stderr, "connbench: %s against %s, %s, %s\n", name, describeTarget(target, builtin), describeLoad(cfg), describeLength(cfg))
+			if pred != nil {
+				fmt.Fprintf(stderr, "connbench: prediction: %s\n", pred.Text)
+			}
+		}
+		var (
+			mu       sync.Mutex
+			before   listener.Stats
+			pu0, ps0 time.Duration
+		)
+		cfg.OnMeasure = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if ln != nil {
+				before = ln.Stats()
+			}
+			pu0, ps0 = kernel.ProcessCPU()
+		}
+		res, err := workloads.Run(ctx, cfg)
+		prog.done()
+		if err != nil {
+			if res == nil {
+				return exitCode(stderr, err)
+			}
+			fmt.Fprintf(stderr, "connbench: warning: %v\n", err)
+		}
+		mu.Lock()
+		pu1, ps1 := kernel.ProcessCPU()
+		run := toRun(res, name, builtin)
+		run.CPU.ProcessUserNs, run.CPU.ProcessSysNs = int64(pu1-pu0), int64(ps1-ps0)
+		if ln != nil {
+			run.Listener = listenerDelta(ln, before)
+		}
+		mu.Unlock()
+		if run.Kernel != nil {
+			run.Kernel.PortRangeSize, run.Kernel.Sources = facts.Ports, max(facts.Sources, 1)
+		}
+		if pred != nil || res.FirstAddrNotAvail >= 0 || res.Exhausted {
+			run.Exhaustion = &results.Exhaustion{PredictedNs: -1, FirstAddrNotAvailNs: int64(res.FirstAddrNotAvail), Stopped: res.Exhausted}
+			if pred != nil {
+				run.Exhaustion.PredictedNs, run.Exhaustion.Prediction = int64(pred.At), pred.Text
+			}
+		}
+		run.Notes = explain(res, doc.Sysctls, builtin, pred)
+		doc.Runs = append(doc.Runs, run)
+		if res.Partial {
+			doc.Partial = true
+			break
+		}
+	}
+	if err := results.WriteTable(tableOut, doc); err != nil {
+		return exitCode(stderr, err)
+	}
+	if o.output != "" {
+		if err := writeDoc(o.output, doc, stdout); err != nil {
+			return exitCode(stderr, err)
+		}
+		if o.output != "-" && !o.quiet {
+			fmt.Fprintf(stderr, "connbench: wrote %s\n", o.output)
+		}
+	}
+	if doc.Partial {
+		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listener {
+	after := ln.Stats()
+	return &results.Listener{
+		Addr:          ln.Addr().String(),
+		Accepted:      after.Accepted - before.Accepted,
+		Requests:      after.Requests - before.Requests,
+		BytesReceived: after.BytesReceived - before.BytesReceived,
+		BytesSent:     after.BytesSent - before.BytesSent,
+		Resets:        after.Resets - before.Resets,
+		Errors:        after.Errors - before.Errors,
+		CPUUserNs:     int64(after.CPUUser - before.CPUUser),
+		CPUSysNs:      int64(after.CPUSys - before.CPUSys),
+	}
+}
+
+// portFacts gathers what decides port exhaustion toward target.
+func portFacts(sysctls map[string]string, o *runOptions, target netip.AddrPort) workloads.PortFacts {
+	f := workloads.PortFacts{Sources: len(o.sources), Loopback: target.Addr().IsLoopback()}
+	if lo, hi, ok := portRange(sysctls["net.ipv4.ip_local_port_range"]); ok {
+		f.Ports = hi - lo + 1
+	}
+	if o.lportLo != 0 {
+		f.Ports = int(o.lportHi) - int(o.lportLo) + 1
+	}
+	f.TwReuse, _ = strconv.Atoi(sysctls["net.ipv4.tcp_tw_reuse"])
+	if ms, err := strconv.Atoi(sysctls["net.ipv4.tcp_tw_reuse_delay"]); err == nil {
+		f.ReuseDelay = time.Duration(ms) * time.Millisecond
+	}
+	return f
+}
+
+func writeDoc(path string, doc *results.Document, stdout io.Writer) error {
+	if path == "-" {
+		return results.Encode(stdout, doc)
+	}
+	return results.WriteFile(path, doc)
+}
+
+func describeTarget(t netip.AddrPort, builtin bool) string {
+	if builtin {
+		return "the built-in listener " + t.String()
+	}
+	return t.String()
+}
+
+func describeLoad(c workloads.Config) string {
+	switch {
+	case c.RateEnd > 0:
+		return fmt.Sprintf("%g→%g/s ramp", c.Rate, c.RateEnd)
+	case c.Rate > 0:
+		return fmt.Sprintf("%g/s", c.Rate)
+	}
+	return fmt.Sprintf("%d connections", c.Concurrency)
+}
+
+func describeLength(c workloads.Config) string {
+	s := ""
+	if c.Duration > 0 {
+		s = "for " + c.Duration.String()
+	}
+	if c.Requests > 0 {
+		if s != "" {
+			s += " or "
+		}
+		s += fmt.Sprintf("%d requests", c.Requests)
+	}
+	if c.Warmup > 0 {
+		s += " after a " + c.Warmup.String() + " warm-up"
+	}
+	return s
+}
+
+// checkDescriptors raises the open-file limit to its hard limit and fails
+// with the figures when the run still cannot have the descriptors it needs.
+func checkDescriptors(o *runOptions, builtin bool) error {
+	conns := o.concurrency
+	flag := fmt.Sprintf("--concurrency %d", o.concurrency)
+	if o.rate != "" && o.workload != "pooled" {
+		conns, flag = o.maxInflight, fmt.Sprintf("--max-inflight %d", o.maxInflight)
+	}
+	need := uint64(conns) + 64
+	if builtin {
+		need += uint64(conns) // the listener's end of every connection
+	}
+	soft, hard, err := kernel.RaiseOpenFileLimit()
+	if err != nil {
+		return nil // cannot tell; the run will count EMFILE if it happens
+	}
+	if need > soft {
+		who := ""
+		if builtin {
+			who = " (the built-in listener runs in this process and holds the other end of each connection)"
+		}
+		return usagef("%s needs about %d open files%s, but this process may have only %d (hard limit %d): lower it or raise the hard limit (ulimit -Hn)",
+			flag, need, who, soft, hard)
+	}
+	return nil
+}
+
+// ensureProcs gives every event-loop thread a P of its own. The loops hold
+// their P through their non-blocking raw syscalls, so with fewer Ps than
+// loops they would queue for Ps even while the kernel has CPUs for them.
+func ensureProcs(o *runOptions, builtin bool) {
+	n := o.loops
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	n = min(n, max(o.concurrency, o.maxInflight))
+	if builtin {
+		l := o.listenerLoops
+		if l == 0 {
+			l = runtime.NumCPU()
+		}
+		n += l
+	}
+	if runtime.GOMAXPROCS(0) < n+1 {
+		runtime.GOMAXPROCS(n + 1)
+	}
+}
+
+func newDocument(argv []string) *results.Document {
+	host, _ := os.Hostname()
+	soft, _, _ := kernel.OpenFileLimit()
+	return &results.Document{
+		Schema:    results.Schema,
+		Tool:      results.Tool{Name: "connbench", Version: toolVersion(), GoVersion: runtime.Version()},
+		StartedAt: time.Now().UTC(),
+		Command:   append([]string{"connbench"}, argv...),
+		Host:      results.Host{Hostname: host, Kernel: kernel.KernelRelease(), CPUs: runtime.NumCPU(), OpenFileLimit: soft},
+		Sysctls:   kernel.ReadSysctls("", kernel.DefaultSysctls),
+	}
+}
+
+// toRun turns a workload result into the document's run record.
+func toRun(res *workloads.Result, label string, builtin bool) results.Run {
+	cfgJSON, _ := json.Marshal(res.Config)
+	r := results.Run{
+		Label:           label,
+		Workload:        res.Config.Workload,
+		Target:          res.Config.Target.String(),
+		BuiltinListener: builtin,
+		Config:          cfgJSON,
+		StartedAt:       res.Start.UTC(),
+		DurationNs:      int64(res.Elapsed),
+		Partial:         res.Partial,
+		Counts: results.Counts{
+			Connections:   res.Connections,
+			Transactions:  res.Transactions,
+			BytesSent:     res.BytesSent,
+			BytesReceived: res.BytesReceived,
+		},
+		Failures:      res.Failures,
+		FailuresTotal: res.FailuresTotal(),
+		CPU:           results.CPU{UserNs: int64(res.CPUUser), SysNs: int64(res.CPUSys)},
+		Phases:        map[string]results.Phase{},
+	}
+	if s := res.Elapsed.Seconds(); s > 0 {
+		r.Rates.ConnsPerSec = float64(res.Connections) / s
+		r.Rates.TransactionsPerSec = float64(res.Transactions) / s
+	}
+	if res.Connections > 0 {
+		r.CPU.UserNsPerConn = float64(res.CPUUser) / float64(res.Connections)
+	}
+	if res.Transactions > 0 {
+		r.CPU.UserNsPerTransaction = float64(res.CPUUser) / float64(res.Transactions)
+	}
+	for name, rec := range res.Phases {
+		p, err := results.NewPhase(rec)
+		if err != nil {
+			r.Notes = append(r.Notes, "could not encode the "+name+" histogram: "+err.Error())
+			continue
+		}
+		r.Phases[name] = p
+	}
+	for i, rec := range res.ConnectCall {
+		if rec.Count() == 0 {
+			continue
+		}
+		if p, err := results.NewPhase(rec); err == nil {
+			if r.ConnectCall == nil {
+				r.ConnectCall = map[string]results.Phase{}
+			}
+			r.ConnectCall[workloads.OccupancyBands[i]] = p
+		}
+	}
+	if res.Config.Rate > 0 || res.Config.RateEnd > 0 {
+		r.Schedule = &results.Schedule{RatePerSec: res.Config.Rate, RateEndPerSec: res.Config.RateEnd, Behind: res.Behind}
+	}
+	for _, iv := range res.Series {
+		r.Series = append(r.Series, toInterval(iv))
+	}
+	if k := res.Kernel; k != nil {
+		r.Kernel = &results.Kernel{Counters: k.Counters, PeakStates: k.PeakStates, PeakPortsInUse: k.PeakPortsInUse,
+			Samples: k.Samples, SampleMaxNs: k.SampleMaxNs}
+	}
+	return r
+}
+
+func toInterval(iv workloads.Interval) results.Interval {
+	out := results.Interval{
+		StartNs: int64(iv.Start), EndNs: int64(iv.End), Warmup: iv.Warmup,
+		Transactions: iv.Transactions, Connections: iv.Connections,
+		BytesSent: iv.BytesSent, BytesReceived: iv.BytesReceived,
+		Failures: iv.Failures, Inflight: iv.Inflight,
+		Hdr: iv.Hists, States: iv.States, PortsInUse: iv.PortsInUse, Counters: iv.Counters,
+	}
+	if len(out.Failures) == 0 {
+		out.Failures = nil
+	}
+	for _, v := range iv.Failures {
+		out.FailuresTotal += v
+	}
+	if s := (iv.End - iv.Start).Seconds(); s > 0 {
+		out.TransactionsPerSec = float64(iv.Transactions) / s
+		out.ConnsPerSec = float64(iv.Connections) / s
+	}
+	if len(iv.Phases) > 0 {
+		out.Phases = map[string]results.IntervalPhase{}
+		for k, s := range iv.Phases {
+			out.Phases[k] = results.IntervalPhase{Count: s.Count, P50Ns: s.P50Ns, P99Ns: s.P99Ns, MaxNs: s.MaxNs}
+		}
+	}
+	return out
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/workloads"
+)
+
+// explain returns the notes a reader needs to read a run's figures right:
+// what the kernel, not the tool, limited.
+func explain(res *workloads.Result, sysctls map[string]string, builtin bool, pred *workloads.Prediction) []string {
+	var notes []string
+	if pred != nil {
+		actual := "no EADDRNOTAVAIL happened"
+		if res.FirstAddrNotAvail >= 0 {
+			actual = fmt.Sprintf("the first EADDRNOTAVAIL came at %s", res.FirstAddrNotAvail.Round(time.Millisecond))
+		}
+		if res.Exhausted {
+			actual += "; --until-exhausted stopped the run there"
+		}
+		notes = append(notes, fmt.Sprintf("port exhaustion: predicted: %s; seen: %s.", pred.Text, actual))
+	}
+	if started := res.Transactions + res.FailuresTotal(); res.Behind > 0 && res.Behind*1000 > started {
+		notes = append(notes, fmt.Sprintf("the schedule was not kept: %d transactions were due but never started (raise --max-inflight or lower --rate); the 'scheduled' latencies count the wait of those that did start late.", res.Behind))
+	}
+	cfg := res.Config
+	spec := workloads.Registry[cfg.Workload]
+	secs := res.Elapsed.Seconds()
+	if !spec.Persistent && cfg.Rate == 0 && cfg.Socket.Close == dialer.CloseFIN && len(cfg.Socket.Sources) == 0 && secs > 0 {
+		lo, hi, ok := portRange(sysctls["net.ipv4.ip_local_port_range"])
+		reuse := sysctls["net.ipv4.tcp_tw_reuse"]
+		delay := 1.0
+		if ms, err := strconv.Atoi(sysctls["net.ipv4.tcp_tw_reuse_delay"]); err == nil && ms > 0 {
+			delay = float64(ms) / 1000
+		}
+		rate := float64(res.Connections) / secs
+		if ok {
+			ports := float64(hi - lo + 1)
+			switch {
+			case reuse == "2" && cfg.Target.Addr().IsLoopback():
+				// connect() tries even ports first (odd ones are kept for
+				// bind()), so about half the range turns over per delay.
+				limit := ports / 2 / delay
+				if rate > 0.6*limit || res.Failures[dialer.FailAddrNotAvail] > 0 {
+					notes = append(notes, fmt.Sprintf("graceful close (--close fin) leaves each connection in TIME_WAIT on the client for 60 s; with tcp_tw_reuse=2 connect() reuses a loopback TIME_WAIT port only after tcp_tw_reuse_delay (%.0f ms), and prefers even ports, so one destination tops out near %s new connections/s here (%d ports / 2 / %.1f s). That is the kernel, not the tool: --close rst, more --source addresses or pooling lift it.",
+						delay*1000, fmtRate(limit), hi-lo+1, delay))
+				}
+			case reuse == "0" || (reuse == "2" && !cfg.Target.Addr().IsLoopback()):
+				if rate > 0 {
+					t := ports / rate
+					if t < 120 {
+						notes = append(notes, fmt.Sprintf("graceful close without TIME_WAIT reuse: %d ports at %s connections/s run out after about %.0f s (TIME_WAIT lasts 60 s).", hi-lo+1, fmtRate(rate), t))
+					}
+				}
+			}
+		}
+	}
+	if n := res.Failures[dialer.FailAddrNotAvail]; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d connects failed with EADDRNOTAVAIL: no free local port toward the target (port exhaustion). connect() reports EADDRNOTAVAIL here, not EADDRINUSE.", n))
+	}
+	if n := res.Failures[dialer.FailMFile] + res.Failures[dialer.FailNFile]; n > 0 {
+		notes = append(notes, fmt.Sprintf("%d connections failed for want of file descriptors (EMFILE/ENFILE); lower -c.", n))
+	}
+	if builtin {
+		notes = append(notes, "the built-in listener ran in this process on the same CPUs; its CPU time is shown separately and is part of what limits the rate.")
+	}
+	return notes
+}
+
+func portRange(s string) (lo, hi int, ok bool) {
+	f := strings.Fields(s)
+	if len(f) != 2 {
+		return 0, 0, false
+	}
+	lo, e1 := strconv.Atoi(f[0])
+	hi, e2 := strconv.Atoi(f[1])
+	return lo, hi, e1 == nil && e2 == nil && lo <= hi
+}
+
+func fmtRate(r float64) string {
+	if r >= 10000 {
+		return fmt.Sprintf("%.0fk", r/1000)
+	}
+	return fmt.Sprintf("%.0f", r)
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/workloads"
+	"golang.org/x/sys/unix"
+)
+
+// progress prints one line per interval on stderr while a run goes: on a
+// terminal one line rewritten in place, otherwise a plain line each time.
+type progress struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+	tty   bool
+	cfg   workloads.Config
+	drawn bool
+}
+
+func newProgress(w io.Writer, quiet bool, cfg workloads.Config) *progress {
+	return &progress{w: w, quiet: quiet, tty: isTerminal(w), cfg: cfg}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+func (p *progress) interval(iv workloads.Interval) {
+	if p.quiet {
+		return
+	}
+	line := p.format(iv)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		p.drawn = true
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *progress) format(iv workloads.Interval) string {
+	var b strings.Builder
+	total := ""
+	if p.cfg.Duration > 0 {
+		total = "/" + p.cfg.Duration.String()
+	}
+	if iv.Warmup {
+		fmt.Fprintf(&b, "  warm-up %s", results.Seconds(iv.End+p.cfg.Warmup))
+	} else {
+		fmt.Fprintf(&b, "  %s%s", results.Seconds(iv.End), total)
+	}
+	secs := (iv.End - iv.Start).Seconds()
+	if secs <= 0 {
+		secs = 1
+	}
+	fmt.Fprintf(&b, "  %s tx/s", results.Count(int64(float64(iv.Transactions)/secs)))
+	if p.cfg.Rate > 0 {
+		fmt.Fprintf(&b, " (asked %s)", results.Count(int64(p.cfg.Rate)))
+	}
+	for _, ph := range []string{workloads.PhaseHandshake, workloads.PhaseTransaction} {
+		if s, ok := iv.Phases[ph]; ok && s.Count > 0 {
+			fmt.Fprintf(&b, "  p99 %s %s", ph, results.Dur(s.P99Ns))
+			break
+		}
+	}
+	var fails int64
+	for _, v := range iv.Failures {
+		fails += v
+	}
+	fmt.Fprintf(&b, "  failures %s", results.Count(fails))
+	if iv.States != nil {
+		fmt.Fprintf(&b, "  TIME_WAIT %s", results.Count(int64(iv.States["time_wait"])))
+		if p.cfg.PortRange > 0 {
+			n := max(1, len(p.cfg.Socket.Sources))
+			fmt.Fprintf(&b, "  ports %s/%s", results.Count(int64(iv.PortsInUse)), results.Count(int64(p.cfg.PortRange*n)))
+		}
+	}
+	return b.String()
+}
+
+// done ends a rewritten line so that what follows starts on its own.
+func (p *progress) done() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
