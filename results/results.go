@@ -55,10 +55,20 @@ type Host struct {
 
 // Run is one workload run.
 type Run struct {
-	// Label tells runs apart in tables ("pooled", "per-request", a variant).
-	Label    string `json:"label"`
-	Workload string `json:"workload"`
-	Target   string `json:"target"`
+	// Label tells runs apart in tables ("pooled", "per-request", a variant
+	// such as "close=rst"). Repetitions of one variant share the label.
+	Label string `json:"label"`
+	// Repetition numbers the repetitions of a variant (compare --repeat),
+	// from 1; 0 when the variant ran once.
+	Repetition int `json:"repetition,omitempty"`
+	// Settings are the keys and values this variant varies (compare --vary).
+	Settings map[string]string `json:"settings,omitempty"`
+	// Sysctls are the sysctls in force for this run when they differ from
+	// the document's (a run in its own network namespace, or host sysctl
+	// variants).
+	Sysctls  map[string]string `json:"sysctls,omitempty"`
+	Workload string            `json:"workload"`
+	Target   string            `json:"target"`
 	// BuiltinListener is true when the target was connbench's own listener.
 	BuiltinListener bool `json:"builtin_listener"`
 	// Config is the full configuration echo of the run.

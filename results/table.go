@@ -63,14 +63,16 @@ func Headline(doc *Document) []string {
 	return out
 }
 
+// find returns the median run of the one variant that ran workload, or nil
+// when none or several did.
 func find(doc *Document, workload string) *Run {
 	var found *Run
-	for i := range doc.Runs {
-		if doc.Runs[i].Workload == workload {
+	for _, g := range Groups(doc) {
+		if g.Runs[0].Workload == workload {
 			if found != nil {
 				return nil // ambiguous
 			}
-			found = &doc.Runs[i]
+			found = g.MedianRun()
 		}
 	}
 	return found
@@ -92,14 +94,23 @@ func WriteTable(w io.Writer, doc *Document) error {
 	if b.Len() > 0 {
 		b.WriteByte('\n')
 	}
+	groups := Groups(doc)
+	// view is what the table shows: one column per variant, its figures
+	// the medians of its repetitions.
+	view := &Document{Runs: make([]Run, len(groups))}
+	repeated := false
+	for i, g := range groups {
+		view.Runs[i] = *g.MedianRun()
+		repeated = repeated || len(g.Runs) > 1
+	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	row := func(label string, cells ...string) {
 		fmt.Fprintf(tw, "%s\t%s\t\n", label, strings.Join(cells, "\t"))
 	}
 	cells := func(f func(r *Run) string) []string {
-		out := make([]string, len(doc.Runs))
-		for i := range doc.Runs {
-			out[i] = f(&doc.Runs[i])
+		out := make([]string, len(view.Runs))
+		for i := range view.Runs {
+			out[i] = f(&view.Runs[i])
 		}
 		return out
 	}
@@ -109,17 +120,38 @@ func WriteTable(w io.Writer, doc *Document) error {
 		}
 		return r.Label
 	})...)
+	if repeated {
+		row("runs (medians shown)", cellsG(groups, func(g Group) string { return Count(int64(len(g.Runs))) })...)
+	}
 	row("duration", cells(func(r *Run) string { return Dur(r.DurationNs) })...)
 	row("transactions/s", cells(func(r *Run) string { return Count(int64(math.Round(r.Rates.TransactionsPerSec))) })...)
+	if repeated {
+		row("  min–max", cellsG(groups, func(g Group) string {
+			lo, hi := g.Range(rate)
+			return Count(int64(math.Round(lo))) + "–" + Count(int64(math.Round(hi)))
+		})...)
+	}
+	if len(groups) > 1 {
+		row("vs "+groups[0].Label, cellsG(groups, func(g Group) string {
+			if g.Label == groups[0].Label {
+				return "baseline"
+			}
+			b := groups[0].Median(rate)
+			if b == 0 {
+				return "n/a"
+			}
+			return pct((g.Median(rate) - b) / b)
+		})...)
+	}
 	row("new connections/s", cells(func(r *Run) string { return Count(int64(math.Round(r.Rates.ConnsPerSec))) })...)
 	row("transactions", cells(func(r *Run) string { return Count(r.Counts.Transactions) })...)
 	row("connections", cells(func(r *Run) string { return Count(r.Counts.Connections) })...)
 	row("failures", cells(func(r *Run) string { return Count(r.FailuresTotal) })...)
-	for _, class := range failureClasses(doc) {
+	for _, class := range failureClasses(view) {
 		row("failures "+class, cells(func(r *Run) string { return Count(r.Failures[class]) })...)
 	}
 	for _, ph := range PhaseOrder {
-		if !anyPhase(doc, ph) {
+		if !anyPhase(view, ph) {
 			continue
 		}
 		for i, pc := range []struct {
@@ -145,7 +177,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 			})...)
 		}
 	}
-	if anyRun(doc, func(r *Run) bool { return r.Schedule != nil }) {
+	if anyRun(view, func(r *Run) bool { return r.Schedule != nil }) {
 		row("schedule behind", cells(func(r *Run) string {
 			if r.Schedule == nil {
 				return "—"
@@ -154,7 +186,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		})...)
 	}
 	for _, band := range []string{"lt50", "50_75", "75_90", "90_100"} {
-		if !anyRun(doc, func(r *Run) bool { _, ok := r.ConnectCall[band]; return ok }) {
+		if !anyRun(view, func(r *Run) bool { _, ok := r.ConnectCall[band]; return ok }) {
 			continue
 		}
 		row("connect() p50/p99, ports "+bandTitle[band], cells(func(r *Run) string {
@@ -165,7 +197,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return Dur(p.P50Ns) + " / " + Dur(p.P99Ns)
 		})...)
 	}
-	if anyRun(doc, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Samples > 0 }) {
+	if anyRun(view, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Samples > 0 }) {
 		row("TIME_WAIT peak", cells(func(r *Run) string {
 			if r.Kernel == nil || r.Kernel.Samples == 0 {
 				return "—"
@@ -183,7 +215,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return s
 		})...)
 	}
-	if anyRun(doc, func(r *Run) bool { return r.Exhaustion != nil }) {
+	if anyRun(view, func(r *Run) bool { return r.Exhaustion != nil }) {
 		row("predicted exhaustion", cells(func(r *Run) string {
 			if r.Exhaustion == nil || r.Exhaustion.PredictedNs < 0 {
 				return "none"
@@ -198,7 +230,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		})...)
 	}
 	for _, k := range TableCounters {
-		if !anyRun(doc, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Counters[k] != 0 }) {
+		if !anyRun(view, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Counters[k] != 0 }) {
 			continue
 		}
 		row("Δ "+k, cells(func(r *Run) string {
@@ -215,7 +247,7 @@ func WriteTable(w io.Writer, doc *Document) error {
 		return fmt.Sprintf("%.2f+%.2f", float64(r.CPU.UserNs)/float64(r.Counts.Transactions)/1e3,
 			float64(r.CPU.SysNs)/float64(r.Counts.Transactions)/1e3)
 	})...)
-	if anyListener(doc) {
+	if anyListener(view) {
 		row("listener CPU µs/txn (user+sys)", cells(func(r *Run) string {
 			if r.Listener == nil || r.Counts.Transactions == 0 {
 				return "—"
@@ -225,12 +257,18 @@ func WriteTable(w io.Writer, doc *Document) error {
 		})...)
 	}
 	tw.Flush()
-	for _, r := range doc.Runs {
+	if len(groups) > 1 {
+		for _, g := range groups[1:] {
+			fmt.Fprintf(&b, "\n%s vs %s: %s", g.Label, groups[0].Label, Verdict(groups[0], g))
+		}
+		b.WriteByte('\n')
+	}
+	for _, r := range view.Runs {
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "\nnote (%s): %s", r.Label, n)
 		}
 	}
-	for _, r := range doc.Runs {
+	for _, r := range view.Runs {
 		if r.Partial {
 			b.WriteString("\nnote: partial results: the run was stopped before its end")
 			break
@@ -239,6 +277,14 @@ func WriteTable(w io.Writer, doc *Document) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func cellsG(groups []Group, f func(g Group) string) []string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = f(g)
+	}
+	return out
 }
 
 func failureClasses(doc *Document) []string {

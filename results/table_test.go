@@ -240,8 +240,11 @@ func TestHeadline(t *testing.T) {
 	if h := Headline(one); h != nil {
 		t.Errorf("one run: headline %q", h)
 	}
+	// (Runs with the same label are repetitions of one variant; two pooled
+	// variants have different labels.)
 	two := tableDoc(false)
 	two.Runs = append(two.Runs, two.Runs[0])
+	two.Runs[2].Label = "pooled, nodelay=true"
 	if h := Headline(two); h != nil {
 		t.Errorf("two pooled runs: headline %q", h)
 	}
