@@ -45,8 +45,17 @@ func cmdMain(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		return exitCode(stderr, usagef("unexpected argument %q: to run against a server use `connbench run HOST:PORT`", fs.Arg(0)))
 	}
+	if fs.Changed("workload") {
+		return exitCode(stderr, usagef("--workload: the main job compares pooled and per-request; to run one workload use `connbench run -w %s`", o.workload))
+	}
 	if err := o.validate(); err != nil {
 		return exitCode(stderr, err)
 	}
-	return execute(&o, netip.AddrPort{}, []string{"pooled", "per-request"}, args, stdout, stderr)
+	// The main job is compare --vary workload=pooled,per-request.
+	c := compareOptions{varies: []string{"workload=pooled,per-request"}, repeat: 1}
+	p, err := buildPlan(fs, &o, &c, netip.AddrPort{}, true, stderr)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	return p.execute(args, stdout, stderr)
 }

@@ -47,6 +47,7 @@ type runOptions struct {
 	noCheck        bool
 	quiet          bool
 	cpuProfile     string
+	child          bool
 	rate           string
 	maxInflight    int
 	interval       time.Duration
@@ -66,8 +67,9 @@ type runOptions struct {
 
 func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	o.fs = fs
-	if !mainJob {
-		fs.StringVarP(&o.workload, "workload", "w", "per-request", "workload: "+strings.Join(workloadHelp(), "; "))
+	fs.StringVarP(&o.workload, "workload", "w", "per-request", "workload: "+strings.Join(workloadHelp(), "; "))
+	if mainJob {
+		fs.MarkHidden("workload") // the main job varies it itself
 	}
 	defDur := 10 * time.Second
 	if mainJob {
@@ -106,6 +108,8 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print no progress lines on stderr")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for developers)")
 	fs.MarkHidden("cpuprofile")
+	fs.BoolVar(&o.child, "child", false, "internal: a run made for a parent connbench (no table, no \"wrote\" line)")
+	fs.MarkHidden("child")
 }
 
 func workloadHelp() []string {
@@ -347,7 +351,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		target = t
 	}
-	return execute(&o, target, []string{o.workload}, append([]string{"run"}, args...), stdout, stderr)
+	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile,
+		variants: []variant{{label: o.workload, opts: &o}}}
+	return p.execute(append([]string{"run"}, args...), stdout, stderr)
 }
 
 const runUsage = `Usage: connbench run [flags] [HOST:PORT]

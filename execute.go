@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,15 +21,180 @@ import (
 	"github.com/connbench/connbench/workloads"
 )
 
-// execute runs the given workloads one after the other against target, or
-// against a built-in listener when target is the zero value; prints the
-// table; and writes the document when -o is set. It returns the exit code.
-func execute(o *runOptions, target netip.AddrPort, names []string, argv []string, stdout, stderr io.Writer) int {
-	if o.output != "" && o.output != "-" {
-		if err := results.CheckWritable(o.output); err != nil {
+// variant is one configuration of a plan: the run flags it was made with
+// and what it varies.
+type variant struct {
+	label    string
+	settings [][2]string       // the varied keys and values, as given to --vary
+	args     []string          // the run flags of this variant
+	opts     *runOptions       // parsed and validated
+	sysctls  map[string]string // its sysctl: settings
+}
+
+// plan is a set of runs: each variant, repeat times, interleaved (A B A B),
+// in this process or each in a fresh network namespace.
+type plan struct {
+	target   netip.AddrPort // zero: the built-in listener
+	variants []variant
+	repeat   int
+	isolate  bool         // each run in a fresh network namespace
+	host     *hostSysctls // sysctl variants applied on the host (external target)
+	output   string
+	quiet    bool
+	child    bool // a run made for a parent connbench: no table
+	profile  string
+}
+
+// execute makes the plan's runs, prints the table and writes the document
+// when -o is set. It returns the exit code.
+func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
+	if p.output != "" && p.output != "-" {
+		if err := results.CheckWritable(p.output); err != nil {
 			return exitCode(stderr, fmt.Errorf("--output %s", err))
 		}
 	}
+	builtin := !p.target.IsValid()
+	if !p.isolate {
+		for i := range p.variants {
+			if err := checkDescriptors(p.variants[i].opts, builtin); err != nil {
+				return exitCode(stderr, err)
+			}
+		}
+	}
+	if !builtin && !p.variants[0].opts.noCheck {
+		if err := checkTarget(p.target, p.variants[0].opts.connectTimeout); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	if p.profile != "" {
+		f, err := os.Create(p.profile)
+		if err != nil {
+			return exitCode(stderr, usagef("--cpuprofile: %v", err))
+		}
+		defer f.Close()
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	ctx, stop := signalContext()
+	defer stop()
+	if p.host != nil {
+		if err := p.host.begin(); err != nil {
+			return exitCode(stderr, err)
+		}
+		defer func() {
+			if err := p.host.restore(); err != nil {
+				fmt.Fprintf(stderr, "connbench: %v\n", err)
+			}
+		}()
+	}
+
+	// With -o - the JSON owns stdout; the table goes to stderr.
+	tableOut := stdout
+	if p.output == "-" {
+		tableOut = stderr
+	}
+	doc := newDocument(argv)
+	total := p.repeat * len(p.variants)
+	n := 0
+	for rep := 1; rep <= p.repeat && !doc.Partial; rep++ {
+		for vi := range p.variants {
+			v := &p.variants[vi]
+			n++
+			if !p.quiet && total > 1 {
+				fmt.Fprintf(stderr, "connbench: [%d/%d] %s\n", n, total, v.label)
+			}
+			var (
+				run     results.Run
+				partial bool
+			)
+			if p.isolate {
+				ir := isolatedRun{args: v.args, base: namespaceBase(doc.Sysctls), sysctls: v.sysctls}
+				if p.quiet {
+					ir.args = append(append([]string{}, ir.args...), "--quiet")
+				}
+				child, code, err := ir.exec(ctx, stderr)
+				if err != nil {
+					return exitCode(stderr, err)
+				}
+				if child == nil {
+					return code
+				}
+				run = child.Runs[0]
+				run.Sysctls = child.Sysctls
+				partial = child.Partial
+			} else {
+				if p.host != nil {
+					if err := p.host.apply(v.sysctls); err != nil {
+						return exitCode(stderr, err)
+					}
+					doc.Sysctls = kernel.ReadSysctls("", kernel.DefaultSysctls)
+				}
+				var err error
+				run, partial, err = runLocal(ctx, v.opts, p.target, doc.Sysctls, stderr)
+				if err != nil {
+					return exitCode(stderr, err)
+				}
+				if p.host != nil {
+					run.Sysctls = doc.Sysctls
+				}
+			}
+			run.Label = v.label
+			if p.repeat > 1 {
+				run.Repetition = rep
+			}
+			if len(v.settings) > 0 {
+				run.Settings = map[string]string{}
+				for _, kv := range v.settings {
+					run.Settings[kv[0]] = kv[1]
+				}
+			}
+			doc.Runs = append(doc.Runs, run)
+			if partial {
+				doc.Partial = true
+				break
+			}
+		}
+	}
+	if p.host != nil {
+		doc.Sysctls = p.host.original()
+	}
+	if !p.child {
+		if err := results.WriteTable(tableOut, doc); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	if p.output != "" {
+		if err := writeDoc(p.output, doc, stdout); err != nil {
+			return exitCode(stderr, err)
+		}
+		if p.output != "-" && !p.quiet && !p.child {
+			fmt.Fprintf(stderr, "connbench: wrote %s\n", p.output)
+		}
+	}
+	if doc.Partial {
+		if !p.child {
+			fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
+		}
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+// namespaceBase is what a fresh namespace gets of the host's sysctls so that
+// it behaves like the host: the recorded ones that are per namespace.
+func namespaceBase(host map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range host {
+		if strings.HasPrefix(k, "net.") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// runLocal makes one run in this process, against target or, when target
+// is the zero value, against a built-in listener started for the run.
+func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls map[string]string, stderr io.Writer) (results.Run, bool, error) {
 	builtin := !target.IsValid()
 	if builtin {
 		// Client and listener share the CPUs: give each half of them,
@@ -40,121 +207,74 @@ func execute(o *runOptions, target netip.AddrPort, names []string, argv []string
 			o.listenerLoops = half
 		}
 	}
-	if err := checkDescriptors(o, builtin); err != nil {
-		return exitCode(stderr, err)
-	}
-	if !builtin && !o.noCheck {
-		if err := checkTarget(target, o.connectTimeout); err != nil {
-			return exitCode(stderr, err)
-		}
-	}
 	var ln *listener.Listener
 	if builtin {
 		var err error
 		ln, err = listener.Start(o.listenerConfig())
 		if err != nil {
-			return exitCode(stderr, err)
+			return results.Run{}, false, err
 		}
 		defer ln.Close()
 		target = ln.Addr()
 	}
 	ensureProcs(o, builtin)
-	if o.cpuProfile != "" {
-		f, err := os.Create(o.cpuProfile)
-		if err != nil {
-			return exitCode(stderr, usagef("--cpuprofile: %v", err))
-		}
-		defer f.Close()
-		pprof.StartCPUProfile(f)
-		defer pprof.StopCPUProfile()
+	name := o.workload
+	facts := portFacts(sysctls, o, target)
+	cfg := o.config(name, target)
+	cfg.PortRange = facts.Ports
+	var pred *workloads.Prediction
+	if cfg.Rate > 0 && !workloads.Registry[name].Persistent {
+		p := workloads.PredictExhaustion(facts, max(cfg.Rate, cfg.RateEnd), cfg.Socket.Close == dialer.CloseRST)
+		pred = &p
 	}
-	ctx, stop := signalContext()
-	defer stop()
-
-	// With -o - the JSON owns stdout; the table goes to stderr.
-	tableOut := stdout
-	if o.output == "-" {
-		tableOut = stderr
+	prog := newProgress(stderr, o.quiet, cfg)
+	cfg.OnInterval = prog.interval
+	if !o.quiet {
+		fmt.Fprintf(stderr, "connbench: %s against %s, %s, %s\n", name, describeTarget(target, builtin), describeLoad(cfg), describeLength(cfg))
+		if pred != nil {
+			fmt.Fprintf(stderr, "connbench: prediction: %s\n", pred.Text)
+		}
 	}
-	doc := newDocument(argv)
-	facts := portFacts(doc.Sysctls, o, target)
-	for _, name := range names {
-		cfg := o.config(name, target)
-		cfg.PortRange = facts.Ports
-		var pred *workloads.Prediction
-		if cfg.Rate > 0 && !workloads.Registry[name].Persistent {
-			p := workloads.PredictExhaustion(facts, max(cfg.Rate, cfg.RateEnd), cfg.Socket.Close == dialer.CloseRST)
-			pred = &p
-		}
-		prog := newProgress(stderr, o.quiet, cfg)
-		cfg.OnInterval = prog.interval
-		if !o.quiet {
-			fmt.Fprintf(stderr, "connbench: %s against %s, %s, %s\n", name, describeTarget(target, builtin), describeLoad(cfg), describeLength(cfg))
-			if pred != nil {
-				fmt.Fprintf(stderr, "connbench: prediction: %s\n", pred.Text)
-			}
-		}
-		var (
-			mu       sync.Mutex
-			before   listener.Stats
-			pu0, ps0 time.Duration
-		)
-		cfg.OnMeasure = func() {
-			mu.Lock()
-			defer mu.Unlock()
-			if ln != nil {
-				before = ln.Stats()
-			}
-			pu0, ps0 = kernel.ProcessCPU()
-		}
-		res, err := workloads.Run(ctx, cfg)
-		prog.done()
-		if err != nil {
-			if res == nil {
-				return exitCode(stderr, err)
-			}
-			fmt.Fprintf(stderr, "connbench: warning: %v\n", err)
-		}
+	var (
+		mu       sync.Mutex
+		before   listener.Stats
+		pu0, ps0 time.Duration
+	)
+	cfg.OnMeasure = func() {
 		mu.Lock()
-		pu1, ps1 := kernel.ProcessCPU()
-		run := toRun(res, name, builtin)
-		run.CPU.ProcessUserNs, run.CPU.ProcessSysNs = int64(pu1-pu0), int64(ps1-ps0)
+		defer mu.Unlock()
 		if ln != nil {
-			run.Listener = listenerDelta(ln, before)
+			before = ln.Stats()
 		}
-		mu.Unlock()
-		if run.Kernel != nil {
-			run.Kernel.PortRangeSize, run.Kernel.Sources = facts.Ports, max(facts.Sources, 1)
+		pu0, ps0 = kernel.ProcessCPU()
+	}
+	res, err := workloads.Run(ctx, cfg)
+	prog.done()
+	if err != nil {
+		if res == nil {
+			return results.Run{}, false, err
 		}
-		if pred != nil || res.FirstAddrNotAvail >= 0 || res.Exhausted {
-			run.Exhaustion = &results.Exhaustion{PredictedNs: -1, FirstAddrNotAvailNs: int64(res.FirstAddrNotAvail), Stopped: res.Exhausted}
-			if pred != nil {
-				run.Exhaustion.PredictedNs, run.Exhaustion.Prediction = int64(pred.At), pred.Text
-			}
-		}
-		run.Notes = explain(res, doc.Sysctls, builtin, pred)
-		doc.Runs = append(doc.Runs, run)
-		if res.Partial {
-			doc.Partial = true
-			break
+		fmt.Fprintf(stderr, "connbench: warning: %v\n", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	pu1, ps1 := kernel.ProcessCPU()
+	run := toRun(res, name, builtin)
+	run.CPU.ProcessUserNs, run.CPU.ProcessSysNs = int64(pu1-pu0), int64(ps1-ps0)
+	if ln != nil {
+		run.Listener = listenerDelta(ln, before)
+	}
+	if run.Kernel != nil {
+		run.Kernel.PortRangeSize, run.Kernel.Sources = facts.Ports, max(facts.Sources, 1)
+	}
+	if pred != nil || res.FirstAddrNotAvail >= 0 || res.Exhausted {
+		run.Exhaustion = &results.Exhaustion{PredictedNs: -1, FirstAddrNotAvailNs: int64(res.FirstAddrNotAvail), Stopped: res.Exhausted}
+		if pred != nil {
+			run.Exhaustion.PredictedNs, run.Exhaustion.Prediction = int64(pred.At), pred.Text
 		}
 	}
-	if err := results.WriteTable(tableOut, doc); err != nil {
-		return exitCode(stderr, err)
-	}
-	if o.output != "" {
-		if err := writeDoc(o.output, doc, stdout); err != nil {
-			return exitCode(stderr, err)
-		}
-		if o.output != "-" && !o.quiet {
-			fmt.Fprintf(stderr, "connbench: wrote %s\n", o.output)
-		}
-	}
-	if doc.Partial {
-		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
-		return exitInterrupted
-	}
-	return exitOK
+	run.Notes = explain(res, sysctls, builtin, pred)
+	return run, res.Partial, nil
 }
 
 func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listener {

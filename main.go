@@ -33,10 +33,20 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
-var commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-	"run":     cmdRun,
-	"serve":   cmdServe,
-	"version": cmdVersion,
+// commands maps subcommand names to their functions (set in init: the
+// isolated child's command calls run, which reads this map).
+var commands map[string]func(args []string, stdout, stderr io.Writer) int
+
+func init() {
+	commands = map[string]func(args []string, stdout, stderr io.Writer) int{
+		"run":     cmdRun,
+		"serve":   cmdServe,
+		"version": cmdVersion,
+		"restore": cmdRestore,
+		"compare": cmdCompare,
+		// hidden: the child side of a run in a fresh network namespace
+		isolatedCmd: cmdIsolated,
+	}
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -81,6 +91,10 @@ func toolVersion() string {
 func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
+	}
+	var xe exitErr
+	if errors.As(err, &xe) {
+		return int(xe) // a child process has printed why
 	}
 	fmt.Fprintf(stderr, "connbench: %s\n", err)
 	var ue usageError

@@ -27,7 +27,7 @@ import (
 const mainEnv = "CONNBENCH_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(mainEnv) == "1" {
+	if os.Getenv(mainEnv) == "1" || (len(os.Args) > 1 && os.Args[1] == isolatedCmd) {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
