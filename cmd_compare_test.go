@@ -295,3 +295,53 @@ func TestHostSysctlRestore(t *testing.T) {
 		t.Error("restore left the state file")
 	}
 }
+
+// TestChurnExhaustsWhenPredicted: in fresh namespaces with 100 ports and no
+// TIME_WAIT reuse, graceful-close churn at 200/s runs out of ports after
+// about 0.5 s (100 / 200) with EADDRNOTAVAIL, and --until-exhausted stops
+// it; the same with --close rst leaves no TIME_WAIT and never fails.
+func TestChurnExhaustsWhenPredicted(t *testing.T) {
+	needRoot(t)
+	out := filepath.Join(t.TempDir(), "churn.json")
+	code, stdout, stderr := cli(t, "compare", "-w", "churn", "--rate", "200", "-d", "4s", "--interval", "250ms", "--until-exhausted",
+		"--vary", "close=fin,rst", "--vary", `sysctl:net.ipv4.ip_local_port_range="40000 40099"`, "--vary", "sysctl:net.ipv4.tcp_tw_reuse=0",
+		"-o", out, "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin, rst := doc.Runs[0], doc.Runs[1]
+	if fin.Label != "close=fin" || rst.Label != "close=rst" {
+		t.Fatalf("labels %q, %q", fin.Label, rst.Label)
+	}
+	e := fin.Exhaustion
+	if e == nil || e.PredictedNs != int64(500*time.Millisecond) {
+		t.Fatalf("fin: prediction %+v, want 0.5 s", e)
+	}
+	// Wide tolerance: the first failure lands between a quarter and three
+	// times the prediction on a loaded machine.
+	if e.FirstAddrNotAvailNs < e.PredictedNs/4 || e.FirstAddrNotAvailNs > 3*e.PredictedNs {
+		t.Errorf("fin: first EADDRNOTAVAIL at %v, predicted %v", time.Duration(e.FirstAddrNotAvailNs), time.Duration(e.PredictedNs))
+	}
+	if !e.Stopped || fin.DurationNs >= int64(4*time.Second) {
+		t.Errorf("fin: --until-exhausted did not stop the run (stopped %v, ran %v)", e.Stopped, time.Duration(fin.DurationNs))
+	}
+	if fin.Failures["EADDRNOTAVAIL"] == 0 || fin.FailuresTotal != fin.Failures["EADDRNOTAVAIL"] {
+		t.Errorf("fin: failures %v, want only EADDRNOTAVAIL", fin.Failures)
+	}
+	if fin.Kernel == nil || fin.Kernel.PeakStates["time_wait"] < 90 || fin.Kernel.PeakPortsInUse > 100 {
+		t.Errorf("fin: kernel %+v, want ~100 TIME_WAIT and at most 100 ports", fin.Kernel)
+	}
+	if rst.FailuresTotal != 0 || rst.Kernel == nil || rst.Kernel.PeakStates["time_wait"] != 0 {
+		t.Errorf("rst: failures %v, TIME_WAIT peak %v; want none", rst.Failures, rst.Kernel)
+	}
+	if rst.Counts.Transactions < 700 {
+		t.Errorf("rst: %d transactions in 4 s at 200/s", rst.Counts.Transactions)
+	}
+	if !strings.Contains(stdout, "first EADDRNOTAVAIL") {
+		t.Errorf("table lacks the exhaustion rows:\n%s", stdout)
+	}
+}

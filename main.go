@@ -44,6 +44,7 @@ func init() {
 		"version": cmdVersion,
 		"restore": cmdRestore,
 		"compare": cmdCompare,
+		"check":   cmdCheck,
 		// hidden: the child side of a run in a fresh network namespace
 		isolatedCmd: cmdIsolated,
 	}
