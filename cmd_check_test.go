@@ -21,7 +21,7 @@ func TestCheckExplainsFixture(t *testing.T) {
 		"[!!] SYN cookies: net.ipv4.tcp_syncookies = 0",
 		"client disabled (bit 0x1), server enabled (bit 0x2)",
 		"tcp_fastopen=3",
-		"after about 15 s", // 1+2+4+8 with 3 retries
+		"after about 15 s",    // 1+2+4+8 with 3 retries
 		"4,369 connections/s", // 262144 / 60
 	} {
 		if !strings.Contains(stdout, want) {
