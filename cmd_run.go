@@ -48,6 +48,7 @@ type runOptions struct {
 	quiet          bool
 	cpuProfile     string
 	child          bool
+	noSample       bool
 	rate           string
 	maxInflight    int
 	interval       time.Duration
@@ -110,6 +111,8 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.MarkHidden("cpuprofile")
 	fs.BoolVar(&o.child, "child", false, "internal: a run made for a parent connbench (no table, no \"wrote\" line)")
 	fs.MarkHidden("child")
+	fs.BoolVar(&o.noSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
+	fs.MarkHidden("no-sample")
 }
 
 func workloadHelp() []string {
@@ -249,6 +252,7 @@ func (o *runOptions) config(workload string, target netip.AddrPort) workloads.Co
 		Interval:       o.interval,
 		UntilExhausted: o.untilExhausted,
 		Exchange:       o.exchange,
+		NoSample:       o.noSample,
 	}
 }
 
