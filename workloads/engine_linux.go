@@ -174,6 +174,7 @@ type loop struct {
 	// open loop
 	nextK     int64
 	nextAt    int64
+	lastSched int64 // when schedule last ran
 	schedDone bool
 	behind    int64
 	// time series
@@ -438,9 +439,11 @@ func (l *loop) run() {
 		l.lastEnd = end
 	}
 	if e.open && !l.schedDone {
-		// What was due by the end but never started: the schedule
-		// could not be kept (too few slots, or a loop too slow).
-		for l.nextAt <= end && l.behind < 1<<40 {
+		// What was due when the loop last looked and never started: the
+		// schedule could not be kept (too few slots, or a loop too slow).
+		// Transactions due after that last look are not behind: the run
+		// ended before the loop woke for them.
+		for l.nextAt <= l.lastSched && l.behind < 1<<40 {
 			l.behind++
 			l.nextK += int64(e.loops)
 			l.nextAt = e.sched.at(l.nextK)
@@ -517,6 +520,7 @@ func (l *loop) canStart() bool {
 // schedule starts the open-loop transactions that are due.
 func (l *loop) schedule(now int64) {
 	e := l.e
+	l.lastSched = now
 	for !l.schedDone && l.nextAt <= now && l.canStart() {
 		var s int32
 		if e.persistent {
