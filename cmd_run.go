@@ -49,6 +49,7 @@ type runOptions struct {
 	cpuProfile     string
 	child          bool
 	noSample       bool
+	hlog           string
 	rate           string
 	maxInflight    int
 	interval       time.Duration
@@ -113,6 +114,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.MarkHidden("child")
 	fs.BoolVar(&o.noSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	fs.MarkHidden("no-sample")
+	fs.StringVar(&o.hlog, "hlog", "", "write the interval histograms (one tag per run and phase) in the HdrHistogram log format to this file")
 }
 
 func workloadHelp() []string {
@@ -355,7 +357,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		target = t
 	}
-	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile,
+	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog,
 		variants: []variant{{label: o.workload, opts: &o}}}
 	return p.execute(append([]string{"run"}, args...), stdout, stderr)
 }

@@ -43,6 +43,7 @@ type plan struct {
 	quiet    bool
 	child    bool // a run made for a parent connbench: no table
 	profile  string
+	hlog     string // write interval histograms in the HdrHistogram log format here
 }
 
 // execute makes the plan's runs, prints the table and writes the document
@@ -51,6 +52,11 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 	if p.output != "" && p.output != "-" {
 		if err := results.CheckWritable(p.output); err != nil {
 			return exitCode(stderr, fmt.Errorf("--output %s", err))
+		}
+	}
+	if p.hlog != "" {
+		if err := results.CheckWritable(p.hlog); err != nil {
+			return exitCode(stderr, fmt.Errorf("--hlog %s", err))
 		}
 	}
 	builtin := !p.target.IsValid()
@@ -169,6 +175,14 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 		}
 		if p.output != "-" && !p.quiet && !p.child {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", p.output)
+		}
+	}
+	if p.hlog != "" {
+		if err := results.WriteAtomic(p.hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
+			return exitCode(stderr, err)
+		}
+		if !p.quiet && !p.child {
+			fmt.Fprintf(stderr, "connbench: wrote %s\n", p.hlog)
 		}
 	}
 	if doc.Partial {

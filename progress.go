@@ -70,7 +70,11 @@ func (p *progress) format(iv workloads.Interval) string {
 	if p.cfg.Rate > 0 {
 		fmt.Fprintf(&b, " (asked %s)", results.Count(int64(p.cfg.Rate)))
 	}
-	for _, ph := range []string{workloads.PhaseHandshake, workloads.PhaseTransaction} {
+	phases := []string{workloads.PhaseHandshake, workloads.PhaseTransaction}
+	if workloads.Registry[p.cfg.Workload].Persistent {
+		phases = phases[1:] // the pool's handshakes are not the story
+	}
+	for _, ph := range phases {
 		if s, ok := iv.Phases[ph]; ok && s.Count > 0 {
 			fmt.Fprintf(&b, "  p99 %s %s", ph, results.Dur(s.P99Ns))
 			break

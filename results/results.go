@@ -254,12 +254,18 @@ func Encode(w io.Writer, doc *Document) error {
 	return nil
 }
 
-// WriteFile writes doc to path atomically: into a temporary file in the
-// same directory, renamed over path only when complete, so a reader never
-// sees half a document and a failure leaves nothing behind.
+// WriteFile writes doc to path atomically (see WriteAtomic).
 func WriteFile(path string, doc *Document) error {
+	return WriteAtomic(path, func(w io.Writer) error { return Encode(w, doc) })
+}
+
+// WriteAtomic writes what write produces to path atomically: into a
+// temporary file in the same directory, synced and renamed over path only
+// when complete, so a reader never sees half a file and a failure leaves
+// nothing behind.
+func WriteAtomic(path string, write func(io.Writer) error) error {
 	var buf bytes.Buffer
-	if err := Encode(&buf, doc); err != nil {
+	if err := write(&buf); err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
