@@ -50,6 +50,7 @@ type runOptions struct {
 	child          bool
 	noSample       bool
 	hlog           string
+	startAt        string
 	rate           string
 	maxInflight    int
 	interval       time.Duration
@@ -57,6 +58,7 @@ type runOptions struct {
 	exchange       bool
 
 	// filled by validate
+	start   time.Time
 	rateA   float64
 	rateB   float64
 	sources []netip.Addr
@@ -115,6 +117,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.BoolVar(&o.noSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	fs.MarkHidden("no-sample")
 	fs.StringVar(&o.hlog, "hlog", "", "write the interval histograms (one tag per run and phase) in the HdrHistogram log format to this file")
+	fs.StringVar(&o.startAt, "start-at", "", "wait until this wall-clock time before starting (RFC 3339, e.g. 2026-11-24T16:30:00Z, or Unix seconds), so several generators start together")
 }
 
 func workloadHelp() []string {
@@ -184,6 +187,16 @@ func (o *runOptions) validate() error {
 	}
 	if o.workload != "" && workloads.Registry[o.workload].NeedsRate && o.rate == "" {
 		return usagef("--workload %s needs --rate N (connections per second), e.g. --rate 2000", o.workload)
+	}
+	if o.startAt != "" {
+		t, err := parseStartAt(o.startAt)
+		if err != nil {
+			return usagef("--start-at %q: want an RFC 3339 time (2026-11-24T16:30:00Z) or Unix seconds", o.startAt)
+		}
+		if time.Until(t) > 24*time.Hour {
+			return usagef("--start-at %s: more than a day away", o.startAt)
+		}
+		o.start = t
 	}
 	if o.maxInflight < 1 {
 		return usagef("--max-inflight %d: must be at least 1", o.maxInflight)
@@ -391,3 +404,16 @@ func signalContext() (context.Context, func()) {
 }
 
 var numCPU = runtime.NumCPU
+
+// parseStartAt reads an RFC 3339 time or Unix seconds (with a fraction).
+func parseStartAt(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f <= 0 {
+		return time.Time{}, fmt.Errorf("not a time: %q", s)
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+}

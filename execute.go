@@ -99,6 +99,17 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 	if p.output == "-" {
 		tableOut = stderr
 	}
+	if start := p.variants[0].opts.start; !start.IsZero() {
+		if !p.quiet {
+			fmt.Fprintf(stderr, "connbench: waiting until %s to start\n", start.Format(time.RFC3339Nano))
+		}
+		select {
+		case <-time.After(time.Until(start)):
+		case <-ctx.Done():
+			fmt.Fprintln(stderr, "connbench: interrupted before the start")
+			return exitInterrupted
+		}
+	}
 	doc := newDocument(argv)
 	total := p.repeat * len(p.variants)
 	n := 0

@@ -574,3 +574,22 @@ func TestRunLeaksNothing(t *testing.T) {
 		t.Errorf("%d goroutines before the run, %d after:\n%s", g0, g1, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestStartAt: --start-at in the past starts at once; bad times are usage
+// errors naming the flag; the run starts no earlier than asked.
+func TestStartAt(t *testing.T) {
+	at := time.Now().Add(300 * time.Millisecond)
+	code, _, stderr := cli(t, "run", "-n", "5", "--start-at", at.Format(time.RFC3339Nano), "--quiet")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if time.Now().Before(at) {
+		t.Error("run ended before --start-at")
+	}
+	for _, bad := range []string{"tomorrow", "-5", time.Now().Add(48 * time.Hour).Format(time.RFC3339)} {
+		code, _, stderr := cli(t, "run", "-n", "5", "--start-at", bad)
+		if code != exitUsage || !strings.Contains(stderr, "--start-at") {
+			t.Errorf("--start-at %q: exit %d, %q", bad, code, stderr)
+		}
+	}
+}
