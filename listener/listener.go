@@ -6,7 +6,10 @@
 //
 // Each connection is served in lockstep: every RequestSize bytes received
 // are answered with ResponseSize bytes (Respond), or echoed back (Echo), or
-// swallowed (Discard). The listener closes a connection when the peer does.
+// swallowed (Discard), or every HTTP/1.1 request is answered with a 200
+// response whose body is ResponseSize bytes (HTTP). The listener closes a
+// connection when the peer does (and in HTTP mode after a response to a
+// request that asked it to, with "Connection: close").
 package listener
 
 import (
@@ -25,6 +28,15 @@ const (
 	Echo
 	// Discard reads and sends nothing back.
 	Discard
+	// HTTP answers each HTTP/1.x request (a head ending in an empty line,
+	// then Content-Length body bytes, which are skipped) with "200 OK" and
+	// a body of ResponseSize bytes with its Content-Length, keeping the
+	// connection open unless the request says "Connection: close" (or is
+	// HTTP/1.0 without keep-alive): then it closes after the response.
+	// Requests may arrive split or pipelined. A HEAD request gets the head
+	// alone, then the close; a malformed one 400, a head over 16 KiB 431,
+	// a chunked request body 501, each followed by the close.
+	HTTP
 )
 
 // String returns "respond", "echo" or "discard".
@@ -34,6 +46,8 @@ func (m Mode) String() string {
 		return "echo"
 	case Discard:
 		return "discard"
+	case HTTP:
+		return "http"
 	}
 	return "respond"
 }
@@ -47,8 +61,10 @@ func ParseMode(s string) (Mode, error) {
 		return Echo, nil
 	case "discard":
 		return Discard, nil
+	case "http":
+		return HTTP, nil
 	}
-	return 0, fmt.Errorf("listener: mode %q: want respond, echo or discard", s)
+	return 0, fmt.Errorf("listener: mode %q: want respond, echo, discard or http", s)
 }
 
 // MarshalText makes Mode echo by name in JSON.
@@ -73,9 +89,11 @@ type Config struct {
 	ReuseAddr bool `json:"reuseaddr"`
 	// Mode is what is sent back. Zero: Respond.
 	Mode Mode `json:"mode"`
-	// RequestSize is the size of one request in bytes. Zero: 1.
+	// RequestSize is the size of one request in bytes. Zero: 1. Unused in
+	// HTTP mode, where a request ends with its head's empty line.
 	RequestSize int `json:"request_size"`
-	// ResponseSize is the size of one response in bytes. Zero: 1.
+	// ResponseSize is the size of one response in bytes (in HTTP mode, of
+	// the response body). Zero: 1.
 	ResponseSize int `json:"response_size"`
 	// NoDelay sets TCP_NODELAY on accepted connections.
 	NoDelay bool `json:"nodelay"`
@@ -90,7 +108,7 @@ type Stats struct {
 	Accepted      int64         `json:"accepted"`       // connections accepted
 	Closed        int64         `json:"closed"`         // connections closed
 	Open          int64         `json:"open"`           // accepted and not yet closed
-	Requests      int64         `json:"requests"`       // complete requests answered
+	Requests      int64         `json:"requests"`       // complete requests answered (HTTP: including 4xx/5xx answers)
 	BytesReceived int64         `json:"bytes_received"` // payload bytes read
 	BytesSent     int64         `json:"bytes_sent"`     // payload bytes written
 	Resets        int64         `json:"resets"`         // connections that ended with ECONNRESET

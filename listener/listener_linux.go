@@ -24,6 +24,7 @@ const cpuRefresh = 20 * time.Millisecond
 // Listener is a running built-in listener. Close stops it.
 type Listener struct {
 	cfg   Config
+	http  *httpResponses // HTTP mode's canned responses
 	addr  netip.AddrPort
 	loops []*loop
 	lfds  []int
@@ -44,6 +45,10 @@ type conn struct {
 	got     int32  // bytes of the current request received so far
 	owed    int64  // response bytes still to write
 	echo    []byte // echo bytes the socket did not take yet
+	// HTTP mode
+	last uint8  // the final response queued (then close); httpKeep: none
+	skip int64  // request body bytes still to read past
+	pend []byte // the start of a request head split across reads
 }
 
 type loop struct {
@@ -92,6 +97,9 @@ func Start(cfg Config) (*Listener, error) {
 	}
 	for i := range resp {
 		resp[i] = 'x'
+	}
+	if c.Mode == HTTP {
+		l.http = newHTTPResponses(c.ResponseSize, len(resp))
 	}
 	for i := 0; i < c.Loops; i++ {
 		p, err := sock.NewPoller(256)
@@ -367,6 +375,11 @@ func (lp *loop) serve(fd int, events uint32) {
 	case Echo:
 		c.echo = append(c.echo, lp.buf[:n]...)
 		c.owed += int64(n)
+	case HTTP:
+		lp.serveHTTP(c, lp.buf[:n])
+		if c.owed == 0 {
+			return
+		}
 	default:
 		got := int(c.got) + n
 		k := got / cfg.RequestSize
@@ -382,10 +395,16 @@ func (lp *loop) serve(fd int, events uint32) {
 
 // flush writes what is owed. It returns false if the connection was closed.
 func (lp *loop) flush(fd int, c *conn) bool {
-	echo := lp.l.cfg.Mode == Echo
+	mode := lp.l.cfg.Mode
+	echo := mode == Echo
 	for c.owed > 0 {
-		chunk := c.echo
-		if !echo {
+		var chunk []byte
+		switch mode {
+		case Echo:
+			chunk = c.echo
+		case HTTP:
+			chunk = lp.l.http.chunk(c, lp.resp)
+		default:
 			chunk = lp.resp[:min(c.owed, int64(len(lp.resp)))]
 		}
 		n, err := sock.Write(fd, chunk)
@@ -418,6 +437,11 @@ func (lp *loop) flush(fd int, c *conn) bool {
 	}
 	if echo {
 		c.echo = c.echo[:0]
+	}
+	if c.last != httpKeep {
+		// HTTP: the response that ends the connection is out.
+		lp.closeConn(fd)
+		return false
 	}
 	if c.blocked {
 		// Level-triggered EPOLLOUT would fire on every wait: drop it.

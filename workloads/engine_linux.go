@@ -13,6 +13,7 @@ import (
 	"github.com/connbench/connbench/histogram"
 	"github.com/connbench/connbench/internal/sock"
 	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/protocol"
 	"golang.org/x/sys/unix"
 )
 
@@ -56,7 +57,7 @@ type conn struct {
 	meas      bool // the current transaction (or pool connect) is recorded
 	busy      bool // a transaction is in progress on this slot
 	wrOff     int32
-	rdGot     int32
+	rdGot     int64 // response bytes read
 	tConn     int64 // connect() call, ns since the engine's base
 	tTx       int64 // transaction start (actual)
 	tIntended int64 // transaction start as scheduled (open loop)
@@ -89,6 +90,7 @@ type engine struct {
 	sched      schedule
 	reports    chan report
 	pool       chan *histogram.Recorder
+	trailing   error // a protocol's response followed by bytes nobody asked for
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
@@ -164,6 +166,8 @@ type loop struct {
 	lists    [3]tlist
 	inflight int
 	buf      []byte
+	framers  []protocol.Framer // per slot, with a Config.Protocol; nil: raw
+	status   [protocol.NumStatus]int64
 	rec      [nPhases]*histogram.Recorder
 	cc       [4]*histogram.Recorder
 	fail     map[string]int64
@@ -174,7 +178,6 @@ type loop struct {
 	// open loop
 	nextK     int64
 	nextAt    int64
-	lastSched int64 // when schedule last ran
 	schedDone bool
 	behind    int64
 	// time series
@@ -203,6 +206,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	spec := Registry[cfg.Workload]
 	e := &engine{cfg: cfg, exchange: cfg.exchange(), persistent: spec.Persistent, open: cfg.open(),
 		dial: d, loops: cfg.Loops, sched: newSchedule(&cfg)}
+	if cfg.Protocol != nil {
+		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
+	}
 	if cfg.Requests > 0 {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
@@ -235,13 +241,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
 	co.begin()
-	if cfg.OnMeasure != nil {
-		if cfg.Warmup == 0 {
-			cfg.OnMeasure()
-		} else {
-			t := time.AfterFunc(time.Until(e.base.Add(cfg.Warmup)), cfg.OnMeasure)
-			defer t.Stop()
-		}
+	if cfg.OnMeasure != nil && cfg.Warmup == 0 {
+		cfg.OnMeasure()
 	}
 	var wg sync.WaitGroup
 	for _, l := range loops {
@@ -293,6 +294,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for k, v := range l.fail {
 			res.Failures[k] += v
 		}
+		if l.framers != nil {
+			if res.Statuses == nil {
+				res.Statuses = map[string]int64{}
+			}
+			for st, v := range l.status {
+				if v > 0 {
+					res.Statuses[protocol.Status(st).String()] += v
+				}
+			}
+		}
 		for j, name := range Phases {
 			if li == 0 {
 				res.Phases[name] = l.rec[j]
@@ -340,6 +351,13 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	for j := range l.conns {
 		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
 	}
+	if e.cfg.Protocol != nil && e.exchange {
+		// One framer per slot, made once: the hot path allocates nothing.
+		l.framers = make([]protocol.Framer, slots)
+		for j := range l.framers {
+			l.framers[j] = e.cfg.Protocol.NewFramer()
+		}
+	}
 	if e.open && !e.persistent {
 		for j := len(l.conns) - 1; j >= 0; j-- {
 			l.free = append(l.free, int32(j))
@@ -380,6 +398,12 @@ func (l *loop) run() {
 		now := e.now()
 		if !l.cpuMarked && now >= e.measureAt {
 			l.cpuMarked = true
+			if l.id == 0 && e.cfg.Warmup > 0 && e.cfg.OnMeasure != nil {
+				// Loop 0 wakes at the boundary itself (its wait aims at
+				// it to the nanosecond): the caller's snapshot lands
+				// there, not a timer's late firing after it.
+				e.cfg.OnMeasure()
+			}
 			l.cpuU0, l.cpuS0 = kernel.ThreadCPU()
 		}
 		for now >= l.nextTick {
@@ -439,11 +463,11 @@ func (l *loop) run() {
 		l.lastEnd = end
 	}
 	if e.open && !l.schedDone {
-		// What was due when the loop last looked and never started: the
-		// schedule could not be kept (too few slots, or a loop too slow).
-		// Transactions due after that last look are not behind: the run
-		// ended before the loop woke for them.
-		for l.nextAt <= l.lastSched && l.behind < 1<<40 {
+		// What was due and never started: the schedule could not be
+		// kept (too few slots, a loop too slow or stalled). What fell
+		// due in the last millisecond is not counted: the run ended
+		// while the loop was on its way to it.
+		for l.nextAt <= end-int64(time.Millisecond) && l.behind < 1<<40 {
 			l.behind++
 			l.nextK += int64(e.loops)
 			l.nextAt = e.sched.at(l.nextK)
@@ -520,7 +544,6 @@ func (l *loop) canStart() bool {
 // schedule starts the open-loop transactions that are due.
 func (l *loop) schedule(now int64) {
 	e := l.e
-	l.lastSched = now
 	for !l.schedDone && l.nextAt <= now && l.canStart() {
 		var s int32
 		if e.persistent {
@@ -702,8 +725,12 @@ func (l *loop) write(s int32) {
 }
 
 func (l *loop) read(s int32) {
+	if l.framers != nil {
+		l.readFramed(s)
+		return
+	}
 	c := &l.conns[s]
-	want := int32(l.e.cfg.ResponseSize)
+	want := int64(l.e.cfg.ResponseSize)
 	for c.rdGot < want {
 		// Read no more than the response: the rest of the stream, if any,
 		// belongs to the next transaction.
@@ -722,7 +749,7 @@ func (l *loop) read(s int32) {
 		if c.rdGot == 0 {
 			c.tFirst = l.e.now()
 		}
-		c.rdGot += int32(n)
+		c.rdGot += int64(n)
 	}
 	t := l.e.now()
 	l.disarm(s)
@@ -732,7 +759,77 @@ func (l *loop) read(s int32) {
 		l.bytesOut += int64(len(l.e.cfg.Request))
 		l.bytesIn += int64(c.rdGot)
 		l.iv.out += int64(len(l.e.cfg.Request))
-		l.iv.in += int64(c.rdGot)
+		l.iv.in += c.rdGot
+	}
+	l.finish(s, t)
+}
+
+// readFramed reads what the socket has, a loop buffer at a time, and feeds
+// it to the slot's framer until the response is complete. The request was
+// answered in lockstep, so bytes past the response's end are a protocol
+// error, not the next response.
+func (l *loop) readFramed(s int32) {
+	c := &l.conns[s]
+	f := l.framers[s]
+	for {
+		n, err := sock.Read(int(c.fd), l.buf)
+		if err != nil {
+			if err == unix.EAGAIN {
+				return
+			}
+			l.failed(s, err)
+			return
+		}
+		if n == 0 {
+			if c.rdGot > 0 && f.EOF() {
+				l.framed(s, f, true) // an HTTP body that ends with the connection
+				return
+			}
+			l.failed(s, dialer.ErrShortRead)
+			return
+		}
+		if c.rdGot == 0 {
+			c.tFirst = l.e.now()
+			f.Reset()
+		}
+		c.rdGot += int64(n)
+		used, done, perr := f.Feed(l.buf[:n])
+		if perr != nil {
+			l.failed(s, perr)
+			return
+		}
+		if done {
+			if used < n {
+				l.failed(s, l.e.trailing)
+				return
+			}
+			l.framed(s, f, false)
+			return
+		}
+		// Read on to EAGAIN even after a short read: a FIN queued behind
+		// the data brings no new edge.
+	}
+}
+
+// framed completes a framed response; closed: the peer has closed.
+func (l *loop) framed(s int32, f protocol.Framer, closed bool) {
+	c := &l.conns[s]
+	t := l.e.now()
+	l.disarm(s)
+	if c.meas {
+		l.record(phFirstByte, c.tFirst-c.tSent)
+		l.record(phResponse, t-c.tSent)
+		l.bytesOut += int64(len(l.e.cfg.Request))
+		l.bytesIn += c.rdGot
+		l.iv.out += int64(len(l.e.cfg.Request))
+		l.iv.in += c.rdGot
+		l.status[f.Status()]++
+	}
+	if l.e.persistent && (closed || !f.Reusable()) {
+		// The server ends the connection with this response (HTTP
+		// "Connection: close", a body delimited by the close): the next
+		// transaction on this slot opens a new one.
+		l.closeFD(s)
 	}
 	l.finish(s, t)
 }
@@ -760,6 +857,15 @@ func (l *loop) finish(s int32, t int64) {
 		} else {
 			l.start(s)
 		}
+	case c.fd < 0:
+		// A persistent connection the server closed with the response
+		// (framed): reconnect, for the next scheduled transaction
+		// (open loop) or for the next transaction at once.
+		if e.open {
+			l.pending = append(l.pending, s)
+		} else {
+			l.start(s)
+		}
 	case e.open:
 		c.state = stReady
 		l.ready = append(l.ready, s)
@@ -778,7 +884,7 @@ func (l *loop) finish(s int32, t int64) {
 func (l *loop) failed(s int32, err error) {
 	c := &l.conns[s]
 	if c.meas {
-		class := dialer.Classify(err)
+		class := classify(err)
 		l.fail[class]++
 		l.iv.fail[class]++
 		now := l.e.now()
@@ -877,6 +983,15 @@ func (l *loop) expire(now int64) {
 			l.failed(li.head, class)
 		}
 	}
+}
+
+// classify names err's failure class: protocol.FailProtocol for a
+// malformed response, else dialer.Classify's errno or timeout class.
+func classify(err error) string {
+	if protocol.IsError(err) {
+		return protocol.FailProtocol
+	}
+	return dialer.Classify(err)
 }
 
 var (

@@ -56,7 +56,9 @@ func TestOpenLoopKeepsSchedule(t *testing.T) {
 	if started+res.Behind > asked+1 || started < asked*99/100 {
 		t.Errorf("asked %d, started %d (behind %d): schedule not kept within 1%%", asked, started, res.Behind)
 	}
-	if res.Phases[PhaseScheduled].Count() != res.Transactions || res.Phases[PhaseStartLag].Count() != started {
+	// Start lags are recorded at the start, so transactions still in flight
+	// at the end (abandoned, neither done nor failed) have one too.
+	if lag := res.Phases[PhaseStartLag].Count(); res.Phases[PhaseScheduled].Count() != res.Transactions || lag < started || lag > started+int64(64) {
 		t.Errorf("scheduled phase %d, start lag %d; want %d and %d", res.Phases[PhaseScheduled].Count(), res.Phases[PhaseStartLag].Count(), res.Transactions, started)
 	}
 	var tx, conns int64

@@ -19,6 +19,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/protocol"
 )
 
 // Workload describes one kind of load.
@@ -120,11 +121,18 @@ type Config struct {
 	// Loops is the number of event loops (threads). Zero: runtime.NumCPU(),
 	// and never more than Concurrency.
 	Loops int `json:"loops"`
+	// Protocol frames the exchange: it makes the request and finds where
+	// each response ends (HTTP, redis, memcached). Nil: raw, a fixed-size
+	// request and a response complete after ResponseSize bytes.
+	Protocol protocol.Protocol `json:"protocol,omitempty"`
 	// Request is the request payload. Empty: RequestSize bytes of 'q'.
+	// With a Protocol, Normalize sets it to the protocol's request (with
+	// keep-alive for persistent workloads).
 	Request []byte `json:"-"`
 	// RequestSize is len(Request) in bytes. Zero: 1.
 	RequestSize int `json:"request_size"`
 	// ResponseSize is how many bytes make a complete response. Zero: 1.
+	// Unused with a Protocol.
 	ResponseSize int `json:"response_size"`
 	// Socket holds the client socket options.
 	Socket dialer.Options `json:"socket"`
@@ -195,6 +203,9 @@ func (c *Config) Normalize(numCPU int) error {
 	}
 	if !c.open() || Registry[c.Workload].Persistent {
 		c.Loops = min(c.Loops, c.Concurrency)
+	}
+	if c.Protocol != nil {
+		c.Request = c.Protocol.Request(Registry[c.Workload].Persistent)
 	}
 	if len(c.Request) == 0 {
 		if c.RequestSize == 0 {
@@ -277,8 +288,14 @@ type Result struct {
 	Transactions int64
 	// BytesSent and BytesReceived count payload bytes.
 	BytesSent, BytesReceived int64
-	// Failures counts failed transactions by class (dialer.Fail*).
+	// Failures counts failed transactions by class (dialer.Fail*, and
+	// protocol.FailProtocol for a malformed response).
 	Failures map[string]int64
+	// Statuses counts completed transactions by what the server answered
+	// (protocol.Status names: "2xx".."5xx" for HTTP, "ok" and "error" for
+	// redis and memcached). A non-2xx or error reply is a completed
+	// transaction, counted here, not a failure. Nil without a Protocol.
+	Statuses map[string]int64
 	// Phases holds the latency recorders by phase name (Phase*).
 	Phases map[string]*histogram.Recorder
 	// CPUUser and CPUSys are the event-loop threads' CPU time in the
