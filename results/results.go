@@ -83,7 +83,12 @@ type Run struct {
 	// tool's own class such as connect_timeout).
 	Failures      map[string]int64 `json:"failures"`
 	FailuresTotal int64            `json:"failures_total"`
-	CPU           CPU              `json:"cpu"`
+	// Statuses counts completed transactions by the server's answer, for
+	// protocols that have one: "2xx".."5xx" for HTTP, "ok"/"error" for
+	// redis and memcached. A non-2xx answer is a completed transaction,
+	// counted here, not a failure.
+	Statuses map[string]int64 `json:"statuses,omitempty"`
+	CPU      CPU              `json:"cpu"`
 	// Phases maps a phase name (handshake, first_byte, response,
 	// transaction) to its latency summary and histogram.
 	Phases map[string]Phase `json:"phases"`

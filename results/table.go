@@ -150,6 +150,9 @@ func WriteTable(w io.Writer, doc *Document) error {
 	for _, class := range failureClasses(view) {
 		row("failures "+class, cells(func(r *Run) string { return Count(r.Failures[class]) })...)
 	}
+	for _, st := range statusClasses(view) {
+		row("answered "+st, cells(func(r *Run) string { return Count(r.Statuses[st]) })...)
+	}
 	for _, ph := range PhaseOrder {
 		if !anyPhase(view, ph) {
 			continue
@@ -277,6 +280,21 @@ func WriteTable(w io.Writer, doc *Document) error {
 	b.WriteByte('\n')
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+func statusClasses(doc *Document) []string {
+	seen := map[string]bool{}
+	for _, r := range doc.Runs {
+		for k := range r.Statuses {
+			seen[k] = true
+		}
+	}
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func cellsG(groups []Group, f func(g Group) string) []string {

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/connbench/connbench/results"
+	"github.com/spf13/pflag"
+)
+
+const reportUsage = `Usage: connbench report FILE... [--format FORMAT] [-o OUT]
+
+Reads result files (written by connbench -o or connbench run -o) and renders
+them. FORMAT is one of:
+
+  text        the table a run prints (the default); several files: one line
+              per file, then all their runs side by side
+  json        one document holding the runs of every file; a label found in
+              several files is prefixed with the file name ("a.json: pooled")
+  csv         one row per run: counts, rates, failures, and per phase the
+              count, min, mean, p50, p90, p99, p99.9 and max in ns
+  series-csv  one row per run and interval of the time series: rates, p50/p99
+              per phase, socket states, ports in use, failures by class
+  hgrm        HdrHistogram's percentile distribution (values in ms, as its
+              plotter expects), one block per run for the --phase chosen
+  html        one self-contained page (no network): percentile spectra, rate
+              and latency over time, socket states, failures, configuration
+
+Examples:
+  connbench report connbench.json
+  connbench report connbench.json --format html -o report.html
+  connbench report gen1.json gen2.json --format csv -o runs.csv
+  connbench report connbench.json --format hgrm --phase handshake -o handshake.hgrm
+
+Flags:
+`
+
+var reportFormats = []string{"text", "json", "csv", "series-csv", "hgrm", "html"}
+
+type reportOptions struct {
+	format string
+	output string
+	phase  string
+	phases []string // from phase, filled by validate
+}
+
+func (o *reportOptions) validate(fs *pflag.FlagSet) error {
+	if !slices.Contains(reportFormats, o.format) {
+		return usagef("--format %q: want %s", o.format, strings.Join(reportFormats, ", "))
+	}
+	if fs.Changed("phase") && o.format != "hgrm" {
+		return usagef("--phase applies to --format hgrm only")
+	}
+	if o.output == "" {
+		return usagef("--output: empty file name (use - for stdout)")
+	}
+	if o.phase == "all" {
+		o.phases = results.PhaseOrder
+		return nil
+	}
+	for _, p := range strings.Split(o.phase, ",") {
+		if !slices.Contains(results.PhaseOrder, p) {
+			return usagef("--phase %q: want all or a comma-separated list of %s", p, strings.Join(results.PhaseOrder, ", "))
+		}
+		o.phases = append(o.phases, p)
+	}
+	return nil
+}
+
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("connbench report", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	var o reportOptions
+	fs.StringVarP(&o.format, "format", "f", "text", "text, json, csv, series-csv, hgrm or html")
+	fs.StringVarP(&o.output, "output", "o", "-", "write to this file (- for stdout); written whole or not at all")
+	fs.StringVar(&o.phase, "phase", "transaction", "hgrm: the phase(s) to write, comma-separated, or all")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fmt.Fprint(stdout, reportUsage, fs.FlagUsages())
+			return exitOK
+		}
+		return exitCode(stderr, usagef("%v (see connbench report --help)", err))
+	}
+	if fs.NArg() == 0 {
+		return exitCode(stderr, usagef("report needs at least one result file (see connbench report --help)"))
+	}
+	if err := o.validate(fs); err != nil {
+		return exitCode(stderr, err)
+	}
+	srcs, err := readSources(fs.Args())
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	var buf bytes.Buffer
+	switch o.format {
+	case "text":
+		err = results.WriteReport(&buf, srcs)
+	case "json":
+		err = results.Encode(&buf, results.Combine(srcs))
+	case "csv":
+		err = results.WriteCSV(&buf, srcs)
+	case "series-csv":
+		err = results.WriteSeriesCSV(&buf, srcs)
+	case "hgrm":
+		var n int
+		n, err = results.WriteHgrm(&buf, srcs, o.phases)
+		if err == nil && n == 0 {
+			err = fmt.Errorf("no run has latencies in phase %s", strings.Join(o.phases, " or "))
+		}
+	case "html":
+		err = results.WriteHTML(&buf, srcs)
+	}
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if err := writeOutput(o.output, buf.Bytes(), stdout); err != nil {
+		return exitCode(stderr, fmt.Errorf("--output: %w", err))
+	}
+	if o.output != "-" {
+		fmt.Fprintf(stderr, "connbench: wrote %s\n", o.output)
+	}
+	return exitOK
+}
+
+// readSources reads and checks every file; the first bad one is the error
+// (it names the file). A file given twice is named "FILE (2)" the second
+// time, so its runs stay apart.
+func readSources(paths []string) ([]results.Source, error) {
+	srcs := make([]results.Source, 0, len(paths))
+	seen := map[string]int{}
+	for _, p := range paths {
+		doc, err := results.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		seen[p]++
+		name := p
+		if seen[p] > 1 {
+			name = fmt.Sprintf("%s (%d)", p, seen[p])
+		}
+		srcs = append(srcs, results.Source{Name: name, Doc: doc})
+	}
+	return srcs, nil
+}
+
+// writeOutput writes data to stdout for "-", else atomically to path:
+// into a temporary file beside it, renamed over it only when complete, so
+// a failure leaves no partial file behind.
+func writeOutput(path string, data []byte, stdout io.Writer) error {
+	if path == "-" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("cannot write %s: is a directory", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(data)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Chmod(tmp, 0o644)
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("cannot write %s: %w", path, werr)
+	}
+	return nil
+}
