@@ -16,6 +16,8 @@ Usage:
                                     the built-in listener; table + connbench.json
   connbench run [flags] [HOST:PORT] one workload against a server (or the built-in listener)
   connbench serve [flags] [ADDR]    the built-in listener on its own
+  connbench report FILE... [flags]  render result files: text, json, csv, hgrm, html
+  connbench merge FILE... -o OUT    combine the results of several load generators
   connbench version
   connbench help COMMAND
 

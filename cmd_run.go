@@ -17,6 +17,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 	"github.com/spf13/pflag"
 )
@@ -51,11 +52,18 @@ type runOptions struct {
 	noSample       bool
 	hlog           string
 	startAt        string
+	procs          string
 	rate           string
 	maxInflight    int
 	interval       time.Duration
 	untilExhausted bool
 	exchange       bool
+	protocol       string
+	path           string
+	headers        []string
+	host           string
+	command        string
+	mainJob        bool
 
 	// filled by validate
 	start   time.Time
@@ -66,11 +74,13 @@ type runOptions struct {
 	payload []byte
 	lportLo uint16
 	lportHi uint16
+	proto   protocol.Options // --path, --host, --header, --command
 	fs      *pflag.FlagSet
 }
 
 func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	o.fs = fs
+	o.mainJob = mainJob
 	fs.StringVarP(&o.workload, "workload", "w", "per-request", "workload: "+strings.Join(workloadHelp(), "; "))
 	if mainJob {
 		fs.MarkHidden("workload") // the main job varies it itself
@@ -92,6 +102,13 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
 	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response")
 	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file (overrides --request-size)")
+	fs.StringVar(&o.protocol, "protocol", "raw", "what the exchange speaks: raw (--request / --request-size bytes, then --response-size bytes back), "+
+		"http (GET --path, response framed by Content-Length or chunked; the built-in listener answers with a --response-size body), "+
+		"redis (--command, default PING) or memcached (--command, default version)")
+	fs.StringVar(&o.path, "path", "", "http: the request path (default /)")
+	fs.StringArrayVar(&o.headers, "header", nil, "http: an extra request header \"Name: value\" (repeatable)")
+	fs.StringVar(&o.host, "host", "", "http: the Host header (default: the target HOST:PORT)")
+	fs.StringVar(&o.command, "command", "", "redis: the command, words quoted where they hold spaces (default PING); memcached: the command line (default version), with \\n before a storage command's data")
 	fs.BoolVar(&o.nodelay, "nodelay", false, "set TCP_NODELAY on client sockets (no Nagle)")
 	fs.BoolVar(&o.reuseaddr, "reuseaddr", false, "set SO_REUSEADDR on client sockets")
 	fs.StringVar(&o.closeMode, "close", "fin", "how the client closes: fin (graceful; the client keeps TIME_WAIT 60 s) or rst (SO_LINGER 0: RST, no TIME_WAIT)")
@@ -118,6 +135,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.MarkHidden("no-sample")
 	fs.StringVar(&o.hlog, "hlog", "", "write the interval histograms (one tag per run and phase) in the HdrHistogram log format to this file")
 	fs.StringVar(&o.startAt, "start-at", "", "wait until this wall-clock time before starting (RFC 3339, e.g. 2026-11-24T16:30:00Z, or Unix seconds), so several generators start together")
+	fs.StringVar(&o.procs, "procs", "1", "split the load over N connbench processes (or auto: as many as the open-file limit needs), merged exactly; the built-in listener then runs in processes of its own")
 }
 
 func workloadHelp() []string {
@@ -222,6 +240,9 @@ func (o *runOptions) validate() error {
 		}
 		o.lportLo, o.lportHi = uint16(l), uint16(h)
 	}
+	if err := o.validateProtocol(); err != nil {
+		return err
+	}
 	if o.request != "" {
 		if strings.HasPrefix(o.request, "@") {
 			b, err := os.ReadFile(o.request[1:])
@@ -239,11 +260,43 @@ func (o *runOptions) validate() error {
 	return nil
 }
 
+// validateProtocol checks --protocol and its flags.
+func (o *runOptions) validateProtocol() error {
+	o.proto = protocol.Options{Path: o.path, Host: o.host, Headers: o.headers, Command: o.command}
+	p, err := protocol.New(o.protocol, o.proto)
+	if err != nil {
+		return usagef("%s", strings.TrimPrefix(err.Error(), "protocol: "))
+	}
+	if p == nil {
+		return nil
+	}
+	if o.fs.Changed("request") || o.fs.Changed("request-size") {
+		return usagef("--request and --request-size are for --protocol raw: --protocol %s makes its own request", o.protocol)
+	}
+	if o.mainJob && o.protocol != "http" {
+		return usagef("--protocol %s: the built-in listener speaks raw and http only; run against a server with `connbench run --protocol %s HOST:PORT`", o.protocol, o.protocol)
+	}
+	return nil
+}
+
+// protocolFor builds the protocol for target (nil for raw); the options
+// were checked by validate.
+func (o *runOptions) protocolFor(target netip.AddrPort) protocol.Protocol {
+	opts := o.proto
+	opts.Target = target
+	p, err := protocol.New(o.protocol, opts)
+	if err != nil {
+		return nil
+	}
+	return p
+}
+
 // config builds the workload configuration for one workload and target.
 func (o *runOptions) config(workload string, target netip.AddrPort) workloads.Config {
 	return workloads.Config{
 		Workload:     workload,
 		Target:       target,
+		Protocol:     o.protocolFor(target),
 		Concurrency:  o.concurrency,
 		Duration:     o.duration,
 		Requests:     o.requests,
@@ -277,7 +330,12 @@ func (o *runOptions) listenerConfig() listener.Config {
 	if len(o.payload) > 0 {
 		reqSize = len(o.payload)
 	}
+	mode := listener.Respond
+	if o.protocol == "http" {
+		mode = listener.HTTP
+	}
 	return listener.Config{
+		Mode:         mode,
 		Loops:        o.listenerLoops,
 		Backlog:      o.backlog,
 		ReusePort:    o.reuseport,
@@ -370,6 +428,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		target = t
 	}
+	if !target.IsValid() && o.protocol != "raw" && o.protocol != "http" {
+		return exitCode(stderr, usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", o.protocol))
+	}
+	if pp, err := o.procsPlan(fs, target); err != nil {
+		return exitCode(stderr, err)
+	} else if pp != nil {
+		return pp.execute(append([]string{"run"}, args...), stdout, stderr)
+	}
 	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog,
 		variants: []variant{{label: o.workload, opts: &o}}}
 	return p.execute(append([]string{"run"}, args...), stdout, stderr)
@@ -384,6 +450,10 @@ prints a table and, with -o, writes the JSON result.
 Examples:
   connbench run -w per-request -c 64 -d 10s 127.0.0.1:8080
   connbench run -w pooled -c 100 --nodelay 127.0.0.1:6379 --request-size 14 --response-size 7
+  connbench run -w pooled --protocol http --path /index.html -c 100 127.0.0.1:80
+  connbench run -w per-request --protocol http --response-size 1024      (built-in listener, HTTP mode)
+  connbench run -w pooled --protocol redis --command "SET k v" 127.0.0.1:6379
+  connbench run -w pooled --protocol memcached --command "get k" 127.0.0.1:11211
   connbench run -w connect --close rst -o cc.json
   connbench run -w per-request --source 127.0.0.2-127.0.0.50
   connbench run -w churn --rate 2000 --until-exhausted -d 60s
@@ -416,4 +486,61 @@ func parseStartAt(s string) (time.Time, error) {
 	}
 	sec := int64(f)
 	return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+}
+
+// procsPlan returns the multi-process plan --procs asks for, or nil when one
+// process will do.
+func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procsPlan, error) {
+	conns := o.concurrency
+	if o.rate != "" && !workloads.Registry[o.workload].Persistent {
+		conns = o.maxInflight
+	}
+	need, limit := procsNeeded(conns)
+	n := 1
+	switch o.procs {
+	case "", "1":
+	case "auto":
+		n = need
+	default:
+		v, err := strconv.Atoi(o.procs)
+		if err != nil || v < 1 || v > 256 {
+			return nil, usagef("--procs %q: want a number from 1 to 256, or auto", o.procs)
+		}
+		n = v
+	}
+	if n == 1 {
+		return nil, nil
+	}
+	if o.hlog != "" {
+		return nil, usagef("--hlog is not available with --procs yet: merge the processes' documents and use connbench report")
+	}
+	if o.procs == "auto" && fs != nil {
+		fmt.Fprintf(os.Stderr, "connbench: --procs auto: %d connections at %d descriptors per process → %d processes\n", conns, limit, n)
+	}
+	pp := &procsPlan{n: n, o: o, target: target, args: procsArgs(fs)}
+	if !target.IsValid() {
+		pp.listeners = max(1, need)
+	}
+	return pp, nil
+}
+
+// procsArgs is the run's flags for the children, less what the parent
+// decides for each of them.
+func procsArgs(fs *pflag.FlagSet) []string {
+	skip := map[string]bool{"procs": true, "output": true, "quiet": true, "start-at": true, "child": true,
+		"no-check": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
+	var args []string
+	fs.Visit(func(f *pflag.Flag) {
+		if skip[f.Name] {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, item := range sv.GetSlice() {
+				args = append(args, "--"+f.Name+"="+item)
+			}
+			return
+		}
+		args = append(args, "--"+f.Name+"="+f.Value.String())
+	})
+	return args
 }

@@ -455,6 +455,7 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 		},
 		Failures:      res.Failures,
 		FailuresTotal: res.FailuresTotal(),
+		Statuses:      res.Statuses,
 		CPU:           results.CPU{UserNs: int64(res.CPUUser), SysNs: int64(res.CPUSys)},
 		Phases:        map[string]results.Phase{},
 	}

@@ -44,6 +44,8 @@ func init() {
 		"version": cmdVersion,
 		"restore": cmdRestore,
 		"compare": cmdCompare,
+		"report":  cmdReport,
+		"merge":   cmdMerge,
 		"check":   cmdCheck,
 		// hidden: the child side of a run in a fresh network namespace
 		isolatedCmd: cmdIsolated,
@@ -62,7 +64,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		c, ok := commands[args[0]]
 		if !ok {
-			fmt.Fprintf(stderr, "connbench: unknown command %q (commands: run, serve, version, help)\n", args[0])
+			fmt.Fprintf(stderr, "connbench: unknown command %q (commands: run, serve, report, merge, version, help)\n", args[0])
 			return exitUsage
 		}
 		return c(args[1:], stdout, stderr)

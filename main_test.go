@@ -364,7 +364,7 @@ func TestWarmupNotInListenerCounts(t *testing.T) {
 	// timer: connections in flight then, and those made while the timer
 	// fires, fall on either side. Before the fix the warm-up's thousands
 	// were all counted.
-	if a := r.Listener.Accepted; a < 180 || a > 220 {
+	if a := r.Listener.Accepted; a < 150 || a > 250 {
 		t.Errorf("listener accepted %d connections for 200 measured transactions (-c 4): the warm-up is counted", a)
 	}
 }

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/results"
+)
+
+// procsPlan splits one run over several connbench processes, for loads
+// that need more descriptors than one process may have (the limit is per
+// process, and often cannot be raised, as in containers). Every child gets
+// its share of the connections, rate, requests and source addresses, all
+// start at the same wall-clock time (--start-at), and their documents are
+// merged exactly (histograms merged, counts summed). Against the built-in
+// listener, the listener also runs in processes of its own, sharing one
+// port through SO_REUSEPORT.
+type procsPlan struct {
+	n         int
+	listeners int
+	args      []string // the run flags, without --procs, -o, --quiet
+	o         *runOptions
+	target    netip.AddrPort
+}
+
+// procsNeeded is how many processes a load needs: one descriptor per
+// connection (plus a margin), within the per-process limit.
+func procsNeeded(conns int) (int, uint64) {
+	soft, _, err := kernel.RaiseOpenFileLimit()
+	if err != nil || soft < 256 {
+		soft = 1024
+	}
+	per := soft - 128
+	return int((uint64(conns) + per - 1) / per), soft
+}
+
+// share splits total over n parts, the first ones taking the remainder.
+func share(total, n, i int) int {
+	s := total / n
+	if i < total%n {
+		s++
+	}
+	return s
+}
+
+func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
+	o := pp.o
+	self, err := os.Executable()
+	if err != nil {
+		return exitCode(stderr, fmt.Errorf("--procs: cannot re-execute connbench: %w", err))
+	}
+	if o.output != "" && o.output != "-" {
+		if err := results.CheckWritable(o.output); err != nil {
+			return exitCode(stderr, fmt.Errorf("--output %s", err))
+		}
+	}
+	dir, err := os.MkdirTemp("", "connbench-procs-")
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	defer os.RemoveAll(dir)
+	ctx, stop := signalContext()
+	defer stop()
+
+	target := pp.target
+	var servers []*exec.Cmd
+	defer func() {
+		for _, s := range servers {
+			s.Process.Signal(syscall.SIGINT)
+			s.Wait()
+		}
+	}()
+	if !target.IsValid() {
+		port, err := freePort()
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("--procs: %w", err))
+		}
+		target = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+		cfg := o.listenerConfig()
+		for i := 0; i < pp.listeners; i++ {
+			s := exec.Command(self, "serve", "--reuseport", "--loops", "1",
+				"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
+				"--backlog", strconv.Itoa(o.backlog), target.String())
+			s.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+			out, _ := s.StdoutPipe()
+			s.Stderr = stderr
+			if err := s.Start(); err != nil {
+				return exitCode(stderr, fmt.Errorf("--procs: start a listener process: %w", err))
+			}
+			servers = append(servers, s)
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			if !strings.Contains(line, "listening on") {
+				return exitCode(stderr, fmt.Errorf("--procs: listener process %d did not start: %q", i+1, strings.TrimSpace(line)))
+			}
+			go io.Copy(io.Discard, out)
+		}
+	}
+	start := time.Now().Add(time.Second + time.Duration(pp.n)*20*time.Millisecond)
+	if !o.quiet {
+		fmt.Fprintf(stderr, "connbench: %d client processes", pp.n)
+		if len(servers) > 0 {
+			fmt.Fprintf(stderr, " and %d listener processes (SO_REUSEPORT) on %s", len(servers), target)
+		}
+		fmt.Fprintf(stderr, ", starting together at %s\n", start.Format("15:04:05.000"))
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		codes = make([]int, pp.n)
+		cmds  = make([]*exec.Cmd, pp.n)
+	)
+	for i := 0; i < pp.n; i++ {
+		args := append([]string{"run"}, pp.args...)
+		args = append(args, pp.childFlags(i)...)
+		args = append(args, "--start-at", strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64),
+			"-o", filepath.Join(dir, fmt.Sprintf("p%d.json", i)), "--child", "--no-check")
+		if i > 0 || o.quiet {
+			args = append(args, "--quiet")
+		}
+		args = append(args, target.String())
+		c := exec.Command(self, args...)
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		c.Stdout = io.Discard
+		c.Stderr = stderr
+		if err := c.Start(); err != nil {
+			return exitCode(stderr, fmt.Errorf("--procs: start process %d: %w", i+1, err))
+		}
+		cmds[i] = c
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := c.Wait()
+			mu.Lock()
+			defer mu.Unlock()
+			if ee, ok := err.(*exec.ExitError); ok {
+				codes[i] = ee.ExitCode()
+			} else if err != nil {
+				codes[i] = exitFailure
+			}
+		}(i)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		for _, c := range cmds {
+			c.Process.Signal(syscall.SIGINT)
+		}
+		<-done
+	}
+	var srcs []results.Source
+	for i := 0; i < pp.n; i++ {
+		if codes[i] != exitOK && codes[i] != exitInterrupted {
+			return exitCode(stderr, fmt.Errorf("--procs: process %d of %d failed (exit %d; its error is above)", i+1, pp.n, codes[i]))
+		}
+		path := filepath.Join(dir, fmt.Sprintf("p%d.json", i))
+		d, err := results.ReadFile(path)
+		if err != nil {
+			return exitCode(stderr, fmt.Errorf("--procs: process %d: %w", i+1, err))
+		}
+		srcs = append(srcs, results.Source{Name: fmt.Sprintf("process %d", i+1), Doc: d})
+	}
+	doc, err := results.Merge(srcs)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	fresh := newDocument(argv)
+	doc.Tool, doc.Command = fresh.Tool, fresh.Command
+	for i := range doc.Runs {
+		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
+			pp.n, listenerNote(len(servers))))
+	}
+	tableOut := stdout
+	if o.output == "-" {
+		tableOut = stderr
+	}
+	if err := results.WriteTable(tableOut, doc); err != nil {
+		return exitCode(stderr, err)
+	}
+	if o.output != "" {
+		if err := writeDoc(o.output, doc, stdout); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	if doc.Partial {
+		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
+		return exitInterrupted
+	}
+	return exitOK
+}
+
+func listenerNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the built-in listener ran in %d processes of its own (SO_REUSEPORT), whose counters are not in this document", n)
+}
+
+// childFlags gives process i its share of the load.
+func (pp *procsPlan) childFlags(i int) []string {
+	o := pp.o
+	var f []string
+	f = append(f, "--concurrency", strconv.Itoa(max(1, share(o.concurrency, pp.n, i))))
+	if o.requests > 0 {
+		f = append(f, "--requests", strconv.FormatInt(int64(share(int(o.requests), pp.n, i)), 10))
+	}
+	if o.rate != "" {
+		r := fmt.Sprintf("%g", o.rateA/float64(pp.n))
+		if o.rateB > 0 {
+			r += fmt.Sprintf(":%g", o.rateB/float64(pp.n))
+		}
+		f = append(f, "--rate", r)
+		f = append(f, "--max-inflight", strconv.Itoa(max(1, share(o.maxInflight, pp.n, i))))
+	}
+	if len(o.sources) >= pp.n {
+		var mine []string
+		for j := i; j < len(o.sources); j += pp.n {
+			mine = append(mine, o.sources[j].String())
+		}
+		f = append(f, "--source", strings.Join(mine, ","))
+	}
+	return f
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (uint16, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}
