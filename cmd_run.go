@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -462,15 +463,50 @@ Examples:
 Flags:
 `
 
-// signalContext is cancelled by the first SIGINT or SIGTERM; after that
-// the default handling is restored, so a second Ctrl-C stops at once.
+// hardStopKey carries, in a signalContext, the channel closed by a second
+// Ctrl-C.
+type hardStopKey struct{}
+
+// signalContext is cancelled by the first SIGINT or SIGTERM: runs stop
+// starting new work and let what is in flight finish (within its timeouts).
+// A second signal closes the context's hard-stop channel: runs stop at once,
+// still writing what they recorded. A third gets the default handling.
 func signalContext() (context.Context, func()) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	hard := make(chan struct{})
+	ctx = context.WithValue(ctx, hardStopKey{}, (<-chan struct{})(hard))
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case <-sig:
+		case <-quit:
+			return
+		}
+		cancel()
+		select {
+		case <-sig:
+		case <-quit:
+			return
+		}
+		close(hard)
+		signal.Stop(sig)
 	}()
-	return ctx, stop
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sig)
+			close(quit)
+			cancel()
+		})
+	}
+}
+
+// hardStop is the channel a second Ctrl-C closes (nil outside a signalContext).
+func hardStop(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(hardStopKey{}).(<-chan struct{})
+	return ch
 }
 
 var numCPU = runtime.NumCPU

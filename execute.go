@@ -254,6 +254,14 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	prog := newProgress(stderr, o.quiet, cfg)
 	cfg.OnInterval = prog.interval
+	cfg.HardStop = hardStop(ctx)
+	stopMsg := context.AfterFunc(ctx, func() {
+		if !o.quiet {
+			prog.done()
+			fmt.Fprintln(stderr, "connbench: stopping: no new work; waiting for what is in flight (Ctrl-C again to stop now)")
+		}
+	})
+	defer stopMsg()
 	if !o.quiet {
 		fmt.Fprintf(stderr, "connbench: %s against %s, %s, %s\n", name, describeTarget(target, builtin), describeLoad(cfg), describeLength(cfg))
 		if pred != nil {

@@ -149,7 +149,12 @@ func (r *isolatedRun) exec(ctx context.Context, stderr io.Writer) (*results.Docu
 	case werr = <-done:
 	case <-ctx.Done():
 		cmd.Process.Signal(syscall.SIGINT)
-		werr = <-done
+		select {
+		case werr = <-done:
+		case <-hardStop(ctx):
+			cmd.Process.Signal(syscall.SIGINT) // the child stops at once too
+			werr = <-done
+		}
 	}
 	code := exitOK
 	if werr != nil {

@@ -159,7 +159,14 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 		for _, c := range cmds {
 			c.Process.Signal(syscall.SIGINT)
 		}
-		<-done
+		select {
+		case <-done:
+		case <-hardStop(ctx):
+			for _, c := range cmds {
+				c.Process.Signal(syscall.SIGINT)
+			}
+			<-done
+		}
 	}
 	var srcs []results.Source
 	for i := 0; i < pp.n; i++ {

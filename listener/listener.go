@@ -97,6 +97,11 @@ type Config struct {
 	ResponseSize int `json:"response_size"`
 	// NoDelay sets TCP_NODELAY on accepted connections.
 	NoDelay bool `json:"nodelay"`
+	// StallAfter and StallFor, when both set, make every loop stop serving
+	// for StallFor once StallAfter has passed since Start (within 50 ms):
+	// a server that hangs, for coordinated-omission experiments. Zero: never.
+	StallAfter time.Duration `json:"stall_after_ns,omitempty"`
+	StallFor   time.Duration `json:"stall_for_ns,omitempty"`
 	// OnAccept, when set, is called from the loop's thread with each
 	// accepted peer's address. It must be quick and safe for concurrent
 	// use by several loops. Used by tests to count distinct source ports.

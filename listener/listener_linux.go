@@ -251,7 +251,14 @@ func (lp *loop) run() {
 		lp.c.cpuUser.Store(int64(u - u0))
 		lp.c.cpuSys.Store(int64(s - s0))
 	}
+	started, stalled := time.Now(), false
+	cfg := &lp.l.cfg
 	for !lp.l.stop.Load() {
+		if !stalled && cfg.StallFor > 0 && cfg.StallAfter > 0 && time.Since(started) >= cfg.StallAfter {
+			// The test knob: the whole loop hangs, as a stuck server does.
+			stalled = true
+			time.Sleep(cfg.StallFor)
+		}
 		evs, _, err := lp.p.Wait(50 * time.Millisecond)
 		if err != nil {
 			lp.c.errors.Add(1)

@@ -83,7 +83,8 @@ type engine struct {
 	endAt      int64 // ns since base: end of run; 0 = none (Requests mode)
 	quota      atomic.Int64
 	useQuota   bool
-	stop       atomic.Bool
+	stop       atomic.Bool // stop now: abandon what is in flight
+	drain      atomic.Bool // start nothing new; finish what is in flight
 	srcNext    atomic.Uint64
 	band       atomic.Int32 // port-occupancy band for connect() timings
 	loops      int
@@ -257,14 +258,28 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(e.reports); <-coDone; close(done) }()
 	partial := false
+	wake := func() {
+		for _, l := range loops {
+			l.p.Wake()
+		}
+	}
 	select {
 	case <-done:
 	case <-ctx.Done():
 		partial = true
-		e.stop.Store(true)
-		for _, l := range loops {
-			l.p.Wake()
+		e.drain.Store(true)
+		wake()
+		select {
+		case <-done:
+		case <-cfg.HardStop:
+			e.stop.Store(true)
+			wake()
+			<-done
 		}
+	case <-cfg.HardStop:
+		partial = true
+		e.stop.Store(true)
+		wake()
 		<-done
 	}
 	res := &Result{
@@ -427,6 +442,9 @@ func (l *loop) run() {
 			continue
 		}
 		if e.open {
+			if e.drain.Load() {
+				l.schedDone = true
+			}
 			l.schedule(now)
 		}
 		if l.inflight == 0 && len(l.pending) == 0 && (!e.open || l.schedDone) {
@@ -519,7 +537,7 @@ func (l *loop) record(ph int, v int64) {
 // always agree.
 func (l *loop) claim(s int32, now, t int64) bool {
 	e := l.e
-	if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
+	if e.stop.Load() || e.drain.Load() || (e.endAt > 0 && now >= e.endAt) {
 		return false
 	}
 	meas := t >= e.measureAt
@@ -590,7 +608,7 @@ func (l *loop) start(s int32) {
 // carries no transaction until the schedule gives it one.
 func (l *loop) connectPool(s int32) {
 	now := l.e.now()
-	if l.e.stop.Load() || (l.e.endAt > 0 && now >= l.e.endAt) {
+	if l.e.stop.Load() || l.e.drain.Load() || (l.e.endAt > 0 && now >= l.e.endAt) {
 		return
 	}
 	l.conns[s].meas = now >= l.e.measureAt

@@ -1,6 +1,7 @@
 package workloads
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -104,5 +105,67 @@ func TestChurn(t *testing.T) {
 	}
 	if err := (&Config{Workload: "churn", Target: ln.Addr(), Requests: 1}).Normalize(2); err == nil {
 		t.Error("churn without --rate accepted")
+	}
+}
+
+// TestCoordinatedOmission: the listener hangs for 300 ms in the middle of
+// an open-loop pooled run whose pool is too small to start what falls due
+// meanwhile. Timed from the schedule, the stall shows in the high
+// percentiles; timed from the actual start, it does not (that is the
+// coordinated omission a closed loop would report).
+func TestCoordinatedOmission(t *testing.T) {
+	ln, _ := startListener(t, listener.Config{StallAfter: 300 * time.Millisecond, StallFor: 300 * time.Millisecond})
+	res := run(t, Config{Workload: "pooled", Target: ln.Addr(), Concurrency: 2, Rate: 1000, Duration: 1200 * time.Millisecond,
+		Timeouts: dialer.Timeouts{Response: 5 * time.Second}})
+	if res.FailuresTotal() != 0 {
+		t.Fatalf("failures %v", res.Failures)
+	}
+	sched, actual := res.Phases[PhaseScheduled], res.Phases[PhaseTransaction]
+	// About a quarter of the run falls due during or just after the stall.
+	if p := sched.ValueAt(90); p < int64(100*time.Millisecond) {
+		t.Errorf("scheduled view p90 %v: the stall does not show", time.Duration(p))
+	}
+	if p := actual.ValueAt(90); p > int64(50*time.Millisecond) {
+		t.Errorf("actual-start view p90 %v: it should hide the stall", time.Duration(p))
+	}
+	if m := actual.ValueAt(100); m < int64(150*time.Millisecond) {
+		t.Errorf("actual-start max %v: the two transactions caught in the stall should show it", time.Duration(m))
+	}
+}
+
+// TestDrainThenStop: cancelling the context stops new work and lets what
+// is in flight finish or time out; HardStop abandons it at once.
+func TestDrainThenStop(t *testing.T) {
+	ln, _ := startListener(t, listener.Config{Mode: listener.Discard}) // never answers
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		waitFor(t, "requests in flight", func() bool { return ln.Stats().BytesReceived >= 2 })
+		cancel()
+	}()
+	res, err := Run(ctx, Config{Workload: "pooled", Target: ln.Addr(), Concurrency: 2, Duration: time.Hour,
+		Timeouts: dialer.Timeouts{Response: 300 * time.Millisecond}})
+	if err != nil || !res.Partial {
+		t.Fatalf("drain: err %v, partial %v", err, res != nil && res.Partial)
+	}
+	if n := res.Failures[dialer.FailResponseTimeout]; n != 2 {
+		t.Errorf("drain: %d response timeouts, want the 2 in flight to time out", n)
+	}
+
+	ctx, cancel = context.WithCancel(context.Background())
+	hard := make(chan struct{})
+	before := ln.Stats().BytesReceived
+	go func() {
+		waitFor(t, "requests in flight", func() bool { return ln.Stats().BytesReceived >= before+2 })
+		cancel()
+		close(hard)
+	}()
+	start := time.Now()
+	res, err = Run(ctx, Config{Workload: "pooled", Target: ln.Addr(), Concurrency: 2, Duration: time.Hour, HardStop: hard,
+		Timeouts: dialer.Timeouts{Response: 10 * time.Second}})
+	if err != nil || !res.Partial || res.FailuresTotal() != 0 {
+		t.Errorf("hard stop: err %v, failures %v", err, res.Failures)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("hard stop waited %v for the response timeout", time.Since(start))
 	}
 }

@@ -163,6 +163,10 @@ type Config struct {
 	PortRange int `json:"-"`
 	// NoSample turns off socket-state and kernel-counter sampling.
 	NoSample bool `json:"-"`
+	// HardStop, when closed, stops the run at once, abandoning what is in
+	// flight. (Cancelling Run's context only stops new work: transactions
+	// in flight finish or time out first.)
+	HardStop <-chan struct{} `json:"-"`
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
