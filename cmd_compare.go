@@ -269,9 +269,15 @@ func cartesian(dims [][]setting) [][]setting {
 // runArgs turns the run flags set on fs back into arguments, for the
 // variants and for isolated children.
 func runArgs(fs *pflag.FlagSet) []string {
+	return flagArgs(fs, func(name string) bool { return compareOnly[name] || notVariable[name] })
+}
+
+// flagArgs turns the flags set on fs, except those skip names, back into
+// --name=value arguments (one per item for slice flags).
+func flagArgs(fs *pflag.FlagSet, skip func(name string) bool) []string {
 	var args []string
 	fs.Visit(func(f *pflag.Flag) {
-		if compareOnly[f.Name] || notVariable[f.Name] {
+		if skip(f.Name) {
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
@@ -284,7 +290,6 @@ func runArgs(fs *pflag.FlagSet) []string {
 	})
 	return args
 }
-
 // labelOf names a setting in a variant's label: only keys that take more
 // than one value, the workload by its name alone, and sysctls by their last
 // name component (ip_local_port_range=40000 40499).

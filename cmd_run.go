@@ -565,18 +565,5 @@ func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procs
 func procsArgs(fs *pflag.FlagSet) []string {
 	skip := map[string]bool{"procs": true, "output": true, "quiet": true, "start-at": true, "child": true,
 		"no-check": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
-	var args []string
-	fs.Visit(func(f *pflag.Flag) {
-		if skip[f.Name] {
-			return
-		}
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			for _, item := range sv.GetSlice() {
-				args = append(args, "--"+f.Name+"="+item)
-			}
-			return
-		}
-		args = append(args, "--"+f.Name+"="+f.Value.String())
-	})
-	return args
+	return flagArgs(fs, func(name string) bool { return skip[name] })
 }
