@@ -290,6 +290,7 @@ func flagArgs(fs *pflag.FlagSet, skip func(name string) bool) []string {
 	})
 	return args
 }
+
 // labelOf names a setting in a variant's label: only keys that take more
 // than one value, the workload by its name alone, and sysctls by their last
 // name component (ip_local_port_range=40000 40499).
