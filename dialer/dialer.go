@@ -56,6 +56,59 @@ func (m *CloseMode) UnmarshalText(b []byte) error {
 	return err
 }
 
+// FastOpenMode says whether and how a client uses TCP Fast Open (RFC 7413):
+// the request rides in the SYN once the client holds a cookie from the
+// server, saving the handshake's round trip before the server sees data.
+type FastOpenMode uint8
+
+const (
+	// FastOpenOff: a plain connect() and handshake. Zero value.
+	FastOpenOff FastOpenMode = iota
+	// FastOpenSendto: no connect(); the first request goes out with
+	// sendto(MSG_FASTOPEN), which connects and puts the data in the SYN
+	// when a cookie is cached (without one, it sends a SYN asking for a
+	// cookie and returns EINPROGRESS, and the data follows the handshake).
+	FastOpenSendto
+	// FastOpenConnect: TCP_FASTOPEN_CONNECT, so connect() and the first
+	// write look as usual; with a cookie cached, connect() returns at once,
+	// before any packet left, and the first write goes into the SYN.
+	FastOpenConnect
+)
+
+// String returns "off", "sendto" or "connect".
+func (m FastOpenMode) String() string {
+	switch m {
+	case FastOpenSendto:
+		return "sendto"
+	case FastOpenConnect:
+		return "connect"
+	}
+	return "off"
+}
+
+// ParseFastOpenMode parses "off", "sendto" (also "on", "true", "") or "connect".
+func ParseFastOpenMode(s string) (FastOpenMode, error) {
+	switch strings.ToLower(s) {
+	case "off", "false", "no", "0":
+		return FastOpenOff, nil
+	case "sendto", "on", "true", "yes", "1", "":
+		return FastOpenSendto, nil
+	case "connect":
+		return FastOpenConnect, nil
+	}
+	return 0, fmt.Errorf("dialer: fast open mode %q: want sendto, connect or off", s)
+}
+
+// MarshalText makes FastOpenMode echo by name in JSON.
+func (m FastOpenMode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText parses a FastOpenMode's name.
+func (m *FastOpenMode) UnmarshalText(b []byte) error {
+	v, err := ParseFastOpenMode(string(b))
+	*m = v
+	return err
+}
+
 // Options are the client socket options. The zero value leaves every
 // option at the kernel's default.
 type Options struct {
@@ -81,6 +134,9 @@ type Options struct {
 	// Zero: kernel default (autotuned).
 	SendBuffer int `json:"send_buffer,omitempty"`
 	RecvBuffer int `json:"recv_buffer,omitempty"`
+	// FastOpen is how TCP Fast Open is used. Zero: not at all. The client
+	// needs bit 0x1 of net.ipv4.tcp_fastopen.
+	FastOpen FastOpenMode `json:"fastopen,omitempty"`
 }
 
 // Timeouts bound each phase; they are enforced by the caller's event loop.

@@ -158,6 +158,11 @@ func (d *Dialer) apply(fd, src int) error {
 			return &OpError{Op: "setsockopt IP_BIND_ADDRESS_NO_PORT", Err: err}
 		}
 	}
+	if o.FastOpen == FastOpenConnect {
+		if err := sock.SetInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN_CONNECT, 1); err != nil {
+			return &OpError{Op: "setsockopt TCP_FASTOPEN_CONNECT", Err: err}
+		}
+	}
 	if len(d.sources) > 0 {
 		s := &d.sources[src%len(d.sources)]
 		p, l := s.ptr()
@@ -178,6 +183,58 @@ func (d *Dialer) Connect(fd int) error {
 		return err
 	}
 	return &OpError{Op: "connect", Err: err}
+}
+
+// SendFastOpen connects fd and sends data in its SYN with
+// sendto(MSG_FASTOPEN) (FastOpenSendto). It returns how many bytes were
+// queued (ridden in the SYN when a cookie was cached; the handshake is
+// still pending either way: wait for writability as after Connect), or
+// unix.EINPROGRESS with nothing queued when no cookie was cached (the SYN
+// asks for one; write the data once connected), or the failure.
+// EOPNOTSUPP means the client bit (0x1) of net.ipv4.tcp_fastopen is off.
+func (d *Dialer) SendFastOpen(fd int, data []byte) (int, error) {
+	p, l := d.target.ptr()
+	n, err := sock.SendTo(fd, data, unix.MSG_FASTOPEN, p, l)
+	if err == nil || err == unix.EINPROGRESS {
+		return n, err
+	}
+	return 0, &OpError{Op: "sendto MSG_FASTOPEN", Err: err}
+}
+
+// TCPInfo is what connbench reads of a socket's TCP_INFO after its
+// handshake.
+type TCPInfo struct {
+	// SYNData: the SYN carried data and the server acknowledged it
+	// (tcpi_options & TCPI_OPT_SYN_DATA): Fast Open worked.
+	SYNData bool
+	// Retrans is the number of segments retransmitted so far
+	// (tcpi_total_retrans); right after the handshake, SYN retransmissions.
+	Retrans uint32
+	// RTO is the number of retransmission timeouts (tcpi_total_rto),
+	// HasRTO whether the kernel reports it (Linux >= 6.7).
+	RTO    uint16
+	HasRTO bool
+}
+
+// tcpiOptSYNData is TCPI_OPT_SYN_DATA from linux/tcp.h.
+const tcpiOptSYNData = 0x20
+
+// offTotalRTO is where tcpi_total_rto ends in struct tcp_info: a kernel that
+// fills fewer bytes predates it.
+var offTotalRTO = uint32(unsafe.Offsetof(unix.TCPInfo{}.Total_rto) + 2)
+
+// ReadTCPInfo reads fd's TCP_INFO into buf (kept by the caller so the hot
+// path does not allocate).
+func ReadTCPInfo(fd int, buf *unix.TCPInfo) (TCPInfo, error) {
+	n, err := sock.GetBytes(fd, unix.IPPROTO_TCP, unix.TCP_INFO, unsafe.Pointer(buf), unix.SizeofTCPInfo)
+	if err != nil {
+		return TCPInfo{}, &OpError{Op: "getsockopt TCP_INFO", Err: err}
+	}
+	i := TCPInfo{SYNData: buf.Options&tcpiOptSYNData != 0, Retrans: buf.Total_retrans}
+	if n >= offTotalRTO {
+		i.RTO, i.HasRTO = buf.Total_rto, true
+	}
+	return i, nil
 }
 
 // SocketError returns the pending error of fd (SO_ERROR), nil if none.

@@ -69,6 +69,16 @@ func GetInt(fd, level, opt int) (int, error) {
 	return int(v), nil
 }
 
+// GetBytes reads a socket option into the n bytes at p and returns how many
+// the kernel filled (an older kernel fills fewer of a grown struct).
+func GetBytes(fd, level, opt int, p unsafe.Pointer, n uint32) (uint32, error) {
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), uintptr(level), uintptr(opt), uintptr(p), uintptr(unsafe.Pointer(&n)), 0)
+	if e != 0 {
+		return 0, e
+	}
+	return n, nil
+}
+
 // Read reads into b from a non-blocking descriptor. It returns unix.EAGAIN
 // when nothing is there, and (0, nil) at end of stream.
 func Read(fd int, b []byte) (int, error) {
