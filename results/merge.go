@@ -211,6 +211,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Kernel = mergeKernel(parts, r.Series, sameHost)
 	r.Exhaustion = mergeExhaustion(parts, start)
 	r.Listener = mergeListener(parts)
+	r.TCPInfo = mergeTCPInfo(parts)
 
 	names := make([]string, len(parts))
 	for i, p := range parts {

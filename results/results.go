@@ -104,6 +104,10 @@ type Run struct {
 	// Exhaustion is the port-exhaustion record: prediction and outcome.
 	Exhaustion *Exhaustion `json:"exhaustion,omitempty"`
 	Listener   *Listener   `json:"listener,omitempty"`
+	// TCPInfo is what TCP_INFO showed: SYN retransmissions, Fast Open.
+	TCPInfo *TCPInfo `json:"tcp_info,omitempty"`
+	// Path is the emulated network path the run crossed, if any.
+	Path *Path `json:"path,omitempty"`
 	// Notes are observations a reader needs to read the figures right.
 	Notes []string `json:"notes,omitempty"`
 }

@@ -12,15 +12,19 @@ import (
 )
 
 // PhaseOrder is the order phases are shown in.
-var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction", "scheduled", "start_lag"}
+var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction", "scheduled", "start_lag",
+	"connect_first_byte", "connect_first_byte_cold", "connect_first_byte_warm"}
 
 var phaseTitle = map[string]string{
-	"handshake":   "handshake",
-	"first_byte":  "first byte",
-	"response":    "response",
-	"transaction": "transaction",
-	"scheduled":   "from schedule",
-	"start_lag":   "start lag",
+	"handshake":               "handshake",
+	"first_byte":              "first byte",
+	"response":                "response",
+	"transaction":             "transaction",
+	"scheduled":               "from schedule",
+	"start_lag":               "start lag",
+	"connect_first_byte":      "connect→first byte",
+	"connect_first_byte_cold": "…cold (no SYN data)",
+	"connect_first_byte_warm": "…warm (SYN data)",
 }
 
 // TableCounters are the kernel counters the table shows (when non-zero).
@@ -230,6 +234,47 @@ func WriteTable(w io.Writer, doc *Document) error {
 				return "never"
 			}
 			return "at " + Dur(r.Exhaustion.FirstAddrNotAvailNs)
+		})...)
+	}
+	if anyRun(view, func(r *Run) bool { return r.TCPInfo != nil && r.TCPInfo.FastOpen > 0 }) {
+		row("SYN carried the request", cells(func(r *Run) string {
+			if f := r.TCPInfo.SYNDataShare(); f >= 0 {
+				return fmt.Sprintf("%s of %s (%.1f%%)", Count(r.TCPInfo.SYNData), Count(r.TCPInfo.FastOpen), 100*f)
+			}
+			return "—"
+		})...)
+	}
+	if anyRun(view, func(r *Run) bool { return r.TCPInfo != nil && r.TCPInfo.Handshakes > 0 }) {
+		row("handshakes with SYN retransmitted", cells(func(r *Run) string {
+			t := r.TCPInfo
+			if t == nil || t.Handshakes == 0 {
+				return "—"
+			}
+			s := fmt.Sprintf("%s of %s", Count(t.Retransmitted), Count(t.Handshakes))
+			if t.HasRTO && t.RTOs > 0 {
+				s += fmt.Sprintf(" (%s RTOs)", Count(t.RTOs))
+			}
+			return s
+		})...)
+	}
+	if anyRun(view, func(r *Run) bool { return r.Path != nil }) {
+		row("path", cells(func(r *Run) string {
+			if r.Path == nil {
+				return "loopback"
+			}
+			return r.Path.Describe()
+		})...)
+		row("path added delay p50/p99", cells(func(r *Run) string {
+			if r.Path == nil || r.Path.AddedDelay == nil || r.Path.AddedDelay.Count == 0 {
+				return "—"
+			}
+			return Dur(r.Path.AddedDelay.P50Ns) + " / " + Dur(r.Path.AddedDelay.P99Ns)
+		})...)
+		row("path drops asked/unasked", cells(func(r *Run) string {
+			if r.Path == nil {
+				return "—"
+			}
+			return Count(r.Path.DroppedLoss+r.Path.DroppedSYN) + " / " + Count(r.Path.Unrequested())
 		})...)
 	}
 	for _, k := range TableCounters {

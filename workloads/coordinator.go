@@ -37,6 +37,12 @@ type pendingInterval struct {
 	end      int64 // ns since base, for the last (partial) interval
 }
 
+// countersDir is where the coordinator reads the kernel's counters: its own
+// thread's view, so that a coordinator spawned inside a network namespace
+// (Config.Spawn) reads that namespace's (/proc/self/net is the main
+// thread's namespace).
+const countersDir = "/proc/thread-self"
+
 func newCoordinator(e *engine, loops []*loop) *coordinator {
 	co := &coordinator{e: e, loops: loops, finals: make([]int, len(loops)), pending: map[int]*pendingInterval{}}
 	for i := range co.finals {
@@ -53,7 +59,7 @@ func (co *coordinator) begin() {
 	if s, err := kernel.NewSampler(); err == nil {
 		co.sampler = s
 	}
-	if c, err := kernel.ReadCounters(""); err == nil {
+	if c, err := kernel.ReadCounters(countersDir); err == nil {
 		co.countersT, co.countersI = c, c
 	}
 	co.stats.PeakStates = map[string]int{}
@@ -100,7 +106,7 @@ func (co *coordinator) run() {
 		co.sampler.Close()
 	}
 	if co.countersT != nil {
-		if c, err := kernel.ReadCounters(""); err == nil {
+		if c, err := kernel.ReadCounters(countersDir); err == nil {
 			co.stats.Counters = keyDelta(c, co.countersT)
 		}
 	}
@@ -202,12 +208,19 @@ func (co *coordinator) finalize(idx int) {
 	}
 }
 
-func (co *coordinator) keepPhase(j int) bool {
+func (co *coordinator) keepPhase(j int) bool { return co.e.keepPhase(j) }
+
+// keepPhase reports whether the run records phase j at all.
+func (e *engine) keepPhase(j int) bool {
 	switch j {
 	case phFirstByte, phResponse:
-		return co.e.exchange
+		return e.exchange
 	case phScheduled, phStartLag:
-		return co.e.open
+		return e.open
+	case phConnFirst:
+		return e.exchange && !e.persistent
+	case phFOCold, phFOWarm:
+		return e.exchange && !e.persistent && e.fastopen != dialer.FastOpenOff
 	}
 	return true
 }
@@ -236,7 +249,7 @@ func (co *coordinator) sample(iv *Interval) {
 		}
 	}
 	if co.countersI != nil {
-		if c, err := kernel.ReadCounters(""); err == nil {
+		if c, err := kernel.ReadCounters(countersDir); err == nil {
 			iv.Counters = keyDelta(c, co.countersI)
 			co.countersI = c
 		}

@@ -42,6 +42,9 @@ const (
 	phTransaction
 	phScheduled
 	phStartLag
+	phConnFirst
+	phFOCold
+	phFOWarm
 	nPhases
 )
 
@@ -56,6 +59,7 @@ type conn struct {
 	timer     uint8
 	meas      bool // the current transaction (or pool connect) is recorded
 	busy      bool // a transaction is in progress on this slot
+	early     bool // connect() returned before the handshake (Fast Open): no handshake time
 	wrOff     int32
 	rdGot     int64 // response bytes read
 	tConn     int64 // connect() call, ns since the engine's base
@@ -92,6 +96,8 @@ type engine struct {
 	reports    chan report
 	pool       chan *histogram.Recorder
 	trailing   error // a protocol's response followed by bytes nobody asked for
+	fastopen   dialer.FastOpenMode
+	tcpinfo    bool // read TCP_INFO after each measured handshake
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
@@ -189,6 +195,9 @@ type loop struct {
 	cpuU0, cpuS0, cpuU, cpuS time.Duration
 	cpuMarked                bool
 	err                      error
+	// TCP_INFO
+	tinfo unix.TCPInfo
+	ti    TCPInfoStats
 }
 
 // Run runs cfg's workload until its duration or request count is reached,
@@ -206,7 +215,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	spec := Registry[cfg.Workload]
 	e := &engine{cfg: cfg, exchange: cfg.exchange(), persistent: spec.Persistent, open: cfg.open(),
-		dial: d, loops: cfg.Loops, sched: newSchedule(&cfg)}
+		dial: d, loops: cfg.Loops, sched: newSchedule(&cfg), fastopen: cfg.Socket.FastOpen,
+		tcpinfo: cfg.TCPInfo || cfg.Socket.FastOpen != dialer.FastOpenOff}
 	if cfg.Protocol != nil {
 		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
 	}
@@ -235,26 +245,43 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		loops[i] = newLoop(e, i, p, n)
 	}
+	spawn := cfg.Spawn
+	if spawn == nil {
+		spawn = func(f func()) error { go f(); return nil }
+	}
 	co := newCoordinator(e, loops)
 	e.base = time.Now()
 	e.measureAt = int64(cfg.Warmup)
 	if cfg.Duration > 0 {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
-	co.begin()
+	// The coordinator takes its "before" readings on its own thread (in
+	// the client's namespace when spawned there), before any loop starts.
+	began, coDone := make(chan struct{}), make(chan struct{})
+	if err := spawn(func() { co.begin(); close(began); co.run(); close(coDone) }); err != nil {
+		for _, l := range loops {
+			l.p.Close()
+		}
+		return nil, fmt.Errorf("workloads: start: %w", err)
+	}
+	<-began
 	if cfg.OnMeasure != nil && cfg.Warmup == 0 {
 		cfg.OnMeasure()
 	}
 	var wg sync.WaitGroup
 	for _, l := range loops {
 		wg.Add(1)
-		go func() {
+		if err := spawn(func() {
 			defer wg.Done()
 			l.run()
-		}()
+		}); err != nil {
+			// Nothing can be measured right: stop the loops that did start.
+			l.err = err
+			e.stop.Store(true)
+			wg.Done()
+			l.tick(true)
+		}
 	}
-	coDone := make(chan struct{})
-	go func() { co.run(); close(coDone) }()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(e.reports); <-coDone; close(done) }()
 	partial := false
@@ -306,6 +333,18 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
 		res.Behind += l.behind
+		if e.tcpinfo {
+			if res.TCPInfo == nil {
+				res.TCPInfo = &TCPInfoStats{}
+			}
+			t := res.TCPInfo
+			t.Handshakes += l.ti.Handshakes
+			t.Retransmitted += l.ti.Retransmitted
+			t.RTOs += l.ti.RTOs
+			t.HasRTO = t.HasRTO || l.ti.HasRTO
+			t.FastOpen += l.ti.FastOpen
+			t.SYNData += l.ti.SYNData
+		}
 		for k, v := range l.fail {
 			res.Failures[k] += v
 		}
@@ -338,13 +377,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		last = max(last, l.lastEnd)
 	}
-	if !e.exchange {
-		delete(res.Phases, PhaseFirstByte)
-		delete(res.Phases, PhaseResponse)
-	}
-	if !e.open {
-		delete(res.Phases, PhaseScheduled)
-		delete(res.Phases, PhaseStartLag)
+	for j, name := range Phases {
+		if !e.keepPhase(j) {
+			delete(res.Phases, name)
+		}
 	}
 	res.Elapsed = time.Duration(max(last-e.measureAt, 0))
 	if err != nil {
@@ -633,7 +669,21 @@ func (l *loop) dial(s int32) {
 	c.fd = int32(fd)
 	c.tConn = l.e.now()
 	c.tTx = c.tConn
-	err = l.e.dial.Connect(fd)
+	c.wrOff, c.early = 0, false
+	if l.e.fastopen == dialer.FastOpenSendto && c.busy {
+		// sendto(MSG_FASTOPEN) connects and queues the request (in the
+		// SYN if a cookie is cached); either way the handshake is pending.
+		// (An open-loop pool connection carries no request yet: it
+		// connects plainly.)
+		var n int
+		n, err = l.e.dial.SendFastOpen(fd, l.e.cfg.Request)
+		c.wrOff = int32(n)
+		if err == nil {
+			err = unix.EINPROGRESS
+		}
+	} else {
+		err = l.e.dial.Connect(fd)
+	}
 	if c.meas && l.e.cfg.PortRange > 0 {
 		l.cc[l.e.band.Load()].Record(l.e.now() - c.tConn)
 	}
@@ -646,6 +696,9 @@ func (l *loop) dial(s int32) {
 		return
 	}
 	if err == nil {
+		// Done at once: with TCP_FASTOPEN_CONNECT and a cookie cached,
+		// connect() returns before the SYN has even left.
+		c.early = l.e.fastopen == dialer.FastOpenConnect
 		l.connected(s, l.e.now())
 		return
 	}
@@ -695,12 +748,28 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 func (l *loop) connected(s int32, t int64) {
 	c := &l.conns[s]
 	if c.meas {
-		l.record(phHandshake, t-c.tConn)
+		if !c.early {
+			l.record(phHandshake, t-c.tConn)
+			if l.e.tcpinfo {
+				l.handshakeInfo(s)
+			}
+		}
 		l.connections++
 		l.iv.conns++
 	}
 	if !l.e.exchange {
 		l.finish(s, t)
+		return
+	}
+	if c.wrOff > 0 {
+		// Fast Open sendto() queued (part of) the request with the SYN.
+		c.rdGot = 0
+		c.state = stWriting
+		if int(c.wrOff) == len(l.e.cfg.Request) {
+			l.sent(s, c.tConn)
+			return
+		}
+		l.write(s)
 		return
 	}
 	if !c.busy {
@@ -732,7 +801,13 @@ func (l *loop) write(s int32) {
 		}
 		c.wrOff += int32(n)
 	}
-	c.tSent = l.e.now()
+	l.sent(s, l.e.now())
+}
+
+// sent marks the request fully written at t and waits for the response.
+func (l *loop) sent(s int32, t int64) {
+	c := &l.conns[s]
+	c.tSent = t
 	c.state = stReading
 	if to := l.e.cfg.Timeouts.Response; to > 0 {
 		l.arm(s, tlResponse, c.tSent+int64(to))
@@ -772,12 +847,7 @@ func (l *loop) read(s int32) {
 	t := l.e.now()
 	l.disarm(s)
 	if c.meas {
-		l.record(phFirstByte, c.tFirst-c.tSent)
-		l.record(phResponse, t-c.tSent)
-		l.bytesOut += int64(len(l.e.cfg.Request))
-		l.bytesIn += int64(c.rdGot)
-		l.iv.out += int64(len(l.e.cfg.Request))
-		l.iv.in += c.rdGot
+		l.responded(s, t)
 	}
 	l.finish(s, t)
 }
@@ -835,12 +905,7 @@ func (l *loop) framed(s int32, f protocol.Framer, closed bool) {
 	t := l.e.now()
 	l.disarm(s)
 	if c.meas {
-		l.record(phFirstByte, c.tFirst-c.tSent)
-		l.record(phResponse, t-c.tSent)
-		l.bytesOut += int64(len(l.e.cfg.Request))
-		l.bytesIn += c.rdGot
-		l.iv.out += int64(len(l.e.cfg.Request))
-		l.iv.in += c.rdGot
+		l.responded(s, t)
 		l.status[f.Status()]++
 	}
 	if l.e.persistent && (closed || !f.Reusable()) {
@@ -850,6 +915,54 @@ func (l *loop) framed(s int32, f protocol.Framer, closed bool) {
 		l.closeFD(s)
 	}
 	l.finish(s, t)
+}
+
+// responded records a measured response completed at t.
+func (l *loop) responded(s int32, t int64) {
+	c := &l.conns[s]
+	l.record(phFirstByte, c.tFirst-c.tSent)
+	l.record(phResponse, t-c.tSent)
+	l.bytesOut += int64(len(l.e.cfg.Request))
+	l.bytesIn += c.rdGot
+	l.iv.out += int64(len(l.e.cfg.Request))
+	l.iv.in += c.rdGot
+	if l.e.persistent {
+		return
+	}
+	// The transaction opened this connection.
+	first := c.tFirst - c.tConn
+	l.record(phConnFirst, first)
+	if l.e.fastopen == dialer.FastOpenOff {
+		return
+	}
+	// The response is in, so the SYN-ACK was processed: TCP_INFO knows
+	// whether the server took the data in the SYN.
+	info, err := dialer.ReadTCPInfo(int(c.fd), &l.tinfo)
+	if err != nil {
+		return
+	}
+	l.ti.FastOpen++
+	if info.SYNData {
+		l.ti.SYNData++
+		l.record(phFOWarm, first)
+	} else {
+		l.record(phFOCold, first)
+	}
+}
+
+// handshakeInfo reads TCP_INFO right after a measured handshake: were SYNs
+// retransmitted on the way?
+func (l *loop) handshakeInfo(s int32) {
+	info, err := dialer.ReadTCPInfo(int(l.conns[s].fd), &l.tinfo)
+	if err != nil {
+		return
+	}
+	l.ti.Handshakes++
+	if info.Retrans > 0 {
+		l.ti.Retransmitted++
+	}
+	l.ti.RTOs += int64(info.RTO)
+	l.ti.HasRTO = l.ti.HasRTO || info.HasRTO
 }
 
 // finish completes the slot's transaction at t and moves the slot on.

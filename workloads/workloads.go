@@ -96,8 +96,24 @@ const PhaseConnectCall = "connect_call"
 // port range in use when the connect() was made.
 var OccupancyBands = []string{"lt50", "50_75", "75_90", "90_100"}
 
+// Phases from the connect() (or Fast Open sendto()) call to the first
+// response byte, for transactions that open their connection (per-request,
+// churn with --exchange). With Fast Open, connect() can return before any
+// packet left and the request rides in the SYN, so the handshake and the
+// first-byte phases no longer add up to what the client waited: this one is
+// the honest figure. Cold and warm split it by whether the SYN carried the
+// request (TCP_INFO's SYN-data flag): cold connections had no cookie yet,
+// or the server ignored the data. Cold and warm are recorded only with Fast
+// Open on.
+const (
+	PhaseConnectFirstByte = "connect_first_byte"
+	PhaseFastOpenCold     = "connect_first_byte_cold"
+	PhaseFastOpenWarm     = "connect_first_byte_warm"
+)
+
 // Phases lists the phase names recorded per loop, in display order.
-var Phases = []string{PhaseHandshake, PhaseFirstByte, PhaseResponse, PhaseTransaction, PhaseScheduled, PhaseStartLag}
+var Phases = []string{PhaseHandshake, PhaseFirstByte, PhaseResponse, PhaseTransaction, PhaseScheduled, PhaseStartLag,
+	PhaseConnectFirstByte, PhaseFastOpenCold, PhaseFastOpenWarm}
 
 // Config is one run's load and connection settings. Zero values are filled
 // by Normalize as documented per field.
@@ -170,6 +186,16 @@ type Config struct {
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
+	// TCPInfo reads every new connection's TCP_INFO after its handshake
+	// to count handshakes that needed a SYN retransmission (set for
+	// emulated paths, where SYNs are lost). Fast Open reads it anyway.
+	TCPInfo bool `json:"-"`
+	// Spawn, when set, starts the run's threads (event loops and the
+	// coordinator that samples the kernel) instead of a plain go
+	// statement: an emulated path uses it to start them inside the
+	// client's network namespace. f must run on a goroutine of its own;
+	// an error means f was not started, and the run fails.
+	Spawn func(f func()) error `json:"-"`
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
@@ -229,6 +255,9 @@ func (c *Config) Normalize(numCPU int) error {
 	}
 	if c.ResponseSize < 0 {
 		return fmt.Errorf("workloads: --response-size %d: must be at least 1", c.ResponseSize)
+	}
+	if c.Socket.FastOpen != dialer.FastOpenOff && !c.exchange() {
+		return fmt.Errorf("workloads: --fastopen puts the request into the SYN: --workload %s sends none (use per-request, or churn with --exchange)", c.Workload)
 	}
 	if c.Timeouts.Connect < 0 || c.Timeouts.Response < 0 {
 		return errors.New("workloads: --connect-timeout and --timeout cannot be negative")
@@ -322,6 +351,24 @@ type Result struct {
 	// Behind counts open-loop transactions that were due but had not
 	// started when the run ended (the schedule could not be kept).
 	Behind int64
+	// TCPInfo is what TCP_INFO said about the measured new connections;
+	// nil unless read (Config.TCPInfo or Fast Open).
+	TCPInfo *TCPInfoStats
+}
+
+// TCPInfoStats counts what the measured connections' TCP_INFO showed.
+type TCPInfoStats struct {
+	// Handshakes is the number of completed handshakes inspected, and
+	// Retransmitted those whose SYN was retransmitted at least once
+	// (tcpi_total_retrans right after the handshake). RTOs sums the
+	// retransmission timeouts they took (tcpi_total_rto, Linux >= 6.7;
+	// HasRTO false on older kernels).
+	Handshakes, Retransmitted, RTOs int64
+	HasRTO                          bool
+	// FastOpen counts connections opened with Fast Open that got a
+	// response, and SYNData those whose SYN carried the request and was
+	// acknowledged with it (TCPI_OPT_SYN_DATA): the warm ones.
+	FastOpen, SYNData int64
 }
 
 // Interval is one entry of a run's time series.
