@@ -42,7 +42,7 @@ Flags:
 var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "allow-host-sysctl": true, "state-file": true, "no-isolate": true}
 
 // notVariable are run flags that belong to the whole comparison.
-var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "child": true, "no-check": true, "hlog": true, "start-at": true, "procs": true}
+var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "child": true, "no-check": true, "hlog": true, "hgrm": true, "start-at": true, "procs": true}
 
 type compareOptions struct {
 	varies    []string
@@ -151,7 +151,7 @@ func buildPlan(fs *pflag.FlagSet, o *runOptions, c *compareOptions, target netip
 	if product > 64 && !c.yes {
 		return nil, usagef("--vary %s: %d variants; more than 64 needs --yes", strings.Join(c.varies, " --vary "), product)
 	}
-	p := &plan{target: target, repeat: c.repeat, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog}
+	p := &plan{target: target, repeat: c.repeat, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog, hgrm: o.hgrm}
 	hasSysctl := false
 	for _, combo := range cartesian(dims) {
 		v := variant{settings: combo, sysctls: map[string]string{}}

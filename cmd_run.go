@@ -18,6 +18,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 	"github.com/spf13/pflag"
@@ -52,6 +53,7 @@ type runOptions struct {
 	child          bool
 	noSample       bool
 	hlog           string
+	hgrm           string
 	startAt        string
 	procs          string
 	rate           string
@@ -64,6 +66,9 @@ type runOptions struct {
 	headers        []string
 	host           string
 	command        string
+	fastopen       string
+	fastopenQueue  int
+	pf             pathFlags
 	mainJob        bool
 
 	// filled by validate
@@ -76,6 +81,8 @@ type runOptions struct {
 	lportLo uint16
 	lportHi uint16
 	proto   protocol.Options // --path, --host, --header, --command
+	foMode  dialer.FastOpenMode
+	pathCfg *netpath.Config // nil: no emulated path
 	fs      *pflag.FlagSet
 }
 
@@ -113,6 +120,10 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.BoolVar(&o.nodelay, "nodelay", false, "set TCP_NODELAY on client sockets (no Nagle)")
 	fs.BoolVar(&o.reuseaddr, "reuseaddr", false, "set SO_REUSEADDR on client sockets")
 	fs.StringVar(&o.closeMode, "close", "fin", "how the client closes: fin (graceful; the client keeps TIME_WAIT 60 s) or rst (SO_LINGER 0: RST, no TIME_WAIT)")
+	fs.StringVar(&o.fastopen, "fastopen", "off", "TCP Fast Open: --fastopen sends the request in the SYN with sendto(MSG_FASTOPEN) once a cookie is cached; --fastopen=connect uses TCP_FASTOPEN_CONNECT (connect() returns early, the first write rides the SYN). Needs bit 0x1 of net.ipv4.tcp_fastopen (0x2 on the server)")
+	fs.Lookup("fastopen").NoOptDefVal = "sendto"
+	fs.IntVar(&o.fastopenQueue, "fastopen-queue", 0, "built-in listener: accept data in the SYN (TCP_FASTOPEN with this queue length); 0: 4096 when --fastopen is on, else off")
+	o.pf.register(fs)
 	fs.BoolVar(&o.bindNoPort, "bind-no-port", false, "set IP_BIND_ADDRESS_NO_PORT (always on with --source)")
 	fs.StringVar(&o.source, "source", "", "source address(es) to rotate over: ADDR, ADDR-ADDR (e.g. 127.0.0.2-127.0.0.50) or a comma list")
 	fs.StringVar(&o.portRange, "local-port-range", "", "per-socket ephemeral port range LO-HI (IP_LOCAL_PORT_RANGE, Linux >= 6.3)")
@@ -135,6 +146,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.BoolVar(&o.noSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	fs.MarkHidden("no-sample")
 	fs.StringVar(&o.hlog, "hlog", "", "write the interval histograms (one tag per run and phase) in the HdrHistogram log format to this file")
+	fs.StringVar(&o.hgrm, "hgrm", "", "write each run's percentile distribution per phase in HdrHistogram's hgrm format (milliseconds) to this file, for HdrHistogram's plotter or gnuplot")
 	fs.StringVar(&o.startAt, "start-at", "", "wait until this wall-clock time before starting (RFC 3339, e.g. 2026-11-24T16:30:00Z, or Unix seconds), so several generators start together")
 	fs.StringVar(&o.procs, "procs", "1", "split the load over N connbench processes (or auto: as many as the open-file limit needs), merged exactly; the built-in listener then runs in processes of its own")
 }
@@ -244,6 +256,25 @@ func (o *runOptions) validate() error {
 	if err := o.validateProtocol(); err != nil {
 		return err
 	}
+	if o.foMode, err = dialer.ParseFastOpenMode(o.fastopen); err != nil {
+		return usagef("--fastopen=%q: want sendto (the default with --fastopen), connect or off", o.fastopen)
+	}
+	if o.fastopenQueue < 0 {
+		return usagef("--fastopen-queue %d: cannot be negative", o.fastopenQueue)
+	}
+	if o.foMode != dialer.FastOpenOff && o.workload != "" {
+		if w := workloads.Registry[o.workload]; !w.Exchange && !(o.workload == "churn" && o.exchange) {
+			return usagef("--fastopen puts the request into the SYN: --workload %s sends none (use per-request, or churn with --exchange)", o.workload)
+		}
+	}
+	o.pathCfg = nil
+	if o.pf.on(o.fs) {
+		c, err := o.pf.config()
+		if err != nil {
+			return err
+		}
+		o.pathCfg = &c
+	}
 	if o.request != "" {
 		if strings.HasPrefix(o.request, "@") {
 			b, err := os.ReadFile(o.request[1:])
@@ -313,6 +344,7 @@ func (o *runOptions) config(workload string, target netip.AddrPort) workloads.Co
 			BindNoPort:     o.bindNoPort,
 			Sources:        o.sources,
 			LocalPortRange: [2]uint16{o.lportLo, o.lportHi},
+			FastOpen:       o.foMode,
 		},
 		Timeouts:       dialer.Timeouts{Connect: o.connectTimeout, Response: o.timeout},
 		Rate:           o.rateA,
@@ -437,7 +469,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	} else if pp != nil {
 		return pp.execute(append([]string{"run"}, args...), stdout, stderr)
 	}
-	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog,
+	p := &plan{target: target, repeat: 1, output: o.output, quiet: o.quiet, child: o.child, profile: o.cpuProfile, hlog: o.hlog, hgrm: o.hgrm,
 		variants: []variant{{label: o.workload, opts: &o}}}
 	return p.execute(append([]string{"run"}, args...), stdout, stderr)
 }
@@ -547,6 +579,9 @@ func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procs
 	if n == 1 {
 		return nil, nil
 	}
+	if o.pathCfg != nil {
+		return nil, usagef("--procs %s: the emulated path (--rtt, --loss, --drop-syn, ...) runs in one process; drop --procs", o.procs)
+	}
 	if o.hlog != "" {
 		return nil, usagef("--hlog is not available with --procs yet: merge the processes' documents and use connbench report")
 	}
@@ -564,6 +599,6 @@ func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procs
 // decides for each of them.
 func procsArgs(fs *pflag.FlagSet) []string {
 	skip := map[string]bool{"procs": true, "output": true, "quiet": true, "start-at": true, "child": true,
-		"no-check": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
+		"no-check": true, "hgrm": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
 	return flagArgs(fs, func(name string) bool { return skip[name] })
 }

@@ -44,6 +44,52 @@ type plan struct {
 	child    bool // a run made for a parent connbench: no table
 	profile  string
 	hlog     string // write interval histograms in the HdrHistogram log format here
+	hgrm     string // write percentile distributions in HdrHistogram's hgrm format here
+}
+
+// checkHistogramFiles checks that --hlog and --hgrm can be written before
+// any load is run.
+func checkHistogramFiles(hlog, hgrm string) error {
+	if hlog != "" {
+		if err := results.CheckWritable(hlog); err != nil {
+			return fmt.Errorf("--hlog %s", err)
+		}
+	}
+	if hgrm != "" {
+		if err := results.CheckWritable(hgrm); err != nil {
+			return fmt.Errorf("--hgrm %s", err)
+		}
+	}
+	return nil
+}
+
+// writeHistograms writes the --hlog and --hgrm files of doc (when asked).
+func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet bool, stderr io.Writer) error {
+	if hlog != "" {
+		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
+			return err
+		}
+		if !quiet {
+			fmt.Fprintf(stderr, "connbench: wrote %s\n", hlog)
+		}
+	}
+	if hgrm != "" {
+		name := output
+		if name == "" || name == "-" {
+			name = "run"
+		}
+		err := results.WriteAtomic(hgrm, func(w io.Writer) error {
+			_, err := results.WriteHgrm(w, []results.Source{{Name: name, Doc: doc}}, results.PhaseOrder)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if !quiet {
+			fmt.Fprintf(stderr, "connbench: wrote %s\n", hgrm)
+		}
+	}
+	return nil
 }
 
 // execute makes the plan's runs, prints the table and writes the document
@@ -54,10 +100,8 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, fmt.Errorf("--output %s", err))
 		}
 	}
-	if p.hlog != "" {
-		if err := results.CheckWritable(p.hlog); err != nil {
-			return exitCode(stderr, fmt.Errorf("--hlog %s", err))
-		}
+	if err := checkHistogramFiles(p.hlog, p.hgrm); err != nil {
+		return exitCode(stderr, err)
 	}
 	builtin := !p.target.IsValid()
 	if !p.isolate {
@@ -188,13 +232,8 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", p.output)
 		}
 	}
-	if p.hlog != "" {
-		if err := results.WriteAtomic(p.hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
-			return exitCode(stderr, err)
-		}
-		if !p.quiet && !p.child {
-			fmt.Fprintf(stderr, "connbench: wrote %s\n", p.hlog)
-		}
+	if err := writeHistograms(doc, p.hlog, p.hgrm, p.output, p.quiet || p.child, stderr); err != nil {
+		return exitCode(stderr, err)
 	}
 	if doc.Partial {
 		if !p.child {
@@ -232,21 +271,47 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 			o.listenerLoops = half
 		}
 	}
-	var ln *listener.Listener
+	var (
+		ln *listener.Listener
+		em *emulated
+	)
+	if o.pathCfg != nil && !builtin {
+		return results.Run{}, false, fmt.Errorf("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
+	}
 	if builtin {
 		var err error
-		ln, err = listener.Start(o.listenerConfig())
+		if o.pathCfg != nil {
+			em, ln, err = startPath(*o.pathCfg, sysctls, o.listenerConfig(), o.foMode != dialer.FastOpenOff, stderr, o.quiet)
+			if err == nil {
+				defer em.close()
+			}
+		} else {
+			ln, err = listener.Start(o.listenerConfig())
+		}
 		if err != nil {
 			return results.Run{}, false, err
 		}
 		defer ln.Close()
 		target = ln.Addr()
 	}
+	if o.foMode != dialer.FastOpenOff && em == nil {
+		warn, err := fastOpenBits(sysctls, builtin)
+		if err != nil {
+			return results.Run{}, false, err
+		}
+		if warn != "" && !o.quiet {
+			fmt.Fprintf(stderr, "connbench: warning: %s\n", warn)
+		}
+	}
 	ensureProcs(o, builtin)
 	name := o.workload
 	facts := portFacts(sysctls, o, target)
 	cfg := o.config(name, target)
 	cfg.PortRange = facts.Ports
+	if em != nil {
+		cfg.Spawn = em.spawn
+		cfg.TCPInfo = true
+	}
 	var pred *workloads.Prediction
 	if cfg.Rate > 0 && !workloads.Registry[name].Persistent {
 		p := workloads.PredictExhaustion(facts, max(cfg.Rate, cfg.RateEnd), cfg.Socket.Close == dialer.CloseRST)
@@ -306,7 +371,11 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 			run.Exhaustion.PredictedNs, run.Exhaustion.Prediction = int64(pred.At), pred.Text
 		}
 	}
+	if em != nil {
+		run.Path = em.record()
+	}
 	run.Notes = explain(res, sysctls, builtin, pred)
+	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)
 	return run, res.Partial, nil
 }
 
@@ -501,6 +570,10 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	}
 	for _, iv := range res.Series {
 		r.Series = append(r.Series, toInterval(iv))
+	}
+	if t := res.TCPInfo; t != nil {
+		r.TCPInfo = &results.TCPInfo{Handshakes: t.Handshakes, Retransmitted: t.Retransmitted, RTOs: t.RTOs, HasRTO: t.HasRTO,
+			FastOpen: t.FastOpen, SYNData: t.SYNData}
 	}
 	if k := res.Kernel; k != nil {
 		r.Kernel = &results.Kernel{Counters: k.Counters, PeakStates: k.PeakStates, PeakPortsInUse: k.PeakPortsInUse,

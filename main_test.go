@@ -190,7 +190,8 @@ func TestClosedPort(t *testing.T) {
 
 func TestRunPerRequest(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, stdout, stderr := cli(t, "run", "-n", "200", "-c", "4", "-o", out, "--quiet")
+	hgrm := filepath.Join(t.TempDir(), "r.hgrm")
+	code, stdout, stderr := cli(t, "run", "-n", "200", "-c", "4", "-o", out, "--hgrm", hgrm, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
@@ -236,6 +237,28 @@ func TestRunPerRequest(t *testing.T) {
 	}
 	if r.DurationNs <= 0 || r.Rates.TransactionsPerSec <= 0 {
 		t.Errorf("duration %d ns, %v transactions/s", r.DurationNs, r.Rates.TransactionsPerSec)
+	}
+	// --hgrm: one percentile block per recorded phase, each ending at the
+	// 100% row with the phase's full count.
+	b, err := os.ReadFile(hgrm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(strings.TrimSpace(string(b)), "\n\n\n")
+	if len(blocks) != len(r.Phases) {
+		t.Errorf("--hgrm has %d blocks, the run %d phases", len(blocks), len(r.Phases))
+	}
+	for _, bl := range blocks {
+		lines := strings.Split(bl, "\n")
+		var last string
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) == 3 && f[1] == "1.000000000000" {
+				last = f[2]
+			}
+		}
+		if last != "200" {
+			t.Errorf("--hgrm block %q: 100%% row count %q, want 200", lines[0], last)
+		}
 	}
 }
 

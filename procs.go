@@ -66,6 +66,9 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, fmt.Errorf("--output %s", err))
 		}
 	}
+	if err := checkHistogramFiles(o.hlog, o.hgrm); err != nil {
+		return exitCode(stderr, err)
+	}
 	dir, err := os.MkdirTemp("", "connbench-procs-")
 	if err != nil {
 		return exitCode(stderr, err)
@@ -201,6 +204,9 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 		if err := writeDoc(o.output, doc, stdout); err != nil {
 			return exitCode(stderr, err)
 		}
+	}
+	if err := writeHistograms(doc, o.hlog, o.hgrm, o.output, o.quiet, stderr); err != nil {
+		return exitCode(stderr, err)
 	}
 	if doc.Partial {
 		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
