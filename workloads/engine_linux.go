@@ -767,6 +767,9 @@ func (l *loop) connected(s int32, t int64) {
 		c.state = stWriting
 		if int(c.wrOff) == len(l.e.cfg.Request) {
 			l.sent(s, c.tConn)
+			// The server may have answered with its SYN-ACK, and that
+			// edge was this event: read now, or never hear of it.
+			l.read(s)
 			return
 		}
 		l.write(s)
