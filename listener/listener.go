@@ -8,8 +8,13 @@
 // are answered with ResponseSize bytes (Respond), or echoed back (Echo), or
 // swallowed (Discard), or every HTTP/1.1 request is answered with a 200
 // response whose body is ResponseSize bytes (HTTP). The listener closes a
-// connection when the peer does (and in HTTP mode after a response to a
-// request that asked it to, with "Connection: close").
+// connection when the peer does (unless told to leak it, Config.Leak), and
+// in HTTP mode after a response to a request that asked it to, with
+// "Connection: close".
+//
+// A few knobs make it a misbehaving server on purpose, for experiments:
+// one that hangs (StallAfter), accepts slowly (AcceptDelay) or not for a
+// while (AcceptPauseAfter), or leaks connections in CLOSE_WAIT (Leak).
 package listener
 
 import (
@@ -102,6 +107,42 @@ type Config struct {
 	// a server that hangs, for coordinated-omission experiments. Zero: never.
 	StallAfter time.Duration `json:"stall_after_ns,omitempty"`
 	StallFor   time.Duration `json:"stall_for_ns,omitempty"`
+	// FastOpenQueue, when above zero, sets TCP_FASTOPEN on the listening
+	// socket(s) with this queue length (the most SYNs carrying data that
+	// may wait for the handshake to complete), so that a client holding a
+	// cookie has its SYN's data served before the handshake ends. The
+	// kernel also needs bit 0x2 of net.ipv4.tcp_fastopen (server enable;
+	// its default is 1, client only) in the listener's network namespace:
+	// the listener leaves sysctls alone, and without that bit the socket
+	// option is accepted but SYN data is ignored. Zero: no Fast Open.
+	FastOpenQueue int `json:"fastopen_queue,omitempty"`
+	// AcceptDelay, when above zero, makes a slow-accepting server: each
+	// loop accepts at most one connection per AcceptDelay (after an accept
+	// it takes no other until AcceptDelay has passed), while it goes on
+	// serving the connections it has. Connections arriving faster wait in
+	// the accept queue. With several loops the listener accepts up to
+	// Loops per AcceptDelay. Zero: accept as fast as connections come.
+	AcceptDelay time.Duration `json:"accept_delay_ns,omitempty"`
+	// AcceptPauseAfter and AcceptPauseFor, when AcceptPauseFor is above
+	// zero, make every loop stop accepting from AcceptPauseAfter after
+	// Start (zero: at once) for AcceptPauseFor, while it goes on serving
+	// the connections it has (unlike StallFor, which hangs the whole loop).
+	// Connections arriving meanwhile complete their handshake into the
+	// accept queue, Backlog long, and past that the kernel drops their SYNs
+	// (TcpExt.ListenOverflows, ListenDrops) and clients retransmit them:
+	// the knob for listen-backlog overflow experiments.
+	AcceptPauseAfter time.Duration `json:"accept_pause_after_ns,omitempty"`
+	AcceptPauseFor   time.Duration `json:"accept_pause_for_ns,omitempty"`
+	// Leak makes a server with the CLOSE_WAIT bug: when the peer closes a
+	// connection (a read returns end of stream), the listener neither
+	// closes it nor reads it again; it takes it out of its epoll set and
+	// keeps the descriptor, so the socket stays in CLOSE_WAIT and holds a
+	// descriptor until Close (Stats.Leaked, Stats.Descriptors). Once the
+	// descriptors run out (EMFILE), a loop retries accepting every 20 ms
+	// (counting an error each time) instead of spinning. Connections the
+	// listener closes itself (after an HTTP "Connection: close" response,
+	// on a reset or an error) are closed as usual.
+	Leak bool `json:"leak,omitempty"`
 	// OnAccept, when set, is called from the loop's thread with each
 	// accepted peer's address. It must be quick and safe for concurrent
 	// use by several loops. Used by tests to count distinct source ports.
@@ -112,12 +153,14 @@ type Config struct {
 type Stats struct {
 	Accepted      int64         `json:"accepted"`       // connections accepted
 	Closed        int64         `json:"closed"`         // connections closed
-	Open          int64         `json:"open"`           // accepted and not yet closed
+	Open          int64         `json:"open"`           // accepted and still served: not closed nor leaked
 	Requests      int64         `json:"requests"`       // complete requests answered (HTTP: including 4xx/5xx answers)
 	BytesReceived int64         `json:"bytes_received"` // payload bytes read
 	BytesSent     int64         `json:"bytes_sent"`     // payload bytes written
 	Resets        int64         `json:"resets"`         // connections that ended with ECONNRESET
 	Errors        int64         `json:"errors"`         // other read/write/accept errors
+	Leaked        int64         `json:"leaked"`         // Leak: peer-closed connections left in CLOSE_WAIT (not in Closed; still counted after Close frees them)
+	Descriptors   int64         `json:"descriptors"`    // connection descriptors held now: Open, plus leaked ones until Close
 	CPUUser       time.Duration `json:"cpu_user_ns"`    // user CPU of the loop threads
 	CPUSys        time.Duration `json:"cpu_sys_ns"`     // system CPU of the loop threads
 }
@@ -137,4 +180,33 @@ func (c *Config) withDefaults() Config {
 		d.ResponseSize = 1
 	}
 	return d
+}
+
+// validate rejects settings that make no sense, naming the field.
+func (c *Config) validate() error {
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"RequestSize", c.RequestSize},
+		{"ResponseSize", c.ResponseSize},
+		{"FastOpenQueue", c.FastOpenQueue},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("listener: negative %s %d", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"AcceptDelay", c.AcceptDelay},
+		{"AcceptPauseAfter", c.AcceptPauseAfter},
+		{"AcceptPauseFor", c.AcceptPauseFor},
+	} {
+		if f.v < 0 {
+			return fmt.Errorf("listener: negative %s %v", f.name, f.v)
+		}
+	}
+	return nil
 }

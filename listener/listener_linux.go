@@ -21,6 +21,16 @@ const listenTag = -2
 // cpuRefresh is how often a loop refreshes its published CPU time.
 const cpuRefresh = 20 * time.Millisecond
 
+// idleWait bounds a loop's epoll wait, so that it notices the stall knob and
+// refreshes its CPU time without being woken.
+const idleWait = 50 * time.Millisecond
+
+// emfileRetry is how long a Leak loop leaves the listening socket alone
+// after accept ran out of descriptors. Without Leak the next close frees
+// one and the level-triggered socket wakes the loop again; with Leak the
+// descriptors are never given back, and the loop would spin on it.
+const emfileRetry = 20 * time.Millisecond
+
 // Listener is a running built-in listener. Close stops it.
 type Listener struct {
 	cfg   Config
@@ -28,6 +38,7 @@ type Listener struct {
 	addr  netip.AddrPort
 	loops []*loop
 	lfds  []int
+	start time.Time // when the loops started: the accept pause counts from here
 	wg    sync.WaitGroup
 	stop  atomic.Bool
 	once  sync.Once
@@ -35,12 +46,14 @@ type Listener struct {
 
 type counters struct {
 	accepted, closed, requests, bytesIn, bytesOut, resets, errors atomic.Int64
+	leaked, released                                              atomic.Int64 // Leak: connections leaked, and their descriptors closed by Close
 	cpuUser, cpuSys                                               atomic.Int64
 	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
 
 type conn struct {
 	open    bool
+	leaked  bool   // Leak: peer closed, descriptor kept, out of the epoll set
 	blocked bool   // waiting for EPOLLOUT to write the rest
 	got     int32  // bytes of the current request received so far
 	owed    int64  // response bytes still to write
@@ -55,7 +68,11 @@ type loop struct {
 	l     *Listener
 	p     *sock.Poller
 	lfd   int
-	conns []conn // indexed by fd
+	lev   uint32        // events lfd is registered for
+	armed bool          // lfd is in p; the accept knobs take it out
+	gated bool          // an accept knob is set: check mayAccept
+	next  time.Duration // no accept before this, since Start (AcceptDelay, EMFILE under Leak)
+	conns []conn        // indexed by fd
 	buf   []byte
 	resp  []byte
 	c     counters
@@ -70,8 +87,8 @@ func Start(cfg Config) (*Listener, error) {
 	if c.Loops <= 0 {
 		c.Loops = runtime.NumCPU()
 	}
-	if c.RequestSize < 0 || c.ResponseSize < 0 {
-		return nil, fmt.Errorf("listener: negative request or response size")
+	if err := c.validate(); err != nil {
+		return nil, err
 	}
 	l := &Listener{cfg: c}
 	nsock := 1
@@ -111,18 +128,23 @@ func Start(cfg Config) (*Listener, error) {
 			return nil, fmt.Errorf("listener: %w", err)
 		}
 		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, 64<<10), resp: resp}
-		ev := uint32(unix.EPOLLIN)
+		lp.lev = unix.EPOLLIN
 		if !c.ReusePort && c.Loops > 1 {
 			// One shared socket: wake one loop per connection, not all.
-			ev |= unix.EPOLLEXCLUSIVE
+			// (The kernel then refuses EPOLL_CTL_MOD on it: the accept
+			// knobs take it out of the set and put it back instead.)
+			lp.lev |= unix.EPOLLEXCLUSIVE
 		}
-		if err := p.Add(lp.lfd, ev, listenTag, 0); err != nil {
+		lp.armed = true
+		lp.gated = c.AcceptDelay > 0 || c.AcceptPauseFor > 0 || c.Leak
+		if err := p.Add(lp.lfd, lp.lev, listenTag, 0); err != nil {
 			p.Close()
 			l.closeFDs()
 			return nil, fmt.Errorf("listener: epoll add: %w", err)
 		}
 		l.loops = append(l.loops, lp)
 	}
+	l.start = time.Now()
 	for _, lp := range l.loops {
 		l.wg.Add(1)
 		go lp.run()
@@ -151,6 +173,14 @@ func listenSocket(addr netip.AddrPort, c *Config) (int, netip.AddrPort, error) {
 	if c.ReusePort {
 		if err := sock.SetInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
 			return fail("setsockopt SO_REUSEPORT", err)
+		}
+	}
+	if c.FastOpenQueue > 0 {
+		// Set before listen(), so that no connection queued meanwhile
+		// misses it. It only takes effect with bit 0x2 of
+		// net.ipv4.tcp_fastopen, which is the administrator's.
+		if err := sock.SetInt(fd, unix.IPPROTO_TCP, unix.TCP_FASTOPEN, c.FastOpenQueue); err != nil {
+			return fail("setsockopt TCP_FASTOPEN", err)
 		}
 	}
 	var sa unix.Sockaddr
@@ -203,10 +233,16 @@ func (l *Listener) Stats() Stats {
 		}
 	}
 	var s Stats
+	var released int64
 	for _, lp := range l.loops {
 		c := &lp.c
-		s.Accepted += c.accepted.Load()
+		// Effects before causes (a loop closes or leaks a connection after
+		// accepting it, releases a leaked one after leaking it), so that a
+		// loop counting meanwhile cannot make Open or Descriptors negative.
+		released += c.released.Load()
+		s.Leaked += c.leaked.Load()
 		s.Closed += c.closed.Load()
+		s.Accepted += c.accepted.Load()
 		s.Requests += c.requests.Load()
 		s.BytesReceived += c.bytesIn.Load()
 		s.BytesSent += c.bytesOut.Load()
@@ -215,12 +251,14 @@ func (l *Listener) Stats() Stats {
 		s.CPUUser += time.Duration(c.cpuUser.Load())
 		s.CPUSys += time.Duration(c.cpuSys.Load())
 	}
-	s.Open = s.Accepted - s.Closed
+	s.Open = s.Accepted - s.Closed - s.Leaked
+	s.Descriptors = s.Open + s.Leaked - released
 	return s
 }
 
-// Close stops the loops, closes every connection and listening socket, and
-// waits for the loops to exit. It is safe to call more than once.
+// Close stops the loops, closes every connection (leaked ones too) and
+// listening socket, and waits for the loops to exit. It is safe to call more
+// than once.
 func (l *Listener) Close() error {
 	l.once.Do(func() {
 		l.stop.Store(true)
@@ -259,7 +297,11 @@ func (lp *loop) run() {
 			stalled = true
 			time.Sleep(cfg.StallFor)
 		}
-		evs, _, err := lp.p.Wait(50 * time.Millisecond)
+		timeout := idleWait
+		if lp.gated {
+			timeout = lp.gate(timeout)
+		}
+		evs, _, err := lp.p.Wait(timeout)
 		if err != nil {
 			lp.c.errors.Add(1)
 			break
@@ -281,17 +323,97 @@ func (lp *loop) run() {
 		}
 	}
 	for fd := range lp.conns {
-		if lp.conns[fd].open {
+		switch {
+		case lp.conns[fd].open:
 			lp.closeConn(fd)
+		case lp.conns[fd].leaked:
+			lp.conns[fd] = conn{}
+			sock.Close(fd)
+			lp.c.released.Add(1)
 		}
 	}
 	publish()
 	lp.p.Close()
 }
 
+// gate applies the accept knobs before a wait. While the loop may not
+// accept, the listening socket is out of its epoll set: it is
+// level-triggered, and left in, a queued connection would end every wait at
+// once. The returned timeout is cut short to end when that may change.
+func (lp *loop) gate(timeout time.Duration) time.Duration {
+	now := time.Since(lp.l.start)
+	ok, change := lp.mayAccept(now)
+	lp.arm(ok)
+	if change > now && change-now < timeout {
+		timeout = change - now
+	}
+	return timeout
+}
+
+// mayAccept reports whether the loop may accept at now (since Start), and
+// the next time after now at which the answer may change (0: none).
+func (lp *loop) mayAccept(now time.Duration) (ok bool, change time.Duration) {
+	ok = true
+	if now < lp.next {
+		ok = false
+		change = lp.next
+	}
+	if cfg := &lp.l.cfg; cfg.AcceptPauseFor > 0 {
+		from := cfg.AcceptPauseAfter
+		to := from + cfg.AcceptPauseFor
+		if to < from {
+			to = 1<<63 - 1 // overflow: the pause lasts
+		}
+		if now >= from && now < to {
+			ok = false
+		}
+		change = sooner(change, from, now)
+		change = sooner(change, to, now)
+	}
+	return ok, change
+}
+
+// sooner returns t if it is after now and before change (or change is 0),
+// else change.
+func sooner(change, t, now time.Duration) time.Duration {
+	if t > now && (change == 0 || t < change) {
+		return t
+	}
+	return change
+}
+
+// arm puts the listening socket into the loop's epoll set (on) or takes it
+// out. It is removed and added again rather than modified, because
+// epoll_ctl refuses EPOLL_CTL_MOD (EINVAL) on an EPOLLEXCLUSIVE one; adding
+// a socket that has connections queued reports it ready at once.
+func (lp *loop) arm(on bool) {
+	if on == lp.armed {
+		return
+	}
+	var err error
+	if on {
+		err = lp.p.Add(lp.lfd, lp.lev, listenTag, 0)
+	} else {
+		err = lp.p.Del(lp.lfd)
+	}
+	if err != nil {
+		lp.c.errors.Add(1)
+		return
+	}
+	lp.armed = on
+}
+
 func (lp *loop) accept() {
 	cfg := &lp.l.cfg
 	for {
+		if lp.gated {
+			// Checked per connection: AcceptDelay allows one, and the
+			// pause may begin during a batch.
+			if ok, _ := lp.mayAccept(time.Since(lp.l.start)); !ok {
+				lp.arm(false)
+				return
+			}
+		}
 		var sa *unix.RawSockaddrAny
 		if cfg.OnAccept != nil {
 			sa = &lp.sa
@@ -301,12 +423,21 @@ func (lp *loop) accept() {
 			if err != unix.EAGAIN && err != unix.ECONNABORTED {
 				// EMFILE/ENFILE: leave the rest in the queue; the next
 				// close frees a descriptor and the level-triggered
-				// listener wakes us again.
+				// listener wakes us again. Leaked descriptors are never
+				// freed: retry later instead.
 				lp.c.errors.Add(1)
+				if cfg.Leak && (err == unix.EMFILE || err == unix.ENFILE) {
+					lp.next = time.Since(lp.l.start) + emfileRetry
+					lp.arm(false)
+				}
 			}
 			return
 		}
 		lp.c.accepted.Add(1)
+		if cfg.AcceptDelay > 0 {
+			// Counted from the accept itself, not from its wake-up.
+			lp.next = time.Since(lp.l.start) + cfg.AcceptDelay
+		}
 		if cfg.OnAccept != nil {
 			cfg.OnAccept(peerAddr(&lp.sa))
 		}
@@ -371,6 +502,10 @@ func (lp *loop) serve(fd int, events uint32) {
 		return
 	}
 	if n == 0 {
+		if lp.l.cfg.Leak {
+			lp.leak(fd)
+			return
+		}
 		lp.closeConn(fd)
 		return
 	}
@@ -460,6 +595,17 @@ func (lp *loop) flush(fd int, c *conn) bool {
 		}
 	}
 	return true
+}
+
+// leak is Config.Leak's answer to the peer's close: the connection leaves
+// the epoll set (its end of stream would end every wait at once) but keeps
+// its descriptor, so the socket stays in CLOSE_WAIT until Close.
+func (lp *loop) leak(fd int) {
+	lp.conns[fd] = conn{leaked: true}
+	if err := lp.p.Del(fd); err != nil {
+		lp.c.errors.Add(1)
+	}
+	lp.c.leaked.Add(1)
 }
 
 func (lp *loop) closeConn(fd int) {
