@@ -35,6 +35,9 @@
 // CAP_NET_ADMIN). Only IPv4 crosses the path: 198.18.0.1 is the client and
 // 198.18.0.2 the server (RFC 2544's benchmarking range); IPv6 is disabled
 // in both namespaces so that only the traffic under test is counted.
+// Neither namespace forwards (net.ipv4.ip_forward is 0), and the server
+// routes the whole range (Prefix) over the path, so that it can answer
+// spoofed sources.
 //
 // The package never prints, exits or reads flags.
 package netpath
@@ -58,6 +61,16 @@ var (
 	clientAddr = netip.AddrFrom4([4]byte{198, 18, 0, 1})
 	serverAddr = netip.AddrFrom4([4]byte{198, 18, 0, 2})
 )
+
+// Prefix is the block both ends belong to (RFC 2544's benchmarking range,
+// 198.18.0.0/15). The server namespace routes all of it over the path
+// (besides the point-to-point route to ClientAddr, which is more
+// specific), so that it answers any source in it, such as the spoofed
+// sources of a SYN flood sent from the client namespace (package flood):
+// its SYN-ACKs cross the path and die in the client namespace, which has
+// no route to those addresses and does not forward. The client namespace
+// routes ServerAddr only.
+var Prefix = netip.MustParsePrefix("198.18.0.0/15")
 
 // DeviceName is the name of the TUN device in both namespaces.
 const DeviceName = "cbpath0"
@@ -298,7 +311,8 @@ func (p *Path) Config() Config { return p.cfg }
 
 // New creates the two namespaces, a TUN device in each (DeviceName,
 // addressed point-to-point: ClientAddr with peer ServerAddr, and the
-// reverse), brings loopback up in both and starts the forwarders. cfg is
+// reverse; the server's also routes all of Prefix), turns forwarding off,
+// brings loopback up in both and starts the forwarders. cfg is
 // checked first (the error names the field). Without the privileges the
 // error wraps unix.EPERM (errors.Is(err, os.ErrPermission)) and says so.
 // On other systems than Linux it returns an error wrapping

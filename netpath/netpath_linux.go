@@ -1,6 +1,7 @@
 package netpath
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -73,12 +74,13 @@ func newPath(cfg Config) (p *Path, err error) {
 	}
 	for i, n := range []*NS{p.Client, p.Server} {
 		local, peer := clientAddr, serverAddr
+		var route netip.Prefix // the client routes its peer only
 		if i == 1 {
-			local, peer = peer, local
+			local, peer, route = peer, local, Prefix
 		}
 		err = n.Do(func() error {
 			var err error
-			s.tun[i], s.dev[i], err = setupSide(local, peer)
+			s.tun[i], s.dev[i], err = setupSide(local, peer, route)
 			return err
 		})
 		if err != nil {
@@ -113,9 +115,10 @@ func newPath(cfg Config) (p *Path, err error) {
 }
 
 // setupSide runs on a namespace's home thread: it brings lo up, disables
-// IPv6, creates the TUN device addressed local with peer peer, checks that
-// the peer is routed, and opens the namespace's /proc/net/dev.
-func setupSide(local, peer netip.Addr) (tun int, dev *os.File, err error) {
+// IPv6 and forwarding, creates the TUN device addressed local with peer
+// peer, routes route (if valid) over it, checks that the peer is routed,
+// and opens the namespace's /proc/net/dev.
+func setupSide(local, peer netip.Addr, route netip.Prefix) (tun int, dev *os.File, err error) {
 	tun = -1
 	defer func() {
 		if err != nil {
@@ -135,6 +138,16 @@ func setupSide(local, peer netip.Addr) (tun int, dev *os.File, err error) {
 		if err := kernel.WriteSysctl("", name, "1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return tun, nil, err
 		}
+	}
+	// A new namespace copies net.ipv4.ip_forward from the host's (with the
+	// default net.core.devconf_inherit_init_net): on a router or container
+	// host it would be 1. A namespace that forwarded would answer a packet
+	// for an address it does not have (a SYN-ACK to a spoofed source) with
+	// an ICMP unreachable, which makes the server drop the half-open
+	// connection; one that does not drops the packet silently (counted in
+	// Ip.InAddrErrors).
+	if err := kernel.WriteSysctl("", "net.ipv4.ip_forward", "0"); err != nil {
+		return tun, nil, err
 	}
 	// The device is created in the namespace of the thread that opens
 	// /dev/net/tun (the kernel takes it at open), which is this one.
@@ -179,6 +192,11 @@ func setupSide(local, peer netip.Addr) (tun int, dev *os.File, err error) {
 	if err := kernel.LinkUp(DeviceName); err != nil {
 		return tun, nil, err
 	}
+	if route.IsValid() {
+		if err := addRoute(route, DeviceName); err != nil {
+			return tun, nil, err
+		}
+	}
 	// A UDP connect sends nothing but fails without a route to the peer.
 	udp, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -196,6 +214,120 @@ func setupSide(local, peer netip.Addr) (tun int, dev *os.File, err error) {
 		return tun, nil, err
 	}
 	return tun, dev, nil
+}
+
+// addRoute adds a route to prefix through the device dev to the main table
+// of the calling thread's namespace, as "ip route add PREFIX dev DEV" does
+// (scope link, no gateway), by an RTM_NEWROUTE message on a NETLINK_ROUTE
+// socket, and waits for the kernel's acknowledgement.
+func addRoute(prefix netip.Prefix, dev string) error {
+	fail := func(what string, err error) error {
+		return fmt.Errorf("route %s dev %s: %s: %w", prefix, dev, what, err)
+	}
+	if !prefix.Addr().Is4() {
+		return fail("prefix", errors.New("not IPv4"))
+	}
+	ctl, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fail("socket", err)
+	}
+	ifr, err := unix.NewIfreq(dev)
+	if err == nil {
+		err = unix.IoctlIfreq(ctl, unix.SIOCGIFINDEX, ifr)
+	}
+	unix.Close(ctl)
+	if err != nil {
+		return fail("interface index", err)
+	}
+	ifindex := ifr.Uint32()
+
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fail("netlink socket", err)
+	}
+	defer unix.Close(fd)
+	// The kernel answers at once; the timeout only bounds one that does not.
+	tv := unix.Timeval{Sec: 5}
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fail("netlink setsockopt", err)
+	}
+	const seq = 1
+	msg := buildNewRoute(seq, prefix, ifindex)
+	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return fail("netlink send", err)
+	}
+	buf := make([]byte, 4096)
+	for {
+		n, _, err := unix.Recvfrom(fd, buf, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("netlink receive", err)
+		}
+		if errno, ok, err := parseAck(buf[:n], seq); err != nil {
+			return fail("netlink reply", err)
+		} else if ok {
+			if errno != 0 {
+				return fail("RTM_NEWROUTE", errno)
+			}
+			return nil
+		}
+	}
+}
+
+// parseAck looks in the netlink messages b for the acknowledgement
+// (NLMSG_ERROR) of request seq: ok reports whether it is there, errno is
+// what it says (0 for success).
+func parseAck(b []byte, seq uint32) (errno unix.Errno, ok bool, err error) {
+	ne := binary.NativeEndian
+	for len(b) >= unix.SizeofNlMsghdr {
+		l := ne.Uint32(b[0:])
+		if l < unix.SizeofNlMsghdr || int(l) > len(b) {
+			return 0, false, fmt.Errorf("message length %d of %d bytes", l, len(b))
+		}
+		typ, mseq := ne.Uint16(b[4:]), ne.Uint32(b[8:])
+		if typ == unix.NLMSG_ERROR && mseq == seq {
+			if l < unix.SizeofNlMsghdr+4 {
+				return 0, false, errors.New("short NLMSG_ERROR")
+			}
+			return unix.Errno(-int32(ne.Uint32(b[unix.SizeofNlMsghdr:]))), true, nil
+		}
+		// Messages are padded to 4 bytes.
+		next := min(int(l+3)&^3, len(b))
+		b = b[next:]
+	}
+	return 0, false, nil
+}
+
+// buildNewRoute returns the RTM_NEWROUTE request for a unicast route to
+// prefix through the interface ifindex in the main table, asking for an
+// acknowledgement and failing if the route exists.
+func buildNewRoute(seq uint32, prefix netip.Prefix, ifindex uint32) []byte {
+	const attrLen = unix.SizeofRtAttr + 4 // both attributes carry 4 bytes
+	b := make([]byte, unix.SizeofNlMsghdr+unix.SizeofRtMsg+2*attrLen)
+	ne := binary.NativeEndian
+	ne.PutUint32(b[0:], uint32(len(b)))
+	ne.PutUint16(b[4:], unix.RTM_NEWROUTE)
+	ne.PutUint16(b[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK|unix.NLM_F_CREATE|unix.NLM_F_EXCL)
+	ne.PutUint32(b[8:], seq)
+	rt := b[unix.SizeofNlMsghdr:]
+	rt[0] = unix.AF_INET        // rtm_family
+	rt[1] = byte(prefix.Bits()) // rtm_dst_len
+	rt[4] = unix.RT_TABLE_MAIN  // rtm_table
+	rt[5] = unix.RTPROT_BOOT    // rtm_protocol, as ip(8) sets
+	rt[6] = unix.RT_SCOPE_LINK  // rtm_scope: directly reachable, no gateway
+	rt[7] = unix.RTN_UNICAST    // rtm_type
+	a := rt[unix.SizeofRtMsg:]
+	dst := prefix.Masked().Addr().As4()
+	ne.PutUint16(a[0:], attrLen)
+	ne.PutUint16(a[2:], unix.RTA_DST)
+	copy(a[4:], dst[:])
+	a = a[attrLen:]
+	ne.PutUint16(a[0:], attrLen)
+	ne.PutUint16(a[2:], unix.RTA_OIF)
+	ne.PutUint32(a[4:], ifindex)
+	return b
 }
 
 // newNS creates a namespace and its home goroutine.
