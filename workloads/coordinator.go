@@ -82,6 +82,9 @@ func (co *coordinator) run() {
 			p.acc.fail[k] += v
 		}
 		for j, rec := range r.acc.rec {
+			if rec == nil {
+				continue
+			}
 			if p.acc.rec[j] == nil {
 				p.acc.rec[j] = rec
 				continue

@@ -32,6 +32,7 @@ const (
 	tlNone uint8 = iota
 	tlConnect
 	tlResponse
+	tlPing // hold: the next ping of a held connection
 )
 
 // Phase indices into a loop's recorders, in Phases order.
@@ -98,6 +99,13 @@ type engine struct {
 	trailing   error // a protocol's response followed by bytes nobody asked for
 	fastopen   dialer.FastOpenMode
 	tcpinfo    bool // read TCP_INFO after each measured handshake
+	// hold workload
+	hold     bool
+	holdN    int64        // connections to open
+	openLeft atomic.Int64 // connection attempts not yet resolved
+	openDone atomic.Int64 // ns since base when the last one resolved; 0: not yet
+	holdEnd  atomic.Int64 // ns since base when the hold ends; 0: not yet known
+	wakeAll  func()
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
@@ -170,7 +178,7 @@ type loop struct {
 	spare    []int32
 	free     []int32 // open loop: slots without a connection
 	ready    []int32 // open-loop pool: connections waiting for a transaction
-	lists    [3]tlist
+	lists    [4]tlist
 	inflight int
 	buf      []byte
 	framers  []protocol.Framer // per slot, with a Config.Protocol; nil: raw
@@ -195,6 +203,8 @@ type loop struct {
 	cpuU0, cpuS0, cpuU, cpuS time.Duration
 	cpuMarked                bool
 	err                      error
+	held                     int64 // hold: connections open now
+	heldEnd                  int64 // hold: connections open when the hold ended
 	// TCP_INFO
 	tinfo unix.TCPInfo
 	ti    TCPInfoStats
@@ -220,13 +230,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Protocol != nil {
 		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
 	}
-	if cfg.Requests > 0 {
+	if cfg.Workload == "hold" {
+		e.hold, e.holdN = true, cfg.Requests
+		e.openLeft.Store(cfg.Requests)
+	} else if cfg.Requests > 0 {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
 	}
 	e.reports = make(chan report, cfg.Loops*16)
 	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
-	slots := cfg.Concurrency
+	slots := cfg.Concurrency // hold: -n
 	if e.open && !e.persistent {
 		slots = cfg.MaxInflight
 	}
@@ -250,9 +263,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		spawn = func(f func()) error { go f(); return nil }
 	}
 	co := newCoordinator(e, loops)
+	e.wakeAll = func() {
+		for _, l := range loops {
+			l.p.Wake()
+		}
+	}
 	e.base = time.Now()
 	e.measureAt = int64(cfg.Warmup)
-	if cfg.Duration > 0 {
+	if cfg.Duration > 0 && !e.hold {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
 	// The coordinator takes its "before" readings on its own thread (in
@@ -333,6 +351,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
 		res.Behind += l.behind
+		if e.hold {
+			if res.Hold == nil {
+				res.Hold = &HoldStats{Asked: e.holdN, OpenTime: -1}
+				if d := e.openDone.Load(); d > 0 {
+					res.Hold.OpenTime = time.Duration(d - e.measureAt)
+				}
+			}
+			res.Hold.Opened += l.connections
+			res.Hold.Held += l.heldEnd
+		}
 		if e.tcpinfo {
 			if res.TCPInfo == nil {
 				res.TCPInfo = &TCPInfoStats{}
@@ -359,15 +387,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}
 		for j, name := range Phases {
-			if li == 0 {
+			switch {
+			case l.rec[j] == nil:
+			case li == 0:
 				res.Phases[name] = l.rec[j]
-			} else {
+			default:
 				res.Phases[name].Merge(l.rec[j])
 			}
 		}
-		if li == 0 {
+		switch {
+		case l.cc[0] == nil:
+		case li == 0:
 			res.ConnectCall = l.cc[:]
-		} else {
+		default:
 			for b := range l.cc {
 				res.ConnectCall[b].Merge(l.cc[b])
 			}
@@ -392,11 +424,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
 		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id)}
+	// Recorders (about 270 KiB each) only for what the run records: a
+	// hold of many connections per process must not pay for the others.
 	for j := range l.rec {
-		l.rec[j] = histogram.New()
+		if e.keepPhase(j) {
+			l.rec[j] = histogram.New()
+		}
 	}
-	for j := range l.cc {
-		l.cc[j] = histogram.New()
+	if e.cfg.PortRange > 0 {
+		for j := range l.cc {
+			l.cc[j] = histogram.New()
+		}
 	}
 	l.iv = l.newAcc()
 	for j := range l.conns {
@@ -409,7 +447,7 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 			l.framers[j] = e.cfg.Protocol.NewFramer()
 		}
 	}
-	if e.open && !e.persistent {
+	if e.open && (!e.persistent || e.hold) {
 		for j := len(l.conns) - 1; j >= 0; j-- {
 			l.free = append(l.free, int32(j))
 		}
@@ -427,6 +465,9 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 func (l *loop) newAcc() intervalAcc {
 	a := intervalAcc{fail: map[string]int64{}}
 	for j := range a.rec {
+		if !l.e.keepPhase(j) {
+			continue
+		}
 		select {
 		case r := <-l.e.pool:
 			a.rec[j] = r
@@ -463,6 +504,11 @@ func (l *loop) run() {
 		if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
 			break
 		}
+		if e.hold {
+			if he := e.holdEnd.Load(); (he > 0 && now >= he) || e.drain.Load() {
+				break // Ctrl-C ends a hold at once: nothing is in flight that must finish
+			}
+		}
 		if len(l.pending) > 0 {
 			// Swap, because a start may queue its slot again on failure;
 			// that one waits for the next round (and its time check).
@@ -496,6 +542,9 @@ func (l *loop) run() {
 		if e.endAt > 0 {
 			wait = minWait(wait, time.Duration(e.endAt-now))
 		}
+		if he := e.holdEnd.Load(); e.hold && he > 0 {
+			wait = minWait(wait, time.Duration(he-now))
+		}
 		if e.open && !l.schedDone && l.canStart() {
 			wait = minWait(wait, time.Duration(l.nextAt-now))
 		}
@@ -513,7 +562,7 @@ func (l *loop) run() {
 	if e.endAt > 0 && end > e.endAt {
 		end = e.endAt
 	}
-	if e.stop.Load() || e.endAt > 0 {
+	if e.stop.Load() || e.endAt > 0 || e.hold {
 		l.lastEnd = end
 	}
 	if e.open && !l.schedDone {
@@ -531,6 +580,7 @@ func (l *loop) run() {
 		u, s := kernel.ThreadCPU()
 		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
 	}
+	l.heldEnd = l.held
 	// Abandon what is in flight: it is neither a success nor a failure.
 	for i := range l.conns {
 		if l.conns[i].fd >= 0 {
@@ -589,7 +639,7 @@ func (l *loop) claim(s int32, now, t int64) bool {
 
 // canStart reports whether a due transaction would find a slot.
 func (l *loop) canStart() bool {
-	if l.e.persistent {
+	if l.e.persistent && !l.e.hold {
 		return len(l.ready) > 0
 	}
 	return len(l.free) > 0
@@ -598,9 +648,12 @@ func (l *loop) canStart() bool {
 // schedule starts the open-loop transactions that are due.
 func (l *loop) schedule(now int64) {
 	e := l.e
+	if e.hold && l.nextK >= e.holdN {
+		l.schedDone = true
+	}
 	for !l.schedDone && l.nextAt <= now && l.canStart() {
 		var s int32
-		if e.persistent {
+		if e.persistent && !e.hold {
 			s = l.ready[len(l.ready)-1]
 			l.ready = l.ready[:len(l.ready)-1]
 		} else {
@@ -608,7 +661,7 @@ func (l *loop) schedule(now int64) {
 			l.free = l.free[:len(l.free)-1]
 		}
 		if !l.claim(s, now, l.nextAt) {
-			if e.persistent {
+			if e.persistent && !e.hold {
 				l.ready = append(l.ready, s)
 			} else {
 				l.free = append(l.free, s)
@@ -621,6 +674,13 @@ func (l *loop) schedule(now int64) {
 		}
 		l.nextK += int64(e.loops)
 		l.nextAt = e.sched.at(l.nextK)
+		if e.hold {
+			if l.nextK >= e.holdN {
+				l.schedDone = true
+			}
+			l.dial(s)
+			continue
+		}
 		if e.persistent {
 			c := &l.conns[s]
 			c.tTx = e.now()
@@ -735,6 +795,15 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 	case stReading:
 		l.read(slot)
 	case stReady, stHeld:
+		if l.e.hold && ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+			// A held connection the server closed or reset.
+			err := dialer.SocketError(int(c.fd))
+			if err == nil {
+				err = dialer.ErrShortRead
+			}
+			l.failed(slot, err)
+			return
+		}
 		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && c.state == stReady {
 			// The server closed an idle pool connection: replace it.
 			l.unready(slot)
@@ -756,6 +825,15 @@ func (l *loop) connected(s int32, t int64) {
 		}
 		l.connections++
 		l.iv.conns++
+	}
+	if l.e.hold {
+		l.held++
+		l.opened()
+		c.state = stHeld
+		if p := l.e.cfg.Ping; p > 0 {
+			l.arm(s, tlPing, t+int64(p))
+		}
+		return
 	}
 	if !l.e.exchange {
 		l.finish(s, t)
@@ -971,6 +1049,24 @@ func (l *loop) handshakeInfo(s int32) {
 // finish completes the slot's transaction at t and moves the slot on.
 func (l *loop) finish(s int32, t int64) {
 	c := &l.conns[s]
+	if l.e.hold {
+		// A ping answered: back to holding until the next one.
+		if c.fd < 0 {
+			// The server closed the connection with its answer.
+			l.held--
+			c.busy = false
+			l.inflight--
+			return
+		}
+		if c.meas {
+			l.record(phTransaction, t-c.tTx)
+			l.transactions++
+			l.iv.tx++
+		}
+		c.state = stHeld
+		l.arm(s, tlPing, t+int64(l.e.cfg.Ping))
+		return
+	}
 	if c.meas {
 		l.record(phTransaction, t-c.tTx)
 		if l.e.open {
@@ -1017,6 +1113,10 @@ func (l *loop) finish(s int32, t int64) {
 // closes the connection and makes the slot available again.
 func (l *loop) failed(s int32, err error) {
 	c := &l.conns[s]
+	if l.e.hold {
+		l.holdFailed(s, err)
+		return
+	}
 	if c.meas {
 		class := classify(err)
 		l.fail[class]++
@@ -1039,6 +1139,50 @@ func (l *loop) failed(s int32, err error) {
 	} else {
 		l.pending = append(l.pending, s)
 	}
+}
+
+// holdFailed counts a hold connection's failure: while opening, a
+// connection attempt that failed (it is not retried: hold counts what it
+// could open); later, a held connection lost. The slot stays unused.
+func (l *loop) holdFailed(s int32, err error) {
+	c := &l.conns[s]
+	class := classify(err)
+	l.fail[class]++
+	l.iv.fail[class]++
+	if class == dialer.FailAddrNotAvail && l.firstNotAvail < 0 {
+		l.firstNotAvail = l.e.now()
+	}
+	if c.state == stHeld || c.state == stWriting || c.state == stReading {
+		l.held-- // a held connection lost
+	} else {
+		l.opened() // an attempt that failed
+	}
+	if c.busy {
+		c.busy = false
+		l.inflight--
+	}
+	if c.fd >= 0 {
+		l.closeFD(s)
+	}
+}
+
+// opened resolves one hold connection attempt; the last one starts the
+// hold's clock.
+func (l *loop) opened() {
+	e := l.e
+	if e.openLeft.Add(-1) == 0 {
+		now := e.now()
+		e.openDone.Store(now)
+		e.holdEnd.Store(now + int64(e.cfg.Duration))
+		e.wakeAll()
+	}
+}
+
+// ping sends a held connection's periodic request.
+func (l *loop) ping(s int32) {
+	c := &l.conns[s]
+	c.tTx = l.e.now()
+	l.send(s)
 }
 
 func (l *loop) unready(s int32) {
@@ -1107,6 +1251,12 @@ func (l *loop) nextDue() int64 {
 }
 
 func (l *loop) expire(now int64) {
+	pl := &l.lists[tlPing]
+	for pl.head >= 0 && l.conns[pl.head].due <= now {
+		s := pl.head
+		l.disarm(s)
+		l.ping(s)
+	}
 	for _, kind := range [2]uint8{tlConnect, tlResponse} {
 		li := &l.lists[kind]
 		for li.head >= 0 && l.conns[li.head].due <= now {

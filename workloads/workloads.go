@@ -46,6 +46,8 @@ var Registry = map[string]Workload{
 		Summary: "-c persistent connections, request and response in lockstep (netperf TCP_RR)"},
 	"connect": {Name: "connect",
 		Summary: "connect, then close; no data (netperf TCP_CC)"},
+	"hold": {Name: "hold", Persistent: true, NeedsRate: true,
+		Summary: "open -n connections at --rate per second, hold them all for --duration (with --ping D, one request per connection every D), then close: time to open, connections held, memory per connection"},
 	"churn": {Name: "churn", NeedsRate: true,
 		Summary: "open connections at --rate per second, optionally exchange one request (--exchange), close from the client: watch TIME_WAIT fill the ports"},
 }
@@ -165,6 +167,10 @@ type Config struct {
 	// without persistent connections (for pooled, Concurrency is the pool).
 	// Zero: 4096.
 	MaxInflight int `json:"max_inflight,omitempty"`
+	// Ping, for the hold workload, makes every held connection send the
+	// request and read the response every Ping. Zero: held connections
+	// stay silent.
+	Ping time.Duration `json:"ping_ns,omitempty"`
 	// Exchange makes churn send the request and read the response before
 	// closing. Other workloads ignore it.
 	Exchange bool `json:"exchange,omitempty"`
@@ -222,6 +228,28 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Duration < 0 || c.Requests < 0 || c.Warmup < 0 {
 		return errors.New("workloads: --duration, --requests and --warmup cannot be negative")
 	}
+	if c.Workload == "hold" {
+		// -n is the number of connections to open and hold; --duration
+		// how long to hold them once all were tried.
+		if c.Requests <= 0 {
+			return errors.New("workloads: --workload hold needs -n N, the number of connections to open and hold")
+		}
+		if c.Warmup > 0 {
+			return errors.New("workloads: --workload hold has no --warmup: every connection it opens is measured")
+		}
+		if c.UntilExhausted {
+			return errors.New("workloads: --until-exhausted is for churn: hold counts its failures by class instead")
+		}
+		if c.Requests > 1<<31-1 {
+			return fmt.Errorf("workloads: -n %d: at most %d connections", c.Requests, 1<<31-1)
+		}
+		c.Concurrency = int(c.Requests)
+	} else if c.Ping != 0 {
+		return fmt.Errorf("workloads: --ping is for --workload hold, not %s", c.Workload)
+	}
+	if c.Ping < 0 {
+		return errors.New("workloads: --ping cannot be negative")
+	}
 	if c.Duration == 0 && c.Requests == 0 {
 		return errors.New("workloads: set --duration or --requests")
 	}
@@ -256,7 +284,7 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.ResponseSize < 0 {
 		return fmt.Errorf("workloads: --response-size %d: must be at least 1", c.ResponseSize)
 	}
-	if c.Socket.FastOpen != dialer.FastOpenOff && !c.exchange() {
+	if c.Socket.FastOpen != dialer.FastOpenOff && (!c.exchange() || c.Workload == "hold") {
 		return fmt.Errorf("workloads: --fastopen puts the request into the SYN: --workload %s sends none (use per-request, or churn with --exchange)", c.Workload)
 	}
 	if c.Timeouts.Connect < 0 || c.Timeouts.Response < 0 {
@@ -301,7 +329,7 @@ func (c *Config) open() bool { return c.Rate > 0 || c.RateEnd > 0 }
 // exchange reports whether transactions carry a request and response.
 func (c *Config) exchange() bool {
 	w := Registry[c.Workload]
-	return w.Exchange || (c.Workload == "churn" && c.Exchange)
+	return w.Exchange || (c.Workload == "churn" && c.Exchange) || (c.Workload == "hold" && c.Ping > 0)
 }
 
 // Result is what one run measured, merged over its loops.
@@ -351,9 +379,24 @@ type Result struct {
 	// Behind counts open-loop transactions that were due but had not
 	// started when the run ended (the schedule could not be kept).
 	Behind int64
+	// Hold is the hold workload's record; nil for other workloads.
+	Hold *HoldStats
 	// TCPInfo is what TCP_INFO said about the measured new connections;
 	// nil unless read (Config.TCPInfo or Fast Open).
 	TCPInfo *TCPInfoStats
+}
+
+// HoldStats is what the hold workload saw.
+type HoldStats struct {
+	// Asked is -n, the connections to open. Opened counts handshakes
+	// that completed (also in Result.Connections); Held the connections
+	// still open when the hold ended (opened, less those the server
+	// closed or reset, or whose ping failed).
+	Asked, Opened, Held int64
+	// OpenTime is from the start to the last connection attempt's end
+	// (success or failure): the time to open them all; -1 if the run was
+	// stopped before.
+	OpenTime time.Duration
 }
 
 // TCPInfoStats counts what the measured connections' TCP_INFO showed.
