@@ -94,6 +94,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	if err := o.validate(); err != nil {
 		return exitCode(stderr, err)
 	}
+	if err := o.checkTarget(target); err != nil {
+		return exitCode(stderr, err)
+	}
 	p, err := buildPlan(fs, &o, &c, target, false, stderr)
 	if err != nil {
 		return exitCode(stderr, err)

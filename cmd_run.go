@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
@@ -61,6 +62,7 @@ type runOptions struct {
 	interval       time.Duration
 	untilExhausted bool
 	exchange       bool
+	ping           time.Duration
 	protocol       string
 	path           string
 	headers        []string
@@ -68,22 +70,27 @@ type runOptions struct {
 	command        string
 	fastopen       string
 	fastopenQueue  int
+	acceptDelay    time.Duration
+	acceptPause    string
+	leak           bool
 	pf             pathFlags
 	mainJob        bool
 
 	// filled by validate
-	start   time.Time
-	rateA   float64
-	rateB   float64
-	sources []netip.Addr
-	close   dialer.CloseMode
-	payload []byte
-	lportLo uint16
-	lportHi uint16
-	proto   protocol.Options // --path, --host, --header, --command
-	foMode  dialer.FastOpenMode
-	pathCfg *netpath.Config // nil: no emulated path
-	fs      *pflag.FlagSet
+	start    time.Time
+	rateA    float64
+	rateB    float64
+	sources  []netip.Addr
+	close    dialer.CloseMode
+	payload  []byte
+	lportLo  uint16
+	lportHi  uint16
+	proto    protocol.Options // --path, --host, --header, --command
+	foMode   dialer.FastOpenMode
+	pauseAt  time.Duration // --accept-pause AFTER:FOR
+	pauseFor time.Duration
+	pathCfg  *netpath.Config // nil: no emulated path
+	fs       *pflag.FlagSet
 }
 
 func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
@@ -105,6 +112,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once (pooled: -c is the pool)")
 	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
 	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
+	fs.DurationVar(&o.ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
 	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
 	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
 	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
@@ -131,6 +139,9 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "give up waiting for a response after this long (0: never)")
 	fs.IntVar(&o.backlog, "backlog", 0, "built-in listener: listen() backlog (0: net.core.somaxconn)")
 	fs.BoolVar(&o.reuseport, "reuseport", false, "built-in listener: one SO_REUSEPORT listening socket per loop")
+	fs.DurationVar(&o.acceptDelay, "accept-delay", 0, "built-in listener: accept at most one connection per this long per loop (a slow-accepting server; the rest wait in the accept queue)")
+	fs.StringVar(&o.acceptPause, "accept-pause", "", "built-in listener: stop accepting for FOR after AFTER (AFTER:FOR, e.g. 1s:3s; or just FOR, from the start) while serving what it has: the accept queue (--backlog) fills and overflows")
+	fs.BoolVar(&o.leak, "leak", false, "built-in listener: never close a connection the client closed (the CLOSE_WAIT bug): watch CLOSE_WAIT and the listener's descriptors grow")
 	fs.IntVar(&o.listenerLoops, "listener-loops", 0, "built-in listener: event loops (0: half the CPUs)")
 	defOut := ""
 	if mainJob {
@@ -178,7 +189,16 @@ func (o *runOptions) validate() error {
 	if o.duration == 0 && o.requests == 0 {
 		return usagef("--duration 0 needs --requests N: otherwise the run would never end")
 	}
-	if o.fs.Changed("requests") && !o.fs.Changed("duration") {
+	if o.workload == "hold" && o.requests == 0 {
+		return usagef("--workload hold needs -n N: the number of connections to open and hold (for --duration)")
+	}
+	if o.ping < 0 || (o.ping > 0 && o.ping < time.Millisecond) {
+		return usagef("--ping %s: want 0 (silent) or at least 1ms", o.ping)
+	}
+	if o.ping > 0 && o.workload != "hold" {
+		return usagef("--ping is for --workload hold (held connections that ping now and then)")
+	}
+	if o.fs.Changed("requests") && !o.fs.Changed("duration") && o.workload != "hold" {
 		o.duration = 0 // -n alone: run until the requests are done
 	}
 	if o.warmup < 0 {
@@ -258,6 +278,23 @@ func (o *runOptions) validate() error {
 	}
 	if o.foMode, err = dialer.ParseFastOpenMode(o.fastopen); err != nil {
 		return usagef("--fastopen=%q: want sendto (the default with --fastopen), connect or off", o.fastopen)
+	}
+	if o.acceptDelay < 0 {
+		return usagef("--accept-delay %s: cannot be negative", o.acceptDelay)
+	}
+	o.pauseAt, o.pauseFor = 0, 0
+	if o.acceptPause != "" {
+		a, b, two := strings.Cut(o.acceptPause, ":")
+		var e1, e2 error
+		if two {
+			o.pauseAt, e1 = time.ParseDuration(a)
+			o.pauseFor, e2 = time.ParseDuration(b)
+		} else {
+			o.pauseFor, e1 = time.ParseDuration(a)
+		}
+		if e1 != nil || e2 != nil || o.pauseAt < 0 || o.pauseFor <= 0 {
+			return usagef("--accept-pause %q: want FOR (e.g. 3s, from the start) or AFTER:FOR (e.g. 1s:3s)", o.acceptPause)
+		}
 	}
 	if o.fastopenQueue < 0 {
 		return usagef("--fastopen-queue %d: cannot be negative", o.fastopenQueue)
@@ -353,6 +390,7 @@ func (o *runOptions) config(workload string, target netip.AddrPort) workloads.Co
 		Interval:       o.interval,
 		UntilExhausted: o.untilExhausted,
 		Exchange:       o.exchange,
+		Ping:           o.ping,
 		NoSample:       o.noSample,
 	}
 }
@@ -367,14 +405,42 @@ func (o *runOptions) listenerConfig() listener.Config {
 	if o.protocol == "http" {
 		mode = listener.HTTP
 	}
-	return listener.Config{
-		Mode:         mode,
-		Loops:        o.listenerLoops,
-		Backlog:      o.backlog,
-		ReusePort:    o.reuseport,
-		RequestSize:  reqSize,
-		ResponseSize: o.responseSize,
+	foq := o.fastopenQueue
+	if foq == 0 && o.foMode != dialer.FastOpenOff {
+		foq = 4096
 	}
+	return listener.Config{
+		Mode:             mode,
+		Loops:            o.listenerLoops,
+		Backlog:          o.backlog,
+		ReusePort:        o.reuseport,
+		RequestSize:      reqSize,
+		ResponseSize:     o.responseSize,
+		FastOpenQueue:    foq,
+		AcceptDelay:      o.acceptDelay,
+		AcceptPauseAfter: o.pauseAt,
+		AcceptPauseFor:   o.pauseFor,
+		Leak:             o.leak,
+	}
+}
+
+// checkTarget checks the flags that depend on whether there is a target
+// (zero: the built-in listener).
+func (o *runOptions) checkTarget(target netip.AddrPort) error {
+	if !target.IsValid() && o.protocol != "raw" && o.protocol != "http" {
+		return usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", o.protocol)
+	}
+	if target.IsValid() && o.pathCfg != nil {
+		return usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
+	}
+	if target.IsValid() {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops"} {
+			if o.fs.Changed(n) {
+				return usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
+			}
+		}
+	}
+	return nil
 }
 
 // parseTarget resolves HOST:PORT. Errors name the argument.
@@ -461,8 +527,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 		target = t
 	}
-	if !target.IsValid() && o.protocol != "raw" && o.protocol != "http" {
-		return exitCode(stderr, usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", o.protocol))
+	if err := o.checkTarget(target); err != nil {
+		return exitCode(stderr, err)
 	}
 	if pp, err := o.procsPlan(fs, target); err != nil {
 		return exitCode(stderr, err)
@@ -559,10 +625,12 @@ func parseStartAt(s string) (time.Time, error) {
 // procsPlan returns the multi-process plan --procs asks for, or nil when one
 // process will do.
 func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procsPlan, error) {
-	conns := o.concurrency
-	if o.rate != "" && !workloads.Registry[o.workload].Persistent {
-		conns = o.maxInflight
+	if ports := portFacts(kernel.ReadSysctls("", kernel.DefaultSysctls), o, target).Ports; !o.child {
+		if note := o.spreadSources(target, ports); note != "" && !o.quiet {
+			fmt.Fprintf(os.Stderr, "connbench: %s\n", note)
+		}
 	}
+	conns, _ := o.connsNeeded()
 	need, limit := procsNeeded(conns)
 	n := 1
 	switch o.procs {

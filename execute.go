@@ -305,6 +305,9 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	ensureProcs(o, builtin)
 	name := o.workload
+	if note := o.spreadSources(target, portFacts(sysctls, o, target).Ports); note != "" && !o.quiet {
+		fmt.Fprintf(stderr, "connbench: %s\n", note)
+	}
 	facts := portFacts(sysctls, o, target)
 	cfg := o.config(name, target)
 	cfg.PortRange = facts.Ports
@@ -319,6 +322,11 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	prog := newProgress(stderr, o.quiet, cfg)
 	cfg.OnInterval = prog.interval
+	var hm *holdMeter
+	if name == "hold" {
+		hm = newHoldMeter()
+		cfg.OnInterval = func(iv workloads.Interval) { hm.sample(); prog.interval(iv) }
+	}
 	cfg.HardStop = hardStop(ctx)
 	stopMsg := context.AfterFunc(ctx, func() {
 		if !o.quiet {
@@ -373,6 +381,10 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	if em != nil {
 		run.Path = em.record()
+	}
+	if hm != nil && res.Hold != nil {
+		run.Hold = hm.record(res.Hold, len(cfg.Socket.Sources), ln != nil)
+		run.Notes = append(run.Notes, holdNotes(&run, stderr)...)
 	}
 	run.Notes = explain(res, sysctls, builtin, pred)
 	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)
@@ -435,6 +447,13 @@ func describeLoad(c workloads.Config) string {
 }
 
 func describeLength(c workloads.Config) string {
+	if c.Workload == "hold" {
+		s := fmt.Sprintf("open %d connections, hold them %s", c.Requests, c.Duration)
+		if c.Ping > 0 {
+			s += ", ping every " + c.Ping.String()
+		}
+		return s
+	}
 	s := ""
 	if c.Duration > 0 {
 		s = "for " + c.Duration.String()
@@ -454,11 +473,7 @@ func describeLength(c workloads.Config) string {
 // checkDescriptors raises the open-file limit to its hard limit and fails
 // with the figures when the run still cannot have the descriptors it needs.
 func checkDescriptors(o *runOptions, builtin bool) error {
-	conns := o.concurrency
-	flag := fmt.Sprintf("--concurrency %d", o.concurrency)
-	if o.rate != "" && o.workload != "pooled" {
-		conns, flag = o.maxInflight, fmt.Sprintf("--max-inflight %d", o.maxInflight)
-	}
+	conns, flag := o.connsNeeded()
 	need := uint64(conns) + 64
 	if builtin {
 		need += uint64(conns) // the listener's end of every connection
@@ -472,7 +487,7 @@ func checkDescriptors(o *runOptions, builtin bool) error {
 		if builtin {
 			who = " (the built-in listener runs in this process and holds the other end of each connection)"
 		}
-		return usagef("%s needs about %d open files%s, but this process may have only %d (hard limit %d): lower it or raise the hard limit (ulimit -Hn)",
+		return usagef("%s needs about %d open files%s, but this process may have only %d (hard limit %d): split the load over processes with --procs auto, lower it, or raise the hard limit (ulimit -Hn)",
 			flag, need, who, soft, hard)
 	}
 	return nil
@@ -486,7 +501,8 @@ func ensureProcs(o *runOptions, builtin bool) {
 	if n == 0 {
 		n = runtime.NumCPU()
 	}
-	n = min(n, max(o.concurrency, o.maxInflight))
+	conns, _ := o.connsNeeded()
+	n = min(n, max(o.concurrency, o.maxInflight, conns))
 	if builtin {
 		l := o.listenerLoops
 		if l == 0 {

@@ -54,7 +54,7 @@ func (p *progress) interval(iv workloads.Interval) {
 func (p *progress) format(iv workloads.Interval) string {
 	var b strings.Builder
 	total := ""
-	if p.cfg.Duration > 0 {
+	if p.cfg.Duration > 0 && p.cfg.Workload != "hold" {
 		total = "/" + p.cfg.Duration.String()
 	}
 	if iv.Warmup {
@@ -66,12 +66,21 @@ func (p *progress) format(iv workloads.Interval) string {
 	if secs <= 0 {
 		secs = 1
 	}
-	fmt.Fprintf(&b, "  %s tx/s", results.Count(int64(float64(iv.Transactions)/secs)))
-	if p.cfg.Rate > 0 {
+	if p.cfg.Workload == "hold" {
+		// Inflight is what is open or opening; the rate is of opens.
+		fmt.Fprintf(&b, "  open %s of %s  %s opened/s (asked %s)", results.Count(int64(iv.Inflight)), results.Count(p.cfg.Requests),
+			results.Count(int64(float64(iv.Connections)/secs)), results.Count(int64(p.cfg.Rate)))
+		if iv.Transactions > 0 {
+			fmt.Fprintf(&b, "  %s pings/s", results.Count(int64(float64(iv.Transactions)/secs)))
+		}
+	} else {
+		fmt.Fprintf(&b, "  %s tx/s", results.Count(int64(float64(iv.Transactions)/secs)))
+	}
+	if p.cfg.Rate > 0 && p.cfg.Workload != "hold" {
 		fmt.Fprintf(&b, " (asked %s)", results.Count(int64(p.cfg.Rate)))
 	}
 	phases := []string{workloads.PhaseHandshake, workloads.PhaseTransaction}
-	if workloads.Registry[p.cfg.Workload].Persistent {
+	if workloads.Registry[p.cfg.Workload].Persistent && p.cfg.Workload != "hold" {
 		phases = phases[1:] // the pool's handshakes are not the story
 	}
 	for _, ph := range phases {

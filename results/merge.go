@@ -212,6 +212,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Exhaustion = mergeExhaustion(parts, start)
 	r.Listener = mergeListener(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
+	r.Hold = mergeHold(parts)
 
 	names := make([]string, len(parts))
 	for i, p := range parts {

@@ -106,6 +106,8 @@ type Run struct {
 	Listener   *Listener   `json:"listener,omitempty"`
 	// TCPInfo is what TCP_INFO showed: SYN retransmissions, Fast Open.
 	TCPInfo *TCPInfo `json:"tcp_info,omitempty"`
+	// Hold is the hold workload's record.
+	Hold *Hold `json:"hold,omitempty"`
 	// Path is the emulated network path the run crossed, if any.
 	Path *Path `json:"path,omitempty"`
 	// Notes are observations a reader needs to read the figures right.

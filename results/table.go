@@ -236,6 +236,41 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return "at " + Dur(r.Exhaustion.FirstAddrNotAvailNs)
 		})...)
 	}
+	if anyRun(view, func(r *Run) bool { return r.Hold != nil }) {
+		hold := func(f func(h *Hold) string) []string {
+			return cells(func(r *Run) string {
+				if r.Hold == nil {
+					return "—"
+				}
+				return f(r.Hold)
+			})
+		}
+		row("held at the end", hold(func(h *Hold) string {
+			return fmt.Sprintf("%s of %s (opened %s)", Count(h.Held), Count(h.Asked), Count(h.Opened))
+		})...)
+		row("time to open", hold(func(h *Hold) string {
+			if h.OpenNs < 0 {
+				return "not finished"
+			}
+			return Dur(h.OpenNs)
+		})...)
+		row("user memory / connection", hold(func(h *Hold) string {
+			if h.Opened == 0 {
+				return "—"
+			}
+			s := fmt.Sprintf("%.0f B", h.UserBytesPerConn)
+			if h.ListenerInProcess {
+				s += " (both ends)"
+			}
+			return s
+		})...)
+		row("kernel TCP slab / connection", hold(func(h *Hold) string {
+			if h.Opened == 0 || h.KernelSlabBytes < 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f B (both ends)", float64(h.KernelSlabBytes)/float64(h.Opened))
+		})...)
+	}
 	if anyRun(view, func(r *Run) bool { return r.TCPInfo != nil && r.TCPInfo.FastOpen > 0 }) {
 		row("SYN carried the request", cells(func(r *Run) string {
 			if f := r.TCPInfo.SYNDataShare(); f >= 0 {

@@ -1,0 +1,65 @@
+package results
+
+// Hold is the hold workload's record: how many connections were opened and
+// held, how long opening took, and what they cost in memory.
+type Hold struct {
+	// Asked is -n; Opened the handshakes that completed; Held the
+	// connections still open when the hold ended.
+	Asked  int64 `json:"asked"`
+	Opened int64 `json:"opened"`
+	Held   int64 `json:"held"`
+	// OpenNs is the time from the start to the last attempt's end; -1 if
+	// the run was stopped before.
+	OpenNs int64 `json:"open_ns"`
+	// RSSGrowthBytes is how much the process's resident memory grew from
+	// before the run to its peak while holding (all processes summed for
+	// a --procs run); UserBytesPerConn is that over Opened. It includes
+	// the built-in listener's side when the listener ran in the process.
+	RSSGrowthBytes    int64   `json:"rss_growth_bytes"`
+	UserBytesPerConn  float64 `json:"user_bytes_per_conn"`
+	ListenerInProcess bool    `json:"listener_in_process"`
+	// KernelSlabBytes is the growth of the kernel's TCP socket slab caches
+	// (both ends of every connection on this host: sockets, timewait and
+	// request sockets, /proc/slabinfo) at the peak; -1 when unreadable.
+	// KernelTCPMemBytes is sockstat's TCP buffer memory at the peak.
+	KernelSlabBytes   int64 `json:"kernel_slab_bytes"`
+	KernelTCPMemBytes int64 `json:"kernel_tcp_mem_bytes"`
+	// PeakTCPInUse is sockstat's "TCP: inuse" at the peak (both ends).
+	PeakTCPInUse int64 `json:"peak_tcp_inuse"`
+	// Sources is the number of source addresses the connections were
+	// spread over.
+	Sources int `json:"sources"`
+}
+
+// mergeHold sums the processes' hold records (one host: the kernel's
+// figures are the same kernel's, so they are kept by max).
+func mergeHold(parts []part) *Hold {
+	var out *Hold
+	for _, p := range parts {
+		h := p.run.Hold
+		if h == nil {
+			continue
+		}
+		if out == nil {
+			out = &Hold{OpenNs: h.OpenNs}
+		}
+		out.Asked += h.Asked
+		out.Opened += h.Opened
+		out.Held += h.Held
+		if h.OpenNs < 0 || out.OpenNs < 0 {
+			out.OpenNs = -1
+		} else {
+			out.OpenNs = max(out.OpenNs, h.OpenNs)
+		}
+		out.RSSGrowthBytes += h.RSSGrowthBytes
+		out.ListenerInProcess = out.ListenerInProcess || h.ListenerInProcess
+		out.KernelSlabBytes = max(out.KernelSlabBytes, h.KernelSlabBytes)
+		out.KernelTCPMemBytes = max(out.KernelTCPMemBytes, h.KernelTCPMemBytes)
+		out.PeakTCPInUse = max(out.PeakTCPInUse, h.PeakTCPInUse)
+		out.Sources = max(out.Sources, h.Sources)
+	}
+	if out != nil && out.Opened > 0 {
+		out.UserBytesPerConn = float64(out.RSSGrowthBytes) / float64(out.Opened)
+	}
+	return out
+}
