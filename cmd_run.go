@@ -63,6 +63,7 @@ type runOptions struct {
 	untilExhausted bool
 	exchange       bool
 	ping           time.Duration
+	floodRate      float64
 	protocol       string
 	path           string
 	headers        []string
@@ -113,6 +114,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
 	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
 	fs.DurationVar(&o.ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
+	fs.Float64Var(&o.floodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
 	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
 	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
 	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
@@ -312,6 +314,13 @@ func (o *runOptions) validate() error {
 		}
 		o.pathCfg = &c
 	}
+	if o.fs.Changed("flood-rate") && o.workload != "synflood" {
+		return usagef("--flood-rate is for --workload synflood")
+	}
+	if !(o.floodRate > 0 && o.floodRate <= 1e6) {
+		return usagef("--flood-rate %g: want 1 to 1000000 SYNs per second", o.floodRate)
+	}
+	o.experimentDefaults()
 	if o.request != "" {
 		if strings.HasPrefix(o.request, "@") {
 			b, err := os.ReadFile(o.request[1:])
@@ -429,6 +438,9 @@ func (o *runOptions) listenerConfig() listener.Config {
 func (o *runOptions) checkTarget(target netip.AddrPort) error {
 	if !target.IsValid() && o.protocol != "raw" && o.protocol != "http" {
 		return usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", o.protocol)
+	}
+	if target.IsValid() && o.workload == "synflood" {
+		return usagef("--workload synflood floods only connbench's own built-in listener inside namespaces it creates; it will not send spoofed SYNs to %s", target)
 	}
 	if target.IsValid() && o.pathCfg != nil {
 		return usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
@@ -658,7 +670,10 @@ func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procs
 	}
 	pp := &procsPlan{n: n, o: o, target: target, args: procsArgs(fs)}
 	if !target.IsValid() {
-		pp.listeners = max(1, need)
+		// SO_REUSEPORT spreads connections by a hash, not evenly: leave
+		// each listener process a quarter of its descriptors spare.
+		pp.listeners, _ = procsNeeded(conns + conns/4)
+		pp.listeners = max(1, pp.listeners)
 	}
 	return pp, nil
 }

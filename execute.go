@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/flood"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
@@ -281,7 +282,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	if builtin {
 		var err error
 		if o.pathCfg != nil {
-			em, ln, err = startPath(*o.pathCfg, sysctls, o.listenerConfig(), o.foMode != dialer.FastOpenOff, stderr, o.quiet)
+			em, ln, err = startPath(*o.pathCfg, pathSysctls(sysctls), o.listenerConfig(), o.foMode != dialer.FastOpenOff, stderr, o.quiet)
 			if err == nil {
 				defer em.close()
 			}
@@ -315,6 +316,24 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 		cfg.Spawn = em.spawn
 		cfg.TCPInfo = true
 	}
+	if name == "backlog" {
+		cfg.TCPInfo = true
+	}
+	var fl *flood.Flooder
+	if name == "synflood" {
+		length := cfg.Warmup + cfg.Duration + 10*time.Second
+		if cfg.Duration == 0 {
+			length = cfg.Warmup + time.Minute // -n runs: a bound all the same
+		}
+		var err error
+		if fl, err = startFlood(em, target.String(), o.floodRate, length); err != nil {
+			return results.Run{}, false, err
+		}
+		defer fl.Stop()
+		if !o.quiet {
+			fmt.Fprintf(stderr, "connbench: flooding %s with %g spoofed SYNs/s from %s\n", target, o.floodRate, flood.Range)
+		}
+	}
 	var pred *workloads.Prediction
 	if cfg.Rate > 0 && !workloads.Registry[name].Persistent {
 		p := workloads.PredictExhaustion(facts, max(cfg.Rate, cfg.RateEnd), cfg.Socket.Close == dialer.CloseRST)
@@ -325,7 +344,24 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	var hm *holdMeter
 	if name == "hold" {
 		hm = newHoldMeter()
-		cfg.OnInterval = func(iv workloads.Interval) { hm.sample(); prog.interval(iv) }
+		cfg.OnReady = hm.ready
+	}
+	var sw *serverWatch
+	if ln != nil && !o.noSample {
+		var do func(func() error) error
+		if em != nil {
+			do = em.path.Server.Do
+		}
+		sw = newServerWatch(ln, do)
+	}
+	cfg.OnInterval = func(iv workloads.Interval) {
+		if hm != nil {
+			hm.sample(iv.Inflight)
+		}
+		if sw != nil {
+			sw.interval(iv)
+		}
+		prog.interval(iv)
 	}
 	cfg.HardStop = hardStop(ctx)
 	stopMsg := context.AfterFunc(ctx, func() {
@@ -369,6 +405,9 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	run.CPU.ProcessUserNs, run.CPU.ProcessSysNs = int64(pu1-pu0), int64(ps1-ps0)
 	if ln != nil {
 		run.Listener = listenerDelta(ln, before)
+		if sw != nil {
+			sw.finish(&run, res.Series)
+		}
 	}
 	if run.Kernel != nil {
 		run.Kernel.PortRangeSize, run.Kernel.Sources = facts.Ports, max(facts.Sources, 1)
@@ -386,8 +425,13 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 		run.Hold = hm.record(res.Hold, len(cfg.Socket.Sources), ln != nil)
 		run.Notes = append(run.Notes, holdNotes(&run, stderr)...)
 	}
-	run.Notes = explain(res, sysctls, builtin, pred)
+	run.Notes = append(explain(res, sysctls, builtin, pred), run.Notes...)
 	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)
+	if fl != nil {
+		fl.Stop()
+		run.Flood = floodRecord(fl, o.floodRate)
+	}
+	run.Notes = append(run.Notes, experimentNotes(&run, o)...)
 	return run, res.Partial, nil
 }
 
@@ -403,6 +447,7 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 		Errors:        after.Errors - before.Errors,
 		CPUUserNs:     int64(after.CPUUser - before.CPUUser),
 		CPUSysNs:      int64(after.CPUSys - before.CPUSys),
+		Leaked:        after.Leaked - before.Leaked,
 	}
 }
 
@@ -439,9 +484,9 @@ func describeTarget(t netip.AddrPort, builtin bool) string {
 func describeLoad(c workloads.Config) string {
 	switch {
 	case c.RateEnd > 0:
-		return fmt.Sprintf("%g→%g/s ramp", c.Rate, c.RateEnd)
+		return fmt.Sprintf("%.6g→%.6g/s ramp", c.Rate, c.RateEnd)
 	case c.Rate > 0:
-		return fmt.Sprintf("%g/s", c.Rate)
+		return fmt.Sprintf("%.6g/s", c.Rate)
 	}
 	return fmt.Sprintf("%d connections", c.Concurrency)
 }

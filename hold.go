@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"runtime/debug"
 	"sync"
 
 	"github.com/connbench/connbench/kernel"
@@ -34,8 +35,10 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 	if target.IsValid() && !(target.Addr().Is4() && target.Addr().IsLoopback()) {
 		return ""
 	}
-	// Leave 5% of each range free: other programs use ports too.
-	per := int64(ports) * 95 / 100
+	// Fill each source's range to half at most: connect()'s search for a
+	// free port slows down sharply as the range fills (see the connect()
+	// rows by occupancy), and other programs use ports too.
+	per := int64(ports) / 2
 	n := (o.requests + per - 1) / per
 	if n <= 1 {
 		return ""
@@ -51,7 +54,7 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 		a = a.Next()
 	}
 	o.source = fmt.Sprintf("%s-%s", o.sources[0], o.sources[len(o.sources)-1])
-	return fmt.Sprintf("-n %d needs more than the %d ports one source address has toward one destination: spreading over %d loopback sources (--source %s)",
+	return fmt.Sprintf("-n %d needs more than half of the %d ports one source address has toward one destination: spreading over %d loopback sources, each at most half full (--source %s)",
 		o.requests, ports, n, o.source)
 }
 
@@ -59,14 +62,15 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 // the kernel's TCP figures, at the start and at their peak.
 type holdMeter struct {
 	mu                         sync.Mutex
-	rss0, rssPeak              int64
+	rss0, rssReady, rssPeak    int64
 	slab0, slabPeak            int64 // -1: unreadable
 	peakInUse, memAtPeak, use0 int64
+	curve                      [][2]int64 // (connections open, resident set) per interval
 }
 
 func newHoldMeter() *holdMeter {
 	m := &holdMeter{slab0: -1, slabPeak: -1}
-	m.rss0, _ = kernel.ProcessRSS()
+	m.rss0 = liveRSS()
 	m.rssPeak = m.rss0
 	if _, b, err := kernel.ReadTCPSlab(""); err == nil {
 		m.slab0, m.slabPeak = b, b
@@ -77,14 +81,27 @@ func newHoldMeter() *holdMeter {
 	return m
 }
 
+// ready reads the resident set once the run's fixed allocations are made
+// (slots, recorders), before any connection.
+func (m *holdMeter) ready() {
+	rss := liveRSS()
+	m.mu.Lock()
+	m.rssReady = max(rss, m.rss0)
+	m.rssPeak = max(m.rssPeak, m.rssReady)
+	m.mu.Unlock()
+}
+
 // sample takes one reading; called once per interval and at the end of the
 // hold (before the connections are closed).
-func (m *holdMeter) sample() {
-	rss, _ := kernel.ProcessRSS()
+func (m *holdMeter) sample(open int) {
+	rss := liveRSS()
 	s, serr := kernel.ReadSockstat("")
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.rssPeak = max(m.rssPeak, rss)
+	if rss > 0 {
+		m.curve = append(m.curve, [2]int64{int64(open), rss})
+	}
 	if serr == nil && s.TCPInUse >= m.peakInUse {
 		m.peakInUse = s.TCPInUse
 		m.memAtPeak = s.TCPMemBytes()
@@ -106,8 +123,24 @@ func (m *holdMeter) record(h *workloads.HoldStats, sources int, listenerHere boo
 	if m.slab0 >= 0 {
 		r.KernelSlabBytes = max(m.slabPeak-m.slab0, 0)
 	}
+	if m.rssReady > 0 {
+		r.FixedBytes = m.rssReady - m.rss0
+	}
 	if h.Opened > 0 {
-		r.UserBytesPerConn = float64(r.RSSGrowthBytes) / float64(h.Opened)
+		// The slots were allocated and touched up front for all -n: count
+		// them per connection, plus what grew with each connection opened:
+		// the slope of the resident set over the connections open, when
+		// the opening spanned enough intervals to fit one (the first
+		// intervals also allocate the run's interval recorders, which a
+		// plain growth/connections would charge to the connections);
+		// else all the growth after the fixed allocations.
+		grown := float64(max(m.rssPeak-max(m.rssReady, m.rss0), 0)) / float64(h.Opened)
+		if sl, ok := slope(m.curve, h.Asked); ok {
+			grown, r.PerConnMethod = max(sl, 0), "slope"
+		} else {
+			r.PerConnMethod = "growth"
+		}
+		r.UserBytesPerConn = float64(workloads.SlotBytes) + grown
 	}
 	return r
 }
@@ -131,7 +164,7 @@ func holdNotes(r *results.Run, stderr io.Writer) []string {
 			out = append(out, fmt.Sprintf("held %d of the %d connections asked for; the most common failure was %s (%d)%s", h.Held, h.Asked, top, n, limitHint(top)))
 		}
 	}
-	out = append(out, "user memory per connection is the process's resident-set growth over the connections opened"+
+	out = append(out, fmt.Sprintf("user memory per connection is the engine's slot (%d B, allocated up front) plus the process's resident-set growth while connections opened, over the connections opened; the run's fixed allocations (recorders, slots: %s) are counted apart", workloads.SlotBytes, mib(h.FixedBytes))+
 		map[bool]string{true: ", with the built-in listener's end in the same process", false: ""}[h.ListenerInProcess]+
 		"; kernel memory (socket slabs at both ends) is separate and not freed by closing the program's memory")
 	return out
@@ -150,4 +183,52 @@ func limitHint(class string) string {
 		return ": SYNs went unanswered (the listener's accept queue or SYN backlog overflowed)"
 	}
 	return ""
+}
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+// slope fits resident set = a + b × connections open by least squares over
+// the intervals while connections were being opened (up to the first at
+// the peak), leaving out the first interval, and returns b. It needs four
+// such intervals spanning at least a fifth of asked.
+func slope(curve [][2]int64, asked int64) (float64, bool) {
+	end := 0
+	for i, c := range curve {
+		if c[0] > curve[end][0] {
+			end = i
+		}
+	}
+	if end < 4 {
+		return 0, false
+	}
+	pts := curve[1 : end+1]
+	if pts[len(pts)-1][0]-pts[0][0] < asked/5 {
+		return 0, false
+	}
+	var n, sx, sy, sxx, sxy float64
+	for _, p := range pts {
+		x, y := float64(p[0]), float64(p[1])
+		n++
+		sx += x
+		sy += y
+		sxx += x * x
+		sxy += x * y
+	}
+	d := n*sxx - sx*sx
+	if d == 0 {
+		return 0, false
+	}
+	return (n*sxy - sx*sy) / d, true
+}
+
+// liveRSS returns the resident set after a garbage collection that returns
+// freed memory to the kernel: without it, the resident set follows the
+// garbage collector's pacing (the heap may grow to twice what is live
+// before a collection), not what the connections need. The collection
+// stops the world for well under a millisecond with connbench's small heap;
+// the hold workload takes that once per interval.
+func liveRSS() int64 {
+	debug.FreeOSMemory()
+	rss, _ := kernel.ProcessRSS()
+	return rss
 }

@@ -68,6 +68,11 @@ func cmdIsolated(args []string, stdout, stderr io.Writer) int {
 	if check || i+1 >= len(args) {
 		return exitOK
 	}
+	var names []string
+	for _, kv := range set {
+		names = append(names, kv[0])
+	}
+	os.Setenv(variedSysctlsEnv, strings.Join(names, ","))
 	return run(args[i+1:], stdout, stderr)
 }
 

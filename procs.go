@@ -238,12 +238,17 @@ func (pp *procsPlan) childFlags(i int) []string {
 		f = append(f, "--rate", r)
 		f = append(f, "--max-inflight", strconv.Itoa(max(1, share(o.maxInflight, pp.n, i))))
 	}
-	if len(o.sources) >= pp.n {
+	switch {
+	case len(o.sources) >= pp.n:
 		var mine []string
 		for j := i; j < len(o.sources); j += pp.n {
 			mine = append(mine, o.sources[j].String())
 		}
 		f = append(f, "--source", strings.Join(mine, ","))
+	case len(o.sources) > 0:
+		// Fewer sources than processes: all share them (the kernel
+		// picks free ports per 4-tuple across processes).
+		f = append(f, "--source", o.source)
 	}
 	return f
 }

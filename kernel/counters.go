@@ -37,6 +37,8 @@ var KeyCounters = []string{
 	"TcpExt.SyncookiesSent",
 	"TcpExt.SyncookiesRecv",
 	"TcpExt.SyncookiesFailed",
+	"TcpExt.TCPReqQFullDrop",
+	"TcpExt.TCPReqQFullDoCookies",
 	"TcpExt.TCPFastOpenActive",
 	"TcpExt.TCPFastOpenActiveFail",
 	"TcpExt.TCPFastOpenPassive",

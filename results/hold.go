@@ -13,11 +13,20 @@ type Hold struct {
 	OpenNs int64 `json:"open_ns"`
 	// RSSGrowthBytes is how much the process's resident memory grew from
 	// before the run to its peak while holding (all processes summed for
-	// a --procs run); UserBytesPerConn is that over Opened. It includes
+	// a --procs run). UserBytesPerConn is the engine's per-connection slot
+	// plus the growth after the fixed allocations, over Opened. It includes
 	// the built-in listener's side when the listener ran in the process.
-	RSSGrowthBytes    int64   `json:"rss_growth_bytes"`
-	UserBytesPerConn  float64 `json:"user_bytes_per_conn"`
-	ListenerInProcess bool    `json:"listener_in_process"`
+	RSSGrowthBytes int64 `json:"rss_growth_bytes"`
+	// FixedBytes is the part of the growth allocated before the first
+	// connection (recorders, the slots for all -n connections).
+	FixedBytes       int64   `json:"fixed_bytes"`
+	UserBytesPerConn float64 `json:"user_bytes_per_conn"`
+	// PerConnMethod says how the growth part was found: "slope" (resident
+	// set over connections open, fitted over the intervals while opening)
+	// or "growth" (all growth after the fixed allocations, over Opened:
+	// an upper bound, for openings too short to fit a slope).
+	PerConnMethod     string `json:"per_conn_method,omitempty"`
+	ListenerInProcess bool   `json:"listener_in_process"`
 	// KernelSlabBytes is the growth of the kernel's TCP socket slab caches
 	// (both ends of every connection on this host: sockets, timewait and
 	// request sockets, /proc/slabinfo) at the peak; -1 when unreadable.
@@ -35,6 +44,7 @@ type Hold struct {
 // figures are the same kernel's, so they are kept by max).
 func mergeHold(parts []part) *Hold {
 	var out *Hold
+	var perConn float64
 	for _, p := range parts {
 		h := p.run.Hold
 		if h == nil {
@@ -52,14 +62,48 @@ func mergeHold(parts []part) *Hold {
 			out.OpenNs = max(out.OpenNs, h.OpenNs)
 		}
 		out.RSSGrowthBytes += h.RSSGrowthBytes
+		out.FixedBytes += h.FixedBytes
+		perConn += h.UserBytesPerConn * float64(h.Opened)
 		out.ListenerInProcess = out.ListenerInProcess || h.ListenerInProcess
+		if out.PerConnMethod == "" || h.PerConnMethod == "growth" {
+			out.PerConnMethod = h.PerConnMethod
+		}
 		out.KernelSlabBytes = max(out.KernelSlabBytes, h.KernelSlabBytes)
 		out.KernelTCPMemBytes = max(out.KernelTCPMemBytes, h.KernelTCPMemBytes)
 		out.PeakTCPInUse = max(out.PeakTCPInUse, h.PeakTCPInUse)
 		out.Sources = max(out.Sources, h.Sources)
 	}
 	if out != nil && out.Opened > 0 {
-		out.UserBytesPerConn = float64(out.RSSGrowthBytes) / float64(out.Opened)
+		out.UserBytesPerConn = perConn / float64(out.Opened)
 	}
 	return out
+}
+
+// Flood is the synflood workload's record of the spoofed SYNs it sent.
+type Flood struct {
+	RatePerSec float64 `json:"rate_per_sec"`
+	Sent       int64   `json:"sent"`
+	Errors     int64   `json:"errors"`
+	FirstError string  `json:"first_error,omitempty"`
+	// Sources is the prefix the spoofed source addresses came from.
+	Sources string `json:"sources"`
+}
+
+// Unfinished is the number of transactions still in flight when the run
+// ended (abandoned: neither completed nor failed), from the last interval.
+func (r *Run) Unfinished() int64 {
+	if len(r.Series) == 0 {
+		return 0
+	}
+	return int64(r.Series[len(r.Series)-1].Inflight)
+}
+
+// SuccessShare is completed transactions over all started (completed,
+// failed, or unfinished at the end); -1 when none started.
+func (r *Run) SuccessShare() float64 {
+	n := r.Counts.Transactions + r.FailuresTotal + r.Unfinished()
+	if n == 0 {
+		return -1
+	}
+	return float64(r.Counts.Transactions) / float64(n)
 }

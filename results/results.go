@@ -106,6 +106,8 @@ type Run struct {
 	Listener   *Listener   `json:"listener,omitempty"`
 	// TCPInfo is what TCP_INFO showed: SYN retransmissions, Fast Open.
 	TCPInfo *TCPInfo `json:"tcp_info,omitempty"`
+	// Flood is the synflood workload's record of the spoofed SYNs.
+	Flood *Flood `json:"flood,omitempty"`
 	// Hold is the hold workload's record.
 	Hold *Hold `json:"hold,omitempty"`
 	// Path is the emulated network path the run crossed, if any.
@@ -180,6 +182,11 @@ type Interval struct {
 	PortsInUse int `json:"ports_in_use"`
 	// Counters are kernel counter deltas over the interval ("Tcp.ActiveOpens", ...).
 	Counters map[string]int64 `json:"counters,omitempty"`
+	// ServerStates counts the built-in listener's sockets by TCP state at
+	// the end of the interval, and ServerDescriptors the connection
+	// descriptors it held then.
+	ServerStates      map[string]int `json:"server_states,omitempty"`
+	ServerDescriptors int64          `json:"server_descriptors,omitempty"`
 }
 
 // IntervalPhase is a phase's latency in one interval, in nanoseconds.
@@ -228,6 +235,18 @@ type Listener struct {
 	Errors        int64  `json:"errors"`
 	CPUUserNs     int64  `json:"cpu_user_ns"`
 	CPUSysNs      int64  `json:"cpu_sys_ns"`
+	// Leaked counts connections the listener left in CLOSE_WAIT (--leak).
+	Leaked int64 `json:"leaked,omitempty"`
+	// PeakDescriptors is the most connection descriptors it held at once
+	// (sampled once per interval).
+	PeakDescriptors int64 `json:"peak_descriptors,omitempty"`
+	// PeakStates is the highest count per TCP state of the listener's
+	// sockets (local end = its address: the listening socket, SYN_RECV
+	// request sockets, accepted connections), sampled once per interval.
+	PeakStates map[string]int `json:"peak_states,omitempty"`
+	// Counters are the kernel counter deltas of the listener's own network
+	// namespace, when it ran in one apart from the client's (emulated path).
+	Counters map[string]int64 `json:"counters,omitempty"`
 }
 
 // Phase is one phase's latency summary (nanoseconds) plus the histogram

@@ -32,7 +32,7 @@ var TableCounters = []string{
 	"Tcp.ActiveOpens", "Tcp.PassiveOpens", "Tcp.AttemptFails", "Tcp.EstabResets", "Tcp.RetransSegs",
 	"TcpExt.TW", "TcpExt.TWRecycled", "TcpExt.TWKilled", "TcpExt.TCPTimeWaitOverflow",
 	"TcpExt.ListenOverflows", "TcpExt.ListenDrops", "TcpExt.SyncookiesSent", "TcpExt.SyncookiesRecv",
-	"TcpExt.SyncookiesFailed", "TcpExt.TCPFastOpenActive", "TcpExt.TCPFastOpenActiveFail",
+	"TcpExt.SyncookiesFailed", "TcpExt.TCPReqQFullDrop", "TcpExt.TCPReqQFullDoCookies", "TcpExt.TCPFastOpenActive", "TcpExt.TCPFastOpenActiveFail",
 	"TcpExt.TCPFastOpenPassive", "TcpExt.TCPFastOpenPassiveFail", "TcpExt.TCPFastOpenCookieReqd",
 	"TcpExt.TCPAbortOnData", "TcpExt.TCPSynRetrans",
 }
@@ -236,6 +236,20 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return "at " + Dur(r.Exhaustion.FirstAddrNotAvailNs)
 		})...)
 	}
+	if anyRun(view, func(r *Run) bool { return r.Flood != nil }) {
+		row("spoofed SYNs sent", cells(func(r *Run) string {
+			if r.Flood == nil {
+				return "—"
+			}
+			return fmt.Sprintf("%s (%s/s asked)", Count(r.Flood.Sent), Count(int64(r.Flood.RatePerSec)))
+		})...)
+		row("legitimate success", cells(func(r *Run) string {
+			if f := r.SuccessShare(); f >= 0 {
+				return fmt.Sprintf("%.1f%% (%s unfinished)", 100*f, Count(r.Unfinished()))
+			}
+			return "—"
+		})...)
+	}
 	if anyRun(view, func(r *Run) bool { return r.Hold != nil }) {
 		hold := func(f func(h *Hold) string) []string {
 			return cells(func(r *Run) string {
@@ -262,7 +276,10 @@ func WriteTable(w io.Writer, doc *Document) error {
 			if h.ListenerInProcess {
 				s += " (both ends)"
 			}
-			return s
+			if h.PerConnMethod == "growth" {
+				s = "≤ " + s
+			}
+			return s + fmt.Sprintf(" + %.1f MiB fixed", float64(h.FixedBytes)/(1<<20))
 		})...)
 		row("kernel TCP slab / connection", hold(func(h *Hold) string {
 			if h.Opened == 0 || h.KernelSlabBytes < 0 {
@@ -330,6 +347,42 @@ func WriteTable(w io.Writer, doc *Document) error {
 		return fmt.Sprintf("%.2f+%.2f", float64(r.CPU.UserNs)/float64(r.Counts.Transactions)/1e3,
 			float64(r.CPU.SysNs)/float64(r.Counts.Transactions)/1e3)
 	})...)
+	for _, st := range []string{"syn_recv", "established", "close_wait"} {
+		if !anyRun(view, func(r *Run) bool { return r.Listener != nil && r.Listener.PeakStates[st] > 0 }) {
+			continue
+		}
+		row("listener "+strings.ToUpper(st)+" peak", cells(func(r *Run) string {
+			if r.Listener == nil || r.Listener.PeakStates == nil {
+				return "—"
+			}
+			return Count(int64(r.Listener.PeakStates[st]))
+		})...)
+	}
+	if anyRun(view, func(r *Run) bool { return r.Listener != nil && r.Listener.Leaked > 0 }) {
+		row("listener leaked (CLOSE_WAIT)", cells(func(r *Run) string {
+			if r.Listener == nil {
+				return "—"
+			}
+			return Count(r.Listener.Leaked)
+		})...)
+		row("listener descriptors peak", cells(func(r *Run) string {
+			if r.Listener == nil {
+				return "—"
+			}
+			return Count(r.Listener.PeakDescriptors)
+		})...)
+	}
+	for _, k := range TableCounters {
+		if !anyRun(view, func(r *Run) bool { return r.Listener != nil && r.Listener.Counters[k] != 0 }) {
+			continue
+		}
+		row("listener ns Δ "+k, cells(func(r *Run) string {
+			if r.Listener == nil {
+				return "—"
+			}
+			return Count(r.Listener.Counters[k])
+		})...)
+	}
 	if anyListener(view) {
 		row("listener CPU µs/txn (user+sys)", cells(func(r *Run) string {
 			if r.Listener == nil || r.Counts.Transactions == 0 {

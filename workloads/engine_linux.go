@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/histogram"
@@ -72,6 +73,10 @@ type conn struct {
 	prev      int32 // timer list links (slot indices, -1 = none)
 	next      int32
 }
+
+// SlotBytes is the memory the engine keeps per connection slot, allocated
+// (and touched) up front for every connection a run may hold at once.
+const SlotBytes = int(unsafe.Sizeof(conn{}))
 
 type tlist struct{ head, tail int32 }
 
@@ -275,6 +280,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	// The coordinator takes its "before" readings on its own thread (in
 	// the client's namespace when spawned there), before any loop starts.
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
 	began, coDone := make(chan struct{}), make(chan struct{})
 	if err := spawn(func() { co.begin(); close(began); co.run(); close(coDone) }); err != nil {
 		for _, l := range loops {

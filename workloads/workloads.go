@@ -48,6 +48,10 @@ var Registry = map[string]Workload{
 		Summary: "connect, then close; no data (netperf TCP_CC)"},
 	"hold": {Name: "hold", Persistent: true, NeedsRate: true,
 		Summary: "open -n connections at --rate per second, hold them all for --duration (with --ping D, one request per connection every D), then close: time to open, connections held, memory per connection"},
+	"backlog": {Name: "backlog", Exchange: true,
+		Summary: "per-request against a server that accepts too slowly (built-in listener: --backlog 16 and --accept-delay 10ms unless set): SYNs dropped at the full accept queue, handshakes at the retransmission times, ListenOverflows/ListenDrops, who got through and who timed out"},
+	"synflood": {Name: "synflood", Exchange: true,
+		Summary: "per-request from legitimate clients while spoofed SYNs (--flood-rate per second, sources in 198.18.0.0/15) flood the built-in listener, all inside connbench's own namespaces (root): SYN_RECV, syncookies, the legitimate success share"},
 	"churn": {Name: "churn", NeedsRate: true,
 		Summary: "open connections at --rate per second, optionally exchange one request (--exchange), close from the client: watch TIME_WAIT fill the ports"},
 }
@@ -189,6 +193,10 @@ type Config struct {
 	// flight. (Cancelling Run's context only stops new work: transactions
 	// in flight finish or time out first.)
 	HardStop <-chan struct{} `json:"-"`
+	// OnReady, when set, is called once everything the run allocates up
+	// front (slots, recorders) is allocated, just before the loops start:
+	// callers measuring memory per connection read the baseline there.
+	OnReady func() `json:"-"`
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
