@@ -286,16 +286,9 @@ func (o *runOptions) validate() error {
 	}
 	o.pauseAt, o.pauseFor = 0, 0
 	if o.acceptPause != "" {
-		a, b, two := strings.Cut(o.acceptPause, ":")
-		var e1, e2 error
-		if two {
-			o.pauseAt, e1 = time.ParseDuration(a)
-			o.pauseFor, e2 = time.ParseDuration(b)
-		} else {
-			o.pauseFor, e1 = time.ParseDuration(a)
-		}
-		if e1 != nil || e2 != nil || o.pauseAt < 0 || o.pauseFor <= 0 {
-			return usagef("--accept-pause %q: want FOR (e.g. 3s, from the start) or AFTER:FOR (e.g. 1s:3s)", o.acceptPause)
+		var err error
+		if o.pauseAt, o.pauseFor, err = parseAcceptPause(o.acceptPause); err != nil {
+			return err
 		}
 	}
 	if o.fastopenQueue < 0 {
@@ -431,6 +424,22 @@ func (o *runOptions) listenerConfig() listener.Config {
 		AcceptPauseFor:   o.pauseFor,
 		Leak:             o.leak,
 	}
+}
+
+// parseAcceptPause parses --accept-pause: FOR, or AFTER:FOR.
+func parseAcceptPause(v string) (after, dur time.Duration, err error) {
+	a, b, two := strings.Cut(v, ":")
+	var e1, e2 error
+	if two {
+		after, e1 = time.ParseDuration(a)
+		dur, e2 = time.ParseDuration(b)
+	} else {
+		dur, e1 = time.ParseDuration(a)
+	}
+	if e1 != nil || e2 != nil || after < 0 || dur <= 0 {
+		return 0, 0, usagef("--accept-pause %q: want FOR (e.g. 3s, from the start) or AFTER:FOR (e.g. 1s:3s)", v)
+	}
+	return after, dur, nil
 }
 
 // checkTarget checks the flags that depend on whether there is a target

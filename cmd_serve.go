@@ -40,7 +40,12 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.NoDelay, "nodelay", false, "set TCP_NODELAY on accepted connections")
 	fs.IntVar(&cfg.RequestSize, "request-size", 1, "bytes that make one request")
 	fs.IntVar(&cfg.ResponseSize, "response-size", 1, "bytes sent back per request")
-	fs.StringVar(&mode, "mode", "respond", "respond (answer each request), echo (send back what arrives) or discard")
+	fs.StringVar(&mode, "mode", "respond", "respond (answer each request), echo (send back what arrives), discard, or http (answer HTTP/1.1 requests with a --response-size body)")
+	fs.IntVar(&cfg.FastOpenQueue, "fastopen-queue", 0, "accept data in the SYN (TCP_FASTOPEN with this queue length; needs bit 0x2 of net.ipv4.tcp_fastopen)")
+	fs.DurationVar(&cfg.AcceptDelay, "accept-delay", 0, "accept at most one connection per this long per loop (a slow-accepting server)")
+	var pause string
+	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
+	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			fmt.Fprint(stdout, serveUsage, fs.FlagUsages())
@@ -53,7 +58,15 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	if cfg.Mode, err = listener.ParseMode(mode); err != nil {
-		return exitCode(stderr, usagef("--mode %q: want respond, echo or discard", mode))
+		return exitCode(stderr, usagef("--mode %q: want respond, echo, discard or http", mode))
+	}
+	if pause != "" {
+		if cfg.AcceptPauseAfter, cfg.AcceptPauseFor, err = parseAcceptPause(pause); err != nil {
+			return exitCode(stderr, err)
+		}
+	}
+	if cfg.AcceptDelay < 0 || cfg.FastOpenQueue < 0 {
+		return exitCode(stderr, usagef("--accept-delay and --fastopen-queue cannot be negative"))
 	}
 	if cfg.RequestSize < 1 || cfg.ResponseSize < 1 {
 		return exitCode(stderr, usagef("--request-size and --response-size must be at least 1"))

@@ -93,9 +93,17 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 		target = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 		cfg := o.listenerConfig()
 		for i := 0; i < pp.listeners; i++ {
-			s := exec.Command(self, "serve", "--reuseport", "--loops", "1",
+			sargs := []string{"serve", "--reuseport", "--loops", "1", "--mode", cfg.Mode.String(),
 				"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
-				"--backlog", strconv.Itoa(o.backlog), target.String())
+				"--backlog", strconv.Itoa(o.backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
+				"--accept-delay", cfg.AcceptDelay.String()}
+			if o.acceptPause != "" {
+				sargs = append(sargs, "--accept-pause", o.acceptPause)
+			}
+			if cfg.Leak {
+				sargs = append(sargs, "--leak")
+			}
+			s := exec.Command(self, append(sargs, target.String())...)
 			s.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 			out, _ := s.StdoutPipe()
 			s.Stderr = stderr

@@ -213,6 +213,8 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Listener = mergeListener(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
 	r.Hold = mergeHold(parts)
+	r.Statuses = mergeStatuses(parts)
+	r.Flood = mergeFlood(parts)
 
 	names := make([]string, len(parts))
 	for i, p := range parts {
@@ -624,6 +626,15 @@ func mergeListener(parts []part) *Listener {
 		out.Errors += l.Errors
 		out.CPUUserNs += l.CPUUserNs
 		out.CPUSysNs += l.CPUSysNs
+		out.Leaked += l.Leaked
+		out.PeakDescriptors += l.PeakDescriptors // separate listeners: an upper bound of the joint peak
+		for k, v := range l.PeakStates {
+			if out.PeakStates == nil {
+				out.PeakStates = map[string]int{}
+			}
+			out.PeakStates[k] = max(out.PeakStates[k], v) // one kernel's sockets, seen by each
+		}
+		out.Counters = maxCounts(out.Counters, l.Counters)
 	}
 	sort.Strings(addrs)
 	out.Addr = strings.Join(addrs, ", ")

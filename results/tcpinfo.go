@@ -110,3 +110,35 @@ func mergeTCPInfo(parts []part) *TCPInfo {
 	}
 	return out
 }
+
+// mergeStatuses sums the parts' answer counts; nil when none has them.
+func mergeStatuses(parts []part) map[string]int64 {
+	var out map[string]int64
+	for _, p := range parts {
+		for k, v := range p.run.Statuses {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[k] += v
+		}
+	}
+	return out
+}
+
+// mergeFlood sums the parts' spoofed SYNs; nil when none flooded.
+func mergeFlood(parts []part) *Flood {
+	var out *Flood
+	for _, p := range parts {
+		f := p.run.Flood
+		if f == nil {
+			continue
+		}
+		if out == nil {
+			out = &Flood{Sources: f.Sources, FirstError: f.FirstError}
+		}
+		out.RatePerSec += f.RatePerSec
+		out.Sent += f.Sent
+		out.Errors += f.Errors
+	}
+	return out
+}
