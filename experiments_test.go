@@ -99,16 +99,21 @@ func TestSynflood(t *testing.T) {
 // is opened and held, and the user memory per connection is bounded.
 func TestHoldSpreads(t *testing.T) {
 	if testing.Short() {
-		t.Skip("opens 50,000 connections")
+		t.Skip("opens 30,000 connections")
 	}
 	t.Setenv(mainEnv, "1") // the --procs children are this test binary, as connbench
-	r := runDoc(t, "run", "-w", "hold", "-n", "50000", "--rate", "10000", "-d", "300ms", "--close", "rst", "--procs", "auto").Runs[0]
+	// 30,000 connections: more than one process's descriptors, more than
+	// half of one source's ports. A long connect timeout, so that a SYN
+	// dropped while the machine is busy (tests run in parallel) is
+	// retransmitted rather than counted as lost.
+	r := runDoc(t, "run", "-w", "hold", "-n", "30000", "--rate", "5000", "-d", "300ms", "--close", "rst",
+		"--procs", "auto", "--connect-timeout", "30s").Runs[0]
 	h := r.Hold
-	if h == nil || h.Held != 50000 || h.Opened != 50000 {
-		t.Fatalf("hold %+v, failures %v: want all 50,000 held", h, r.Failures)
+	if h == nil || h.Held != 30000 || h.Opened != 30000 {
+		t.Fatalf("hold %+v, failures %v: want all 30,000 held", h, r.Failures)
 	}
 	if h.Sources < 2 {
-		t.Errorf("held over %d source addresses: 50,000 need more than one", h.Sources)
+		t.Errorf("held over %d source addresses: 30,000 need more than one", h.Sources)
 	}
 	if h.PerConnMethod != "slope" || h.UserBytesPerConn <= 0 || h.UserBytesPerConn > 1000 {
 		t.Errorf("user memory per connection %.0f B (%s): want a fitted figure under 1,000 B", h.UserBytesPerConn, h.PerConnMethod)
