@@ -72,7 +72,7 @@ func newHoldMeter() *holdMeter {
 	m := &holdMeter{slab0: -1, slabPeak: -1}
 	m.rss0 = liveRSS()
 	m.rssPeak = m.rss0
-	if _, b, err := kernel.ReadTCPSlab(""); err == nil {
+	if b, err := tcpSlabActive(); err == nil {
 		m.slab0, m.slabPeak = b, b
 	}
 	if s, err := kernel.ReadSockstat(""); err == nil {
@@ -106,7 +106,7 @@ func (m *holdMeter) sample(open int) {
 		m.peakInUse = s.TCPInUse
 		m.memAtPeak = s.TCPMemBytes()
 		if m.slab0 >= 0 {
-			if _, b, err := kernel.ReadTCPSlab(""); err == nil {
+			if b, err := tcpSlabActive(); err == nil {
 				m.slabPeak = max(m.slabPeak, b)
 			}
 		}
@@ -231,4 +231,14 @@ func liveRSS() int64 {
 	debug.FreeOSMemory()
 	rss, _ := kernel.ProcessRSS()
 	return rss
+}
+
+// tcpSlabActive is the bytes of TCP socket objects in use in the kernel's
+// slab caches (all namespaces; both ends of loopback connections).
+func tcpSlabActive() (int64, error) {
+	s, err := kernel.ReadSlabinfo("")
+	if err != nil {
+		return 0, err
+	}
+	return s.ActiveBytes(kernel.TCPSlabCaches...), nil
 }

@@ -414,3 +414,17 @@ func ReadTCPSlab(path string) (objects, bytes int64, err error) {
 	objects, bytes = s.Sum(TCPSlabCaches...)
 	return objects, bytes, nil
 }
+
+// ActiveBytes sums, over the named caches, the bytes of their objects in
+// use (active objects × object size). Unlike the slab bytes it does not
+// stay flat when new objects land in free room of slabs already held, so
+// two readings give what a number of sockets takes.
+func (s Slabinfo) ActiveBytes(names ...string) int64 {
+	var b int64
+	for _, n := range names {
+		if c, ok := s[n]; ok {
+			b += c.ActiveObjs * c.ObjSize
+		}
+	}
+	return b
+}

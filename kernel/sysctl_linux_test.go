@@ -25,12 +25,10 @@ func TestWriteSysctlNetns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		// The thread is never unlocked, so the runtime discards it (and
-		// its namespace) when this goroutine ends.
-		runtime.LockOSThread()
+	// On a thread of its own, never the main one (which Go never
+	// discards: it would stay in the throwaway namespace, and /proc/net
+	// with it, for the tests that follow).
+	onOwnThread(func() {
 		before, err := os.Readlink("/proc/thread-self/ns/net")
 		if err != nil {
 			t.Error(err)
@@ -59,8 +57,7 @@ func TestWriteSysctlNetns(t *testing.T) {
 		if !errors.Is(err, unix.EINVAL) {
 			t.Errorf("non-numeric value: err = %v, want EINVAL", err)
 		}
-	}()
-	<-done
+	})
 	runtime.LockOSThread() // read from a thread known to be in the original namespace
 	defer runtime.UnlockOSThread()
 	if v, err := ReadSysctl("", name); err != nil || v != outer {

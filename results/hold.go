@@ -27,9 +27,10 @@ type Hold struct {
 	// an upper bound, for openings too short to fit a slope).
 	PerConnMethod     string `json:"per_conn_method,omitempty"`
 	ListenerInProcess bool   `json:"listener_in_process"`
-	// KernelSlabBytes is the growth of the kernel's TCP socket slab caches
-	// (both ends of every connection on this host: sockets, timewait and
-	// request sockets, /proc/slabinfo) at the peak; -1 when unreadable.
+	// KernelSlabBytes is the growth of the bytes of TCP socket objects in
+	// use in the kernel's slab caches (active objects × object size;
+	// sockets, timewait and request sockets; both ends of every connection
+	// on this host, /proc/slabinfo) at the peak; -1 when unreadable.
 	// KernelTCPMemBytes is sockstat's TCP buffer memory at the peak.
 	KernelSlabBytes   int64 `json:"kernel_slab_bytes"`
 	KernelTCPMemBytes int64 `json:"kernel_tcp_mem_bytes"`

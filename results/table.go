@@ -329,17 +329,25 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return Count(r.Path.DroppedLoss+r.Path.DroppedSYN) + " / " + Count(r.Path.Unrequested())
 		})...)
 	}
-	for _, k := range TableCounters {
-		if !anyRun(view, func(r *Run) bool { return r.Kernel != nil && r.Kernel.Counters[k] != 0 }) {
-			continue
-		}
-		row("Δ "+k, cells(func(r *Run) string {
-			if r.Kernel == nil {
-				return "—"
+	counterRows := func(prefix string, get func(r *Run) map[string]int64) {
+		for _, k := range TableCounters {
+			if !anyRun(view, func(r *Run) bool { return get(r)[k] != 0 }) {
+				continue
 			}
-			return Count(r.Kernel.Counters[k])
-		})...)
+			row(prefix+k, cells(func(r *Run) string {
+				if get(r) == nil {
+					return "—"
+				}
+				return Count(get(r)[k])
+			})...)
+		}
 	}
+	counterRows("Δ ", func(r *Run) map[string]int64 {
+		if r.Kernel == nil {
+			return nil
+		}
+		return r.Kernel.Counters
+	})
 	row("client CPU µs/txn (user+sys)", cells(func(r *Run) string {
 		if r.Counts.Transactions == 0 {
 			return "—"
@@ -372,17 +380,12 @@ func WriteTable(w io.Writer, doc *Document) error {
 			return Count(r.Listener.PeakDescriptors)
 		})...)
 	}
-	for _, k := range TableCounters {
-		if !anyRun(view, func(r *Run) bool { return r.Listener != nil && r.Listener.Counters[k] != 0 }) {
-			continue
+	counterRows("listener ns Δ ", func(r *Run) map[string]int64 {
+		if r.Listener == nil {
+			return nil
 		}
-		row("listener ns Δ "+k, cells(func(r *Run) string {
-			if r.Listener == nil {
-				return "—"
-			}
-			return Count(r.Listener.Counters[k])
-		})...)
-	}
+		return r.Listener.Counters
+	})
 	if anyListener(view) {
 		row("listener CPU µs/txn (user+sys)", cells(func(r *Run) string {
 			if r.Listener == nil || r.Counts.Transactions == 0 {
