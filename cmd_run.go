@@ -64,6 +64,7 @@ type runOptions struct {
 	exchange       bool
 	ping           time.Duration
 	floodRate      float64
+	raiseLimits    bool
 	protocol       string
 	path           string
 	headers        []string
@@ -114,6 +115,7 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
 	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
 	fs.DurationVar(&o.ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
+	fs.BoolVar(&o.raiseLimits, "raise-limits", false, "as root, raise fs.nr_open and the hard open-file limit to what the run needs (needs CAP_SYS_RESOURCE; --procs auto is the way without it)")
 	fs.Float64Var(&o.floodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
 	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
 	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
@@ -551,6 +553,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := o.checkTarget(target); err != nil {
 		return exitCode(stderr, err)
 	}
+	if o.raiseLimits {
+		conns, _ := o.connsNeeded()
+		need := uint64(conns) + 128
+		if !target.IsValid() {
+			need += uint64(conns)
+		}
+		msg, err := raiseLimits(need)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		if msg != "" && !o.quiet {
+			fmt.Fprintf(stderr, "connbench: %s\n", msg)
+		}
+	}
 	if pp, err := o.procsPlan(fs, target); err != nil {
 		return exitCode(stderr, err)
 	} else if pp != nil {
@@ -691,6 +707,6 @@ func (o *runOptions) procsPlan(fs *pflag.FlagSet, target netip.AddrPort) (*procs
 // decides for each of them.
 func procsArgs(fs *pflag.FlagSet) []string {
 	skip := map[string]bool{"procs": true, "output": true, "quiet": true, "start-at": true, "child": true,
-		"no-check": true, "hgrm": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
+		"no-check": true, "hgrm": true, "raise-limits": true, "concurrency": true, "requests": true, "rate": true, "max-inflight": true, "source": true, "cpuprofile": true}
 	return flagArgs(fs, func(name string) bool { return skip[name] })
 }

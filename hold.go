@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"runtime/debug"
 	"sync"
 
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/workloads"
+	"golang.org/x/sys/unix"
 )
 
 // connsNeeded is the most connections the run holds open at once, and the
@@ -241,4 +243,31 @@ func tcpSlabActive() (int64, error) {
 		return 0, err
 	}
 	return s.ActiveBytes(kernel.TCPSlabCaches...), nil
+}
+
+// raiseLimits is --raise-limits: as root, lift fs.nr_open and the hard
+// RLIMIT_NOFILE to what the run needs (need descriptors). It returns what
+// it did, or which limit stopped it and why: raising the hard limit needs
+// CAP_SYS_RESOURCE, which root in a container often lacks.
+func raiseLimits(need uint64) (string, error) {
+	soft, hard, err := kernel.RaiseOpenFileLimit()
+	if err == nil && soft >= need {
+		return "", nil
+	}
+	if os.Geteuid() != 0 {
+		return "", fmt.Errorf("--raise-limits: needs root (the open-file limit is %d, the run needs about %d descriptors); or use --procs auto", hard, need)
+	}
+	old, err := kernel.RaiseNrOpen(int64(need))
+	if err != nil {
+		return "", fmt.Errorf("--raise-limits: fs.nr_open: %w", err)
+	}
+	lim := unix.Rlimit{Cur: need, Max: need}
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		return "", fmt.Errorf("--raise-limits: the hard open-file limit %d cannot be raised to %d (%v: it takes CAP_SYS_RESOURCE, which this root lacks, as in many containers); --procs auto splits the run over processes instead", hard, need, err)
+	}
+	msg := fmt.Sprintf("--raise-limits: open-file limit raised to %d", need)
+	if old < int64(need) {
+		msg += fmt.Sprintf(" (fs.nr_open %d → %d)", old, need)
+	}
+	return msg, nil
 }
