@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/workloads"
 	"github.com/spf13/pflag"
 )
 
@@ -257,6 +258,19 @@ func fastOpenBits(sysctls map[string]string, builtin bool) (warning string, err 
 		return fmt.Sprintf("net.ipv4.tcp_fastopen=%s lacks the server bit 0x2: the built-in listener will not take data in the SYN (sysctl -w net.ipv4.tcp_fastopen=%d, or add --rtt 0 to run in namespaces connbench sets up itself)", v, n|3), nil
 	}
 	return "", nil
+}
+
+// pathNotes explains what differs over the emulated path from loopback.
+func pathNotes(r *results.Run, o *runOptions, sysctls map[string]string) []string {
+	if r.Path == nil {
+		return nil
+	}
+	var out []string
+	if o.close == dialer.CloseFIN && sysctls["net.ipv4.tcp_tw_reuse"] == "2" && !workloads.Registry[o.workload].Persistent {
+		out = append(out, "over the emulated path the addresses (198.18.0.x) are not loopback, so tcp_tw_reuse=2 (loopback only) does not let connect() reuse TIME_WAIT ports: as on a real network, each closed connection holds its port 60 s and connect() slows sharply once half the range is taken; --close rst or compare --vary sysctl:net.ipv4.tcp_tw_reuse=1 avoid it")
+	}
+	out = append(out, "the path's own cost is in every figure: the forwarder's lateness per packet is \"path added delay\"; the wake-up of its thread is not in it (at --rtt 0 that is the whole cost: compare a run without --rtt)")
+	return out
 }
 
 // fastOpenNotes explains a Fast Open run's figures, and warns when the

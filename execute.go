@@ -427,6 +427,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	run.Notes = append(explain(res, sysctls, builtin, pred), run.Notes...)
 	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)
+	run.Notes = append(run.Notes, pathNotes(&run, o, sysctls)...)
 	if fl != nil {
 		fl.Stop()
 		run.Flood = floodRecord(fl, o.floodRate)

@@ -98,7 +98,7 @@ def figures(path):
         "fail": r["failures_total"],
         "unasked": sum(p.get(k, 0) for k in ("dropped_queue", "kernel_dropped", "errors")),
         "hs50": hs["p50_ns"] / 1e3,
-        "hs99": hs["p99_ns"] / 1e3,
+        "hs99": hs["p99_ns"] / 1e6,
     }
     if p:
         f["ad50"] = ad.get("p50_ns", 0) / 1e3
@@ -123,7 +123,7 @@ for n in names:
 
 cols = [  # key, heading, format
     ("cps", "conns/s", "{:.0f}"), ("behind", "behind", "{:.0f}"), ("fail", "failures", "{:.0f}"),
-    ("unasked", "unasked", "{:.0f}"), ("hs50", "hs p50 µs", "{:.0f}"), ("hs99", "hs p99 µs", "{:.0f}"),
+    ("unasked", "unasked", "{:.0f}"), ("hs50", "hs p50 µs", "{:.0f}"), ("hs99", "hs p99 ms", "sig"),
     ("ad50", "added p50 µs", "sig"), ("ad99", "added p99 µs", "sig"), ("cpu", "fwd CPU %", "{:.0f}"),
 ]
 w = 13
