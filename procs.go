@@ -247,15 +247,17 @@ func (pp *procsPlan) childFlags(i int) []string {
 		f = append(f, "--max-inflight", strconv.Itoa(max(1, share(o.maxInflight, pp.n, i))))
 	}
 	switch {
-	case len(o.sources) >= pp.n:
+	case len(o.sources) >= pp.n && o.workload != "hold":
 		var mine []string
 		for j := i; j < len(o.sources); j += pp.n {
 			mine = append(mine, o.sources[j].String())
 		}
 		f = append(f, "--source", strings.Join(mine, ","))
 	case len(o.sources) > 0:
-		// Fewer sources than processes: all share them (the kernel
-		// picks free ports per 4-tuple across processes).
+		// Fewer sources than processes, or a hold (whose sources were
+		// counted so that none is over half full: a process given one
+		// source of its own would fill it): all share them; the kernel
+		// picks free ports per 4-tuple across processes.
 		f = append(f, "--source", o.source)
 	}
 	return f
