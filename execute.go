@@ -343,7 +343,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	cfg.OnInterval = prog.interval
 	var hm *holdMeter
 	if name == "hold" {
-		hm = newHoldMeter()
+		hm = newHoldMeter(!o.noSample)
 		cfg.OnReady = hm.ready
 	}
 	var sw *serverWatch

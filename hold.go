@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -68,12 +69,18 @@ type holdMeter struct {
 	slab0, slabPeak            int64 // -1: unreadable
 	peakInUse, memAtPeak, use0 int64
 	curve                      [][2]int64 // (connections open, resident set) per interval
+	kernelToo                  bool
 }
 
-func newHoldMeter() *holdMeter {
-	m := &holdMeter{slab0: -1, slabPeak: -1}
+// newHoldMeter starts the meter; kernelToo reads the kernel's figures as
+// well (one process of a --procs run does, for all).
+func newHoldMeter(kernelToo bool) *holdMeter {
+	m := &holdMeter{slab0: -1, slabPeak: -1, kernelToo: kernelToo}
 	m.rss0 = liveRSS()
 	m.rssPeak = m.rss0
+	if !kernelToo {
+		return m
+	}
 	if b, err := tcpSlabActive(); err == nil {
 		m.slab0, m.slabPeak = b, b
 	}
@@ -97,7 +104,11 @@ func (m *holdMeter) ready() {
 // hold (before the connections are closed).
 func (m *holdMeter) sample(open int) {
 	rss := liveRSS()
-	s, serr := kernel.ReadSockstat("")
+	var s kernel.Sockstat
+	serr := errors.New("not read")
+	if m.kernelToo {
+		s, serr = kernel.ReadSockstat("")
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.rssPeak = max(m.rssPeak, rss)

@@ -235,6 +235,13 @@ func (pp *procsPlan) childFlags(i int) []string {
 	o := pp.o
 	var f []string
 	f = append(f, "--concurrency", strconv.Itoa(max(1, share(o.concurrency, pp.n, i))))
+	if i > 0 {
+		// The processes share one kernel: one of them samples its socket
+		// states and counters for all (the merge keeps the largest). A
+		// sock_diag dump walks every socket on the host, so N processes
+		// each dumping a million sockets per interval would be the load.
+		f = append(f, "--no-sample")
+	}
 	if o.requests > 0 {
 		f = append(f, "--requests", strconv.FormatInt(int64(share(int(o.requests), pp.n, i)), 10))
 	}
