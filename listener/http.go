@@ -2,6 +2,7 @@ package listener
 
 import (
 	"bytes"
+	"github.com/connbench/connbench/internal/ascii"
 	"strconv"
 )
 
@@ -175,35 +176,22 @@ func (lp *loop) parseRequest(c *conn, head []byte) uint8 {
 		}
 		name, value := line[:colon], bytes.TrimSpace(line[colon+1:])
 		switch {
-		case foldEqual(name, "content-length"):
-			if len(value) == 0 || len(value) > 18 {
+		case ascii.FoldEqual(name, "content-length"):
+			n, ok := ascii.ParseLength(value)
+			if !ok {
 				return httpBad
 			}
-			var n int64
-			for _, d := range value {
-				if d < '0' || d > '9' {
-					return httpBad
-				}
-				n = n*10 + int64(d-'0')
-			}
 			c.skip = n
-		case foldEqual(name, "transfer-encoding"):
+		case ascii.FoldEqual(name, "transfer-encoding"):
 			return httpChunked
-		case foldEqual(name, "connection"):
-			for len(value) > 0 {
-				t := value
-				if k := bytes.IndexByte(value, ','); k >= 0 {
-					t, value = value[:k], value[k+1:]
-				} else {
-					value = nil
-				}
-				t = bytes.TrimSpace(t)
-				if foldEqual(t, "close") {
+		case ascii.FoldEqual(name, "connection"):
+			ascii.ForTokens(value, func(t []byte) {
+				if ascii.FoldEqual(t, "close") {
 					closeTok = true
-				} else if foldEqual(t, "keep-alive") {
+				} else if ascii.FoldEqual(t, "keep-alive") {
 					keepTok = true
 				}
-			}
+			})
 		}
 	}
 	switch {
@@ -213,21 +201,4 @@ func (lp *loop) parseRequest(c *conn, head []byte) uint8 {
 		return httpClose
 	}
 	return httpKeep
-}
-
-// foldEqual compares b with lower, an ASCII lower-case string, ignoring case.
-func foldEqual(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }

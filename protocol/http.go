@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/connbench/connbench/internal/ascii"
 	"strings"
 )
 
@@ -381,25 +382,25 @@ func (f *httpFramer) parseHead(h []byte) error {
 		// Only three names matter; compare those of their lengths.
 		switch len(name) {
 		case len("content-length"):
-			if !foldEq(name, "content-length") {
+			if !ascii.FoldEqual(name, "content-length") {
 				continue
 			}
-			v, ok := parseLength(trimOWS(line[colon+1:]))
+			v, ok := ascii.ParseLength(ascii.TrimOWS(line[colon+1:]))
 			if !ok || (length >= 0 && v != length) {
 				return errHTTPLength
 			}
 			length = v
 		case len("transfer-encoding"):
-			if foldEq(name, "transfer-encoding") {
+			if ascii.FoldEqual(name, "transfer-encoding") {
 				te = true
 				chunked = lastTokenIs(line[colon+1:], "chunked")
 			}
 		case len("connection"):
-			if foldEq(name, "connection") {
-				forTokens(line[colon+1:], func(t []byte) {
-					if foldEq(t, "close") {
+			if ascii.FoldEqual(name, "connection") {
+				ascii.ForTokens(line[colon+1:], func(t []byte) {
+					if ascii.FoldEqual(t, "close") {
 						closeTok = true
-					} else if foldEq(t, "keep-alive") {
+					} else if ascii.FoldEqual(t, "keep-alive") {
 						keepAliveTk = true
 					}
 				})
@@ -447,67 +448,8 @@ func lineEnd(b []byte) int {
 	}
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// foldEq compares b with lower, an ASCII lower-case string, ignoring case.
-func foldEq(b []byte, lower string) bool {
-	if len(b) != len(lower) {
-		return false
-	}
-	for i := range b {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// parseLength parses a Content-Length value: decimal digits, at most 18.
-func parseLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var v int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int64(c-'0')
-	}
-	return v, true
-}
-
-// forTokens calls fn with each comma-separated token of a header value.
-func forTokens(v []byte, fn func([]byte)) {
-	for len(v) > 0 {
-		i := bytes.IndexByte(v, ',')
-		if i < 0 {
-			i = len(v)
-		}
-		if t := trimOWS(v[:i]); len(t) > 0 {
-			fn(t)
-		}
-		if i == len(v) {
-			break
-		}
-		v = v[i+1:]
-	}
-}
-
 func lastTokenIs(v []byte, lower string) bool {
 	var last []byte
-	forTokens(v, func(t []byte) { last = t })
-	return last != nil && foldEq(last, lower)
+	ascii.ForTokens(v, func(t []byte) { last = t })
+	return last != nil && ascii.FoldEqual(last, lower)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/connbench/connbench/internal/ascii"
 	"strings"
 )
 
@@ -228,7 +229,7 @@ func field(line []byte, i int) (int64, bool) {
 	if j := bytes.IndexByte(line, ' '); j >= 0 {
 		line = line[:j]
 	}
-	v, ok := parseLength(line)
+	v, ok := ascii.ParseLength(line)
 	if !ok || v > maxBulk {
 		return 0, false
 	}
