@@ -179,7 +179,7 @@ func (co *coordinator) finalize(idx int) {
 		if rec == nil {
 			continue
 		}
-		if rec.Count() > 0 && co.keepPhase(j) {
+		if rec.Count() > 0 && co.e.keepPhase(j) {
 			iv.Phases[Phases[j]] = rec.Summary()
 			if enc, err := rec.Encode(); err == nil {
 				iv.Hists[Phases[j]] = enc
@@ -210,8 +210,6 @@ func (co *coordinator) finalize(idx int) {
 		e.cfg.OnInterval(iv)
 	}
 }
-
-func (co *coordinator) keepPhase(j int) bool { return co.e.keepPhase(j) }
 
 // keepPhase reports whether the run records phase j at all.
 func (e *engine) keepPhase(j int) bool {

@@ -105,12 +105,16 @@ type engine struct {
 	fastopen   dialer.FastOpenMode
 	tcpinfo    bool // read TCP_INFO after each measured handshake
 	// hold workload
-	hold     bool
-	holdN    int64        // connections to open
-	openLeft atomic.Int64 // connection attempts not yet resolved
-	openDone atomic.Int64 // ns since base when the last one resolved; 0: not yet
-	holdEnd  atomic.Int64 // ns since base when the hold ends; 0: not yet known
-	wakeAll  func()
+	hold bool
+	// readyList: an open-loop pooled run, whose due transactions take a
+	// connected slot from the ready list; other open-loop runs (hold
+	// included) take a free slot and open a connection.
+	readyList bool
+	holdN     int64        // connections to open
+	openLeft  atomic.Int64 // connection attempts not yet resolved
+	openDone  atomic.Int64 // ns since base when the last one resolved; 0: not yet
+	holdEnd   atomic.Int64 // ns since base when the hold ends; 0: not yet known
+	wakeAll   func()
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
@@ -242,6 +246,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
 	}
+	e.readyList = e.open && e.persistent && !e.hold
 	e.reports = make(chan report, cfg.Loops*16)
 	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
 	slots := cfg.Concurrency // hold: -n
@@ -455,7 +460,7 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 			l.framers[j] = e.cfg.Protocol.NewFramer()
 		}
 	}
-	if e.open && (!e.persistent || e.hold) {
+	if e.open && !e.readyList {
 		for j := len(l.conns) - 1; j >= 0; j-- {
 			l.free = append(l.free, int32(j))
 		}
@@ -647,7 +652,7 @@ func (l *loop) claim(s int32, now, t int64) bool {
 
 // canStart reports whether a due transaction would find a slot.
 func (l *loop) canStart() bool {
-	if l.e.persistent && !l.e.hold {
+	if l.e.readyList {
 		return len(l.ready) > 0
 	}
 	return len(l.free) > 0
@@ -661,7 +666,7 @@ func (l *loop) schedule(now int64) {
 	}
 	for !l.schedDone && l.nextAt <= now && l.canStart() {
 		var s int32
-		if e.persistent && !e.hold {
+		if e.readyList {
 			s = l.ready[len(l.ready)-1]
 			l.ready = l.ready[:len(l.ready)-1]
 		} else {
@@ -669,7 +674,7 @@ func (l *loop) schedule(now int64) {
 			l.free = l.free[:len(l.free)-1]
 		}
 		if !l.claim(s, now, l.nextAt) {
-			if e.persistent && !e.hold {
+			if e.readyList {
 				l.ready = append(l.ready, s)
 			} else {
 				l.free = append(l.free, s)
