@@ -326,7 +326,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 			length = cfg.Warmup + time.Minute // -n runs: a bound all the same
 		}
 		var err error
-		if fl, err = startFlood(em, target.String(), o.floodRate, length); err != nil {
+		if fl, err = startFlood(em, target, o.floodRate, length); err != nil {
 			return results.Run{}, false, err
 		}
 		defer fl.Stop()
@@ -423,7 +423,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	if hm != nil && res.Hold != nil {
 		run.Hold = hm.record(res.Hold, len(cfg.Socket.Sources), ln != nil)
-		run.Notes = append(run.Notes, holdNotes(&run, stderr)...)
+		run.Notes = append(run.Notes, holdNotes(&run)...)
 	}
 	run.Notes = append(explain(res, sysctls, builtin, pred), run.Notes...)
 	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)

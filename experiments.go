@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -51,15 +52,11 @@ func (o *runOptions) experimentDefaults() {
 
 // startFlood starts the spoofed-SYN flood from the client namespace of em
 // toward the listener, bounded to the run's length plus a margin.
-func startFlood(em *emulated, target string, rate float64, length time.Duration) (*flood.Flooder, error) {
-	t, err := parseTarget(target)
-	if err != nil {
-		return nil, err
-	}
+func startFlood(em *emulated, target netip.AddrPort, rate float64, length time.Duration) (*flood.Flooder, error) {
 	var f *flood.Flooder
-	err = em.path.Client.Do(func() error {
+	err := em.path.Client.Do(func() error {
 		var err error
-		f, err = flood.Start(flood.Config{Target: t, Rate: rate, Duration: length})
+		f, err = flood.Start(flood.Config{Target: target, Rate: rate, Duration: length})
 		return err
 	})
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"runtime/debug"
@@ -64,12 +63,12 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 // holdMeter follows a hold run's memory: the process's resident set and
 // the kernel's TCP figures, at the start and at their peak.
 type holdMeter struct {
-	mu                         sync.Mutex
-	rss0, rssReady, rssPeak    int64
-	slab0, slabPeak            int64 // -1: unreadable
-	peakInUse, memAtPeak, use0 int64
-	curve                      [][2]int64 // (connections open, resident set) per interval
-	kernelToo                  bool
+	mu                      sync.Mutex
+	rss0, rssReady, rssPeak int64
+	slab0, slabPeak         int64 // -1: unreadable
+	peakInUse, memAtPeak    int64
+	curve                   [][2]int64 // (connections open, resident set) per interval
+	kernelToo               bool
 }
 
 // newHoldMeter starts the meter; kernelToo reads the kernel's figures as
@@ -83,9 +82,6 @@ func newHoldMeter(kernelToo bool) *holdMeter {
 	}
 	if b, err := tcpSlabActive(); err == nil {
 		m.slab0, m.slabPeak = b, b
-	}
-	if s, err := kernel.ReadSockstat(""); err == nil {
-		m.use0 = s.TCPInUse
 	}
 	return m
 }
@@ -159,7 +155,7 @@ func (m *holdMeter) record(h *workloads.HoldStats, sources int, listenerHere boo
 }
 
 // holdNotes explains a hold run's figures.
-func holdNotes(r *results.Run, stderr io.Writer) []string {
+func holdNotes(r *results.Run) []string {
 	h := r.Hold
 	if h == nil {
 		return nil

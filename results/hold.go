@@ -79,32 +79,3 @@ func mergeHold(parts []part) *Hold {
 	}
 	return out
 }
-
-// Flood is the synflood workload's record of the spoofed SYNs it sent.
-type Flood struct {
-	RatePerSec float64 `json:"rate_per_sec"`
-	Sent       int64   `json:"sent"`
-	Errors     int64   `json:"errors"`
-	FirstError string  `json:"first_error,omitempty"`
-	// Sources is the prefix the spoofed source addresses came from.
-	Sources string `json:"sources"`
-}
-
-// Unfinished is the number of transactions still in flight when the run
-// ended (abandoned: neither completed nor failed), from the last interval.
-func (r *Run) Unfinished() int64 {
-	if len(r.Series) == 0 {
-		return 0
-	}
-	return int64(r.Series[len(r.Series)-1].Inflight)
-}
-
-// SuccessShare is completed transactions over all started (completed,
-// failed, or unfinished at the end); -1 when none started.
-func (r *Run) SuccessShare() float64 {
-	n := r.Counts.Transactions + r.FailuresTotal + r.Unfinished()
-	if n == 0 {
-		return -1
-	}
-	return float64(r.Counts.Transactions) / float64(n)
-}

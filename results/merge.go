@@ -655,3 +655,12 @@ func maxCounts(dst, src map[string]int64) map[string]int64 {
 	}
 	return dst
 }
+
+// mergeStatuses sums the parts' answer counts; nil when none has them.
+func mergeStatuses(parts []part) map[string]int64 {
+	var out map[string]int64
+	for _, p := range parts {
+		out = addCounts(out, p.run.Statuses)
+	}
+	return out
+}
