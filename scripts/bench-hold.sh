@@ -29,6 +29,9 @@ r = json.load(open(sys.argv[1]))["runs"][0]
 h = r["hold"]
 print(f'held {h["held"]:,} of {h["asked"]:,} (opened {h["opened"]:,}) in {h["open_ns"]/1e9:.1f} s over {h["sources"]} sources')
 print(f'user memory: {h["user_bytes_per_conn"]:.0f} B per connection ({h["per_conn_method"]}), {h["fixed_bytes"]/2**20:.1f} MiB fixed, {h["rss_growth_bytes"]/2**20:.0f} MiB grown in all processes')
-print(f'kernel: {h["kernel_slab_bytes"]/max(h["opened"],1):.0f} B of TCP slab objects per connection (both ends), peak TCP inuse {h["peak_tcp_inuse"]:,}')
+if h["kernel_slab_bytes"] < 0:
+    print('kernel: /proc/slabinfo was not readable (run as root for the kernel figure)')
+else:
+    print(f'kernel: {h["kernel_slab_bytes"]/max(h["opened"],1):.0f} B of TCP slab objects per connection (both ends), peak TCP inuse {h["peak_tcp_inuse"]:,}')
 print(f'failures: {r["failures"]}')
 PY
