@@ -173,9 +173,12 @@ func holdNotes(r *results.Run) []string {
 			out = append(out, fmt.Sprintf("held %d of the %d connections asked for; the most common failure was %s (%d)%s", h.Held, h.Asked, top, n, limitHint(top)))
 		}
 	}
-	out = append(out, fmt.Sprintf("user memory per connection is the engine's slot (%d B, allocated up front) plus the process's resident-set growth while connections opened, over the connections opened; the run's fixed allocations (recorders, slots: %s) are counted apart", workloads.SlotBytes, mib(h.FixedBytes))+
-		map[bool]string{true: ", with the built-in listener's end in the same process", false: ""}[h.ListenerInProcess]+
-		"; kernel memory (socket slabs at both ends) is separate and not freed by closing the program's memory")
+	both := ""
+	if h.ListenerInProcess {
+		both = " (the built-in listener's end included: it ran in the same process)"
+	}
+	out = append(out, fmt.Sprintf("user memory per connection%s is the engine's slot (%d B, allocated up front) plus the process's resident-set growth while connections opened, over the connections opened; the run's fixed allocations (recorders, slots: %s) are counted apart; kernel memory (socket slabs at both ends) is separate",
+		both, workloads.SlotBytes, mib(h.FixedBytes)))
 	return out
 }
 
