@@ -135,6 +135,14 @@ func buildPlan(fs *pflag.FlagSet, o *runOptions, c *compareOptions, target netip
 			return nil, usagef("--vary %q: no values", spec)
 		}
 		if name, isSysctl := strings.CutPrefix(key, "sysctl:"); isSysctl {
+			if err := kernel.CheckSysctlName(name); err != nil {
+				return nil, usagef("--vary sysctl:%v", err)
+			}
+			for _, v := range vals {
+				if err := kernel.CheckSysctlValue(v); err != nil {
+					return nil, usagef("--vary sysctl:%s: %v", name, err)
+				}
+			}
 			if _, err := kernel.ReadSysctl("", name); err != nil {
 				return nil, usagef("--vary %q: unknown sysctl %s (%v)", spec, name, err)
 			}

@@ -8,14 +8,23 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"time"
 
 	"github.com/connbench/connbench/kernel"
 	"github.com/spf13/pflag"
 )
 
-// defaultStateFile is where host sysctl variants record the original values.
-var defaultStateFile = filepath.Join(os.TempDir(), "connbench-sysctl-restore.json")
+// stateDir is where host sysctl variants record the original values: a
+// directory only root can write (made 0700 if missing), so no other user can
+// plant a state file that restore would trust, nor a link the save follows.
+const stateDir = "/run/connbench"
+
+// defaultStateFile is the state file compare and restore use by default.
+var defaultStateFile = filepath.Join(stateDir, "sysctl-restore.json")
+
+// maxStateFile bounds what restore reads: a state file holds a few sysctls.
+const maxStateFile = 1 << 20
 
 // stateFile is what `connbench restore` reads after a crash.
 type stateFile struct {
@@ -23,6 +32,121 @@ type stateFile struct {
 	PID     int               `json:"pid"`
 	Started time.Time         `json:"started"`
 	Sysctls map[string]string `json:"sysctls"`
+}
+
+// prepareStateDir makes the default state directory (0700) when path is in
+// it, and refuses a directory that others could write into.
+func prepareStateDir(path string) error {
+	dir := filepath.Dir(path)
+	if dir == stateDir {
+		if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("--state-file %s: %v", path, err)
+		}
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("--state-file %s: %v", path, err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("--state-file %s: %s is not a directory", path, dir)
+	}
+	if dir == stateDir {
+		if err := checkOwned(dir, fi); err != nil {
+			return fmt.Errorf("--state-file %s: %v", path, err)
+		}
+	}
+	return nil
+}
+
+// checkOwned refuses a file or directory that is not owned by this user or
+// that others can write.
+func checkOwned(path string, fi os.FileInfo) error {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: cannot tell its owner", path)
+	}
+	if int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by this user (uid %d): refusing to trust it", path, st.Uid, os.Geteuid())
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("%s is writable by others (mode %v): refusing to trust it", path, fi.Mode().Perm())
+	}
+	return nil
+}
+
+// writeStateFile writes b to path through a temporary file made with
+// os.CreateTemp in path's directory (an unpredictable name, O_EXCL), linked
+// into place only if path does not exist: it never replaces or follows what
+// is there.
+func writeStateFile(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s appeared while connbench was writing it: refusing to replace it", path)
+		}
+		return err
+	}
+	return nil
+}
+
+// readStateFile reads and checks a state file: a regular file (not a link,
+// device or FIFO) owned by this user and not writable by others, at most
+// maxStateFile bytes, naming only valid sysctls with valid values. Nothing is
+// written before all of it has passed.
+func readStateFile(path string) (stateFile, error) {
+	var st stateFile
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return st, fmt.Errorf("--state-file %s is a symbolic link: refusing to trust it", path)
+		}
+		return st, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return st, err
+	}
+	if !fi.Mode().IsRegular() {
+		return st, fmt.Errorf("--state-file %s is not a regular file (%v): refusing to trust it", path, fi.Mode().Type())
+	}
+	if err := checkOwned("--state-file "+path, fi); err != nil {
+		return st, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxStateFile+1))
+	if err != nil {
+		return st, err
+	}
+	if len(b) > maxStateFile {
+		return st, fmt.Errorf("--state-file %s: larger than %d bytes: not a connbench state file", path, maxStateFile)
+	}
+	if err := json.Unmarshal(b, &st); err != nil || st.Sysctls == nil {
+		return st, fmt.Errorf("--state-file %s: not a connbench state file", path)
+	}
+	for _, kv := range sortedPairs(st.Sysctls) {
+		if err := kernel.CheckSysctlName(kv[0]); err != nil {
+			return st, fmt.Errorf("--state-file %s: sysctl %v; nothing restored", path, err)
+		}
+		if err := kernel.CheckSysctlValue(kv[1]); err != nil {
+			return st, fmt.Errorf("--state-file %s: %s: %v; nothing restored", path, kv[0], err)
+		}
+	}
+	return st, nil
 }
 
 // hostSysctls varies sysctls on the host itself (compare against an
@@ -43,7 +167,7 @@ func newHostSysctls(path string, names []string) *hostSysctls {
 }
 
 func (h *hostSysctls) begin() error {
-	if _, err := os.Stat(h.path); err == nil {
+	if _, err := os.Lstat(h.path); err == nil {
 		return fmt.Errorf("--state-file %s exists: an earlier run did not restore its sysctls; run `connbench restore --state-file %s` first", h.path, h.path)
 	}
 	h.orig = map[string]string{}
@@ -60,12 +184,10 @@ func (h *hostSysctls) begin() error {
 		Started: time.Now().UTC(),
 		Sysctls: h.orig,
 	}, "", "  ")
-	tmp := h.path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return fmt.Errorf("--state-file %s: %v", h.path, err)
+	if err := prepareStateDir(h.path); err != nil {
+		return err
 	}
-	if err := os.Rename(tmp, h.path); err != nil {
-		os.Remove(tmp)
+	if err := writeStateFile(h.path, b); err != nil {
 		return fmt.Errorf("--state-file %s: %v", h.path, err)
 	}
 	h.began = true
@@ -129,6 +251,12 @@ Writes back the sysctl values that a compare run with --allow-host-sysctl
 recorded before changing them, and removes the state file. Needed only when
 that run could not restore them itself (it was killed).
 
+The state file lives in /run/connbench/ (a directory only root can write,
+made 0700). restore refuses a state file that is a link, a device or a FIFO,
+that another user owns or others can write, that is larger than 1 MiB, or that
+names anything but valid sysctls and values: all of it is checked before any
+sysctl is written.
+
 Flags:
 `
 
@@ -144,17 +272,13 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitCode(stderr, usagef("%v (see connbench restore --help)", err))
 	}
-	b, err := os.ReadFile(*path)
+	st, err := readStateFile(*path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			fmt.Fprintf(stdout, "connbench: nothing to restore (%s does not exist)\n", *path)
 			return exitOK
 		}
 		return exitCode(stderr, err)
-	}
-	var st stateFile
-	if err := json.Unmarshal(b, &st); err != nil || st.Sysctls == nil {
-		return exitCode(stderr, fmt.Errorf("%s: not a connbench state file", *path))
 	}
 	if err := restoreSysctls(st.Sysctls); err != nil {
 		return exitCode(stderr, err)

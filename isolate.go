@@ -41,6 +41,12 @@ func cmdIsolated(args []string, stdout, stderr io.Writer) int {
 			if !ok {
 				return exitCode(stderr, usagef("%s %q: want NAME=VALUE", a, args[i+1]))
 			}
+			if err := kernel.CheckSysctlName(k); err != nil {
+				return exitCode(stderr, usagef("%s sysctl %v", a, err))
+			}
+			if err := kernel.CheckSysctlValue(v); err != nil {
+				return exitCode(stderr, usagef("%s %s: %v", a, k, err))
+			}
 			if a == "--base" {
 				base = append(base, [2]string{k, v})
 			} else {

@@ -50,7 +50,10 @@ func TestNegativePid(t *testing.T) {
 func nrOpenRoot(t *testing.T, content string) (root, file string) {
 	t.Helper()
 	root = t.TempDir()
-	file = SysctlPath(root, nrOpenSysctl)
+	file, err := SysctlPath(root, nrOpenSysctl)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -13,10 +14,110 @@ func TestSysctlPath(t *testing.T) {
 		{"/x", "net.ipv4.tcp_tw_reuse", "/x/sys/net/ipv4/tcp_tw_reuse"},
 		{"/proc", "net/ipv4/conf/eth0.100/rp_filter", "/proc/sys/net/ipv4/conf/eth0.100/rp_filter"},
 	} {
-		if got := SysctlPath(tc.root, tc.name); got != tc.want {
-			t.Errorf("SysctlPath(%q, %q) = %q, want %q", tc.root, tc.name, got, tc.want)
+		if got, err := SysctlPath(tc.root, tc.name); got != tc.want || err != nil {
+			t.Errorf("SysctlPath(%q, %q) = %q, %v; want %q", tc.root, tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// TestSysctlNameHostile: names that would leave /proc/sys, or are not
+// sysctl names at all, are refused by every function that makes a path of
+// them, before anything is opened.
+func TestSysctlNameHostile(t *testing.T) {
+	root := t.TempDir()
+	// A file outside root/sys that a "../" name would reach.
+	victim := filepath.Join(root, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, why string }{
+		{"", "empty"},
+		{"../victim", "element .. is not allowed"},
+		{"net/../../victim", "element .. is not allowed"},
+		{"net/./ipv4", "element . is not allowed"},
+		{"net..ipv4", "empty element"},
+		{".net.ipv4", "empty element"},
+		{"net.ipv4.", "empty element"},
+		{"/etc/passwd", "empty element"},
+		{"net//ipv4", "empty element"},
+		{"net.ipv4.tcp_tw_reuse\x00", "character"},
+		{"net.ipv4.tcp tw", "character"},
+		{"net.ipv4.*", "character"},
+		{"net.ipv4.tcp_tw_reuse\n", "character"},
+		{strings.Repeat("a.", 20) + "a", "more than 16 elements"},
+		{strings.Repeat("a", 300), "longer than 256 bytes"},
+	} {
+		err := CheckSysctlName(tc.name)
+		if !errors.Is(err, ErrBadSysctlName) || !strings.Contains(err.Error(), tc.why) {
+			t.Errorf("CheckSysctlName(%q) = %v; want ErrBadSysctlName saying %q", tc.name, err, tc.why)
+		}
+		if _, err := SysctlPath(root, tc.name); !errors.Is(err, ErrBadSysctlName) {
+			t.Errorf("SysctlPath(%q) = %v; want ErrBadSysctlName", tc.name, err)
+		}
+		if _, err := ReadSysctl(root, tc.name); !errors.Is(err, ErrBadSysctlName) {
+			t.Errorf("ReadSysctl(%q) = %v; want ErrBadSysctlName", tc.name, err)
+		}
+		if err := WriteSysctl(root, tc.name, "1"); !errors.Is(err, ErrBadSysctlName) {
+			t.Errorf("WriteSysctl(%q) = %v; want ErrBadSysctlName", tc.name, err)
+		}
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "keep" {
+		t.Errorf("a file outside root/sys changed: %q", b)
+	}
+	for _, ok := range []string{"net.core.somaxconn", "net/ipv4/conf/eth0.100/rp_filter", "net/ipv4/conf/br-lan@1/rp_filter", "fs.nr_open", "net.ipv6.conf.all.disable_ipv6"} {
+		if err := CheckSysctlName(ok); err != nil {
+			t.Errorf("CheckSysctlName(%q) = %v, want nil", ok, err)
+		}
+	}
+}
+
+func TestSysctlValueHostile(t *testing.T) {
+	for _, v := range []string{"1\n2", "a\x00", "\x1b[2J", strings.Repeat("1", 5000), "\xff"} {
+		if err := CheckSysctlValue(v); err == nil {
+			t.Errorf("CheckSysctlValue(%q) = nil, want an error", v)
+		}
+	}
+	for _, v := range []string{"1", "32768 60999", "4096\t87380\t6291456", "", "cubic"} {
+		if err := CheckSysctlValue(v); err != nil {
+			t.Errorf("CheckSysctlValue(%q) = %v, want nil", v, err)
+		}
+	}
+	root := t.TempDir()
+	p, _ := SysctlPath(root, "net.ipv4.tcp_fin_timeout")
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	os.WriteFile(p, []byte("60\n"), 0o644)
+	if err := WriteSysctl(root, "net.ipv4.tcp_fin_timeout", "7\n8"); err == nil {
+		t.Error("WriteSysctl with a newline in the value: no error")
+	}
+	if v, _ := ReadSysctl(root, "net.ipv4.tcp_fin_timeout"); v != "60" {
+		t.Errorf("refused write changed the value to %q", v)
+	}
+	// A sysctl file that is not a sysctl (an endless or huge file) is
+	// read only up to the limit.
+	os.WriteFile(p, []byte(strings.Repeat("9", 10000)), 0o644)
+	if _, err := ReadSysctl(root, "net.ipv4.tcp_fin_timeout"); !errors.Is(err, ErrMalformed) {
+		t.Errorf("ReadSysctl of a 10,000-byte file = %v, want ErrMalformed", err)
+	}
+}
+
+// FuzzSysctlName: whatever the name, an accepted one resolves under
+// root/sys, never to root/sys itself or above it.
+func FuzzSysctlName(f *testing.F) {
+	for _, s := range []string{"net.core.somaxconn", "net/ipv4/conf/eth0.100/rp_filter", "../x", "net/../..", "a..b", "/", "", "net.ipv4.tcp_tw_reuse"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		p, err := SysctlPath("/proc", name)
+		if err != nil {
+			if !errors.Is(err, ErrBadSysctlName) {
+				t.Fatalf("SysctlPath(%q) error %v does not wrap ErrBadSysctlName", name, err)
+			}
+			return
+		}
+		if !strings.HasPrefix(p, "/proc/sys/") || strings.Contains(p, "/../") || filepath.Clean(p) != p {
+			t.Fatalf("SysctlPath(%q) = %q: outside /proc/sys or not clean", name, p)
+		}
+	})
 }
 
 func TestReadSysctlFixture(t *testing.T) {
@@ -71,7 +172,7 @@ func TestReadSysctlAbsent(t *testing.T) {
 
 func TestPortRangeMalformed(t *testing.T) {
 	root := t.TempDir()
-	p := SysctlPath(root, "net.ipv4.ip_local_port_range")
+	p, _ := SysctlPath(root, "net.ipv4.ip_local_port_range")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +200,7 @@ func TestReadSysctlLive(t *testing.T) {
 
 func TestWriteSysctlFixture(t *testing.T) {
 	root := t.TempDir()
-	p := SysctlPath(root, "net.ipv4.tcp_fin_timeout")
+	p, _ := SysctlPath(root, "net.ipv4.tcp_fin_timeout")
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
