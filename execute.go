@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/flood"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/listener"
@@ -423,16 +424,12 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	}
 	if hm != nil && res.Hold != nil {
 		run.Hold = hm.record(res.Hold, len(cfg.Socket.Sources), ln != nil)
-		run.Notes = append(run.Notes, holdNotes(&run)...)
 	}
-	run.Notes = append(explain(res, sysctls, builtin, pred), run.Notes...)
-	run.Notes = append(run.Notes, fastOpenNotes(&run, o.foMode)...)
-	run.Notes = append(run.Notes, pathNotes(&run, o, sysctls)...)
 	if fl != nil {
 		fl.Stop()
 		run.Flood = floodRecord(fl, o.floodRate)
 	}
-	run.Notes = append(run.Notes, experimentNotes(&run, o)...)
+	run.Notes = append(explain.Notes(&run, explain.Context{Config: cfg, Sysctls: sysctls, Builtin: builtin, Prediction: pred}), run.Notes...)
 	return run, res.Partial, nil
 }
 
@@ -455,7 +452,7 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 // portFacts gathers what decides port exhaustion toward target.
 func portFacts(sysctls map[string]string, o *runOptions, target netip.AddrPort) workloads.PortFacts {
 	f := workloads.PortFacts{Sources: len(o.sources), Loopback: target.Addr().IsLoopback()}
-	if lo, hi, ok := portRange(sysctls["net.ipv4.ip_local_port_range"]); ok {
+	if lo, hi, ok := explain.PortRange(sysctls["net.ipv4.ip_local_port_range"]); ok {
 		f.Ports = hi - lo + 1
 	}
 	if o.lportLo != 0 {

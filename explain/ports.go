@@ -1,4 +1,4 @@
-package main
+package explain
 
 import (
 	"fmt"
@@ -7,37 +7,48 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/workloads"
 )
 
 // explain returns the notes a reader needs to read a run's figures right:
 // what the kernel, not the tool, limited.
-func explain(res *workloads.Result, sysctls map[string]string, builtin bool, pred *workloads.Prediction) []string {
+func runNotes(r *results.Run, c Context) []string {
+	sysctls, builtin, pred := c.Sysctls, c.Builtin, c.Prediction
 	var notes []string
 	if pred != nil {
 		actual := "no EADDRNOTAVAIL happened"
-		if res.FirstAddrNotAvail >= 0 {
-			actual = fmt.Sprintf("the first EADDRNOTAVAIL came at %s", res.FirstAddrNotAvail.Round(time.Millisecond))
+		var first int64 = -1
+		stopped := false
+		if e := r.Exhaustion; e != nil {
+			first, stopped = e.FirstAddrNotAvailNs, e.Stopped
 		}
-		if res.Exhausted {
+		if first >= 0 {
+			actual = fmt.Sprintf("the first EADDRNOTAVAIL came at %s", time.Duration(first).Round(time.Millisecond))
+		}
+		if stopped {
 			actual += "; --until-exhausted stopped the run there"
 		}
 		notes = append(notes, fmt.Sprintf("port exhaustion: predicted: %s; seen: %s.", pred.Text, actual))
 	}
-	if started := res.Transactions + res.FailuresTotal(); res.Behind > 0 && res.Behind*1000 > started {
-		notes = append(notes, fmt.Sprintf("the schedule was not kept: %d transactions were due but never started (raise --max-inflight or lower --rate); the 'scheduled' latencies count the wait of those that did start late.", res.Behind))
+	var behind int64
+	if r.Schedule != nil {
+		behind = r.Schedule.Behind
 	}
-	cfg := res.Config
+	if started := r.Counts.Transactions + r.FailuresTotal; behind > 0 && behind*1000 > started {
+		notes = append(notes, fmt.Sprintf("the schedule was not kept: %d transactions were due but never started (raise --max-inflight or lower --rate); the 'scheduled' latencies count the wait of those that did start late.", behind))
+	}
+	cfg := c.Config
 	spec := workloads.Registry[cfg.Workload]
-	secs := res.Elapsed.Seconds()
+	secs := time.Duration(r.DurationNs).Seconds()
 	if !spec.Persistent && cfg.Rate == 0 && cfg.Socket.Close == dialer.CloseFIN && len(cfg.Socket.Sources) == 0 && secs > 0 {
-		lo, hi, ok := portRange(sysctls["net.ipv4.ip_local_port_range"])
+		lo, hi, ok := PortRange(sysctls["net.ipv4.ip_local_port_range"])
 		reuse := sysctls["net.ipv4.tcp_tw_reuse"]
 		delay := 1.0
 		if ms, err := strconv.Atoi(sysctls["net.ipv4.tcp_tw_reuse_delay"]); err == nil && ms > 0 {
 			delay = float64(ms) / 1000
 		}
-		rate := float64(res.Connections) / secs
+		rate := float64(r.Counts.Connections) / secs
 		if ok {
 			ports := float64(hi - lo + 1)
 			switch {
@@ -45,7 +56,7 @@ func explain(res *workloads.Result, sysctls map[string]string, builtin bool, pre
 				// connect() tries even ports first (odd ones are kept for
 				// bind()), so about half the range turns over per delay.
 				limit := ports / 2 / delay
-				if rate > 0.6*limit || res.Failures[dialer.FailAddrNotAvail] > 0 {
+				if rate > 0.6*limit || r.Failures[dialer.FailAddrNotAvail] > 0 {
 					notes = append(notes, fmt.Sprintf("graceful close (--close fin) leaves each connection in TIME_WAIT on the client for 60 s; with tcp_tw_reuse=2 connect() reuses a loopback TIME_WAIT port only after tcp_tw_reuse_delay (%.0f ms), and prefers even ports, so one destination tops out near %s new connections/s here (%d ports / 2 / %.1f s). That is the kernel, not the tool: --close rst, more --source addresses or pooling lift it.",
 						delay*1000, fmtRate(limit), hi-lo+1, delay))
 				}
@@ -59,10 +70,10 @@ func explain(res *workloads.Result, sysctls map[string]string, builtin bool, pre
 			}
 		}
 	}
-	if n := res.Failures[dialer.FailAddrNotAvail]; n > 0 {
+	if n := r.Failures[dialer.FailAddrNotAvail]; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d connects failed with EADDRNOTAVAIL: no free local port toward the target (port exhaustion). connect() reports EADDRNOTAVAIL here, not EADDRINUSE.", n))
 	}
-	if n := res.Failures[dialer.FailMFile] + res.Failures[dialer.FailNFile]; n > 0 {
+	if n := r.Failures[dialer.FailMFile] + r.Failures[dialer.FailNFile]; n > 0 {
 		notes = append(notes, fmt.Sprintf("%d connections failed for want of file descriptors (EMFILE/ENFILE); lower -c.", n))
 	}
 	if builtin {
@@ -71,7 +82,8 @@ func explain(res *workloads.Result, sysctls map[string]string, builtin bool, pre
 	return notes
 }
 
-func portRange(s string) (lo, hi int, ok bool) {
+// PortRange parses net.ipv4.ip_local_port_range ("32768 60999").
+func PortRange(s string) (lo, hi int, ok bool) {
 	f := strings.Fields(s)
 	if len(f) != 2 {
 		return 0, 0, false
