@@ -293,7 +293,7 @@ func (c *child) how() string {
 
 // lostNote names the children whose share of the load is missing.
 func lostNote(lost []string) string {
-	return fmt.Sprintf("partial: %s; the figures are those of the other processes, without its share of the load.", strings.Join(lost, "; "))
+	return fmt.Sprintf("partial: %s; the figures are those of the other processes, without the share of the load of those lost.", strings.Join(lost, "; "))
 }
 
 // childrenGrace is how long children may take to write their results after
