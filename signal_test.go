@@ -338,3 +338,110 @@ func TestLeftoverPID(t *testing.T) {
 		}
 	}
 }
+
+// TestProcsListenerKilled: with --procs against the built-in listener, a
+// listener process that dies mid-run is named in the merged result, which
+// is flagged partial.
+func TestProcsListenerKilled(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	out := filepath.Join(t.TempDir(), "m.json")
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "2s", "--procs", "2", "-o", out, "--quiet")
+	childOf(t, cmd.Process.Pid, "p1.json", exited) // the listener is up before the clients start
+	victim := childOf(t, cmd.Process.Pid, "serve", exited)
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the --procs parent did not end within 30 s; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no merged result: %v; stderr:\n%s", err, stderr)
+	}
+	want := fmt.Sprintf("listener process 1 of 1 (pid %d) was killed by SIGKILL", victim)
+	if !doc.Partial || len(doc.Runs) != 1 || !strings.Contains(strings.Join(doc.Runs[0].Notes, "\n"), want) {
+		t.Errorf("document partial %v, notes %q; want partial and a note saying %q", doc.Partial, doc.Runs[0].Notes, want)
+	}
+}
+
+// TestProcsSignalForwarded: SIGTERM to a --procs parent reaches its
+// children, which stop and write what they have: the parent merges it,
+// flagged partial, and exits 143.
+func TestProcsSignalForwarded(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	addr, accepted := silentServer(t)
+	out := filepath.Join(t.TempDir(), "m.json")
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "2", "-n", "100000000", "--timeout", "0",
+		"--procs", "2", "--no-check", "-o", out, "--quiet", addr)
+	for i := 0; i < 2; i++ { // one connection from each child: both are running
+		select {
+		case <-accepted:
+		case <-exited:
+			t.Fatalf("the run ended before connecting: %s", stderr)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no connection within 20 s")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGTERM; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("exit %d, want 143; stderr:\n%s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no merged result: %v; stderr:\n%s", err, stderr)
+	}
+	if !doc.Partial || len(doc.Runs) != 1 || doc.Runs[0].Counts.Connections != 2 {
+		t.Errorf("document partial %v, %d runs; want partial, one run holding both children's connections", doc.Partial, len(doc.Runs))
+	}
+}
+
+// TestParentKilledLeavesNothing: SIGKILL to a --procs parent takes its
+// children with it (Pdeathsig), and the next run removes the temporary
+// directory it left.
+func TestParentKilledLeavesNothing(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	cmd, _, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "30s", "--procs", "2", "--quiet")
+	kids := []int{childOf(t, cmd.Process.Pid, "p0.json", exited), childOf(t, cmd.Process.Pid, "p1.json", exited),
+		childOf(t, cmd.Process.Pid, "serve", exited)}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	for _, pid := range kids {
+		// Gone, or a zombie awaiting reaping by init: either way no load.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || bytes.Contains(stat, []byte(") Z ")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child %d still runs 10 s after its parent was killed", pid)
+			}
+			time.Sleep(10 * time.Millisecond) // polling /proc, bounded
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*"))
+	if len(left) != 1 {
+		t.Fatalf("the killed parent left %q, want its one directory", left)
+	}
+	if code, _, stderr := cli(t, "run", "-w", "pooled", "-c", "1", "-n", "20", "--quiet"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("%s not removed by the next run (%v)", left[0], err)
+	}
+}
