@@ -64,12 +64,12 @@ func silentServer(t *testing.T) (addr string, accepted <-chan struct{}) {
 // subprocess starts this test binary as connbench with args; it is killed
 // (by its PID) at cleanup if it still runs. The returned channel is closed
 // when it has exited.
-func subprocess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, <-chan struct{}) {
+func subprocess(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer, <-chan struct{}) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), mainEnv+"=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,26 @@ func subprocess(t *testing.T, args ...string) (*exec.Cmd, *bytes.Buffer, <-chan 
 			<-exited
 		}
 	})
-	return cmd, &stderr, exited
+	return cmd, stderr, exited
+}
+
+// lockedBuffer is a bytes.Buffer a child's output may be copied into while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestSignalEndsStuckRun: against a server that never answers, with no
@@ -443,5 +462,38 @@ func TestParentKilledLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
 		t.Errorf("%s not removed by the next run (%v)", left[0], err)
+	}
+}
+
+// TestInterruptBeforeStart: a run stopped while it waits for --start-at
+// still writes its document: no runs, flagged partial (a --procs parent
+// merges these when it is stopped before its children start).
+func TestInterruptBeforeStart(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	at := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "1", "-n", "10", "--start-at", at, "-o", out)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "waiting until"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not waiting for the start within 10 s; stderr:\n%s", stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling its stderr, bounded
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting 10 s after SIGINT")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130; stderr:\n%s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !doc.Partial || len(doc.Runs) != 0 {
+		t.Errorf("document partial %v with %d runs, want partial with none", doc.Partial, len(doc.Runs))
 	}
 }
