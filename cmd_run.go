@@ -8,11 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -597,52 +595,6 @@ Examples:
 
 Flags:
 `
-
-// hardStopKey carries, in a signalContext, the channel closed by a second
-// Ctrl-C.
-type hardStopKey struct{}
-
-// signalContext is cancelled by the first SIGINT or SIGTERM: runs stop
-// starting new work and let what is in flight finish (within its timeouts).
-// A second signal closes the context's hard-stop channel: runs stop at once,
-// still writing what they recorded. A third gets the default handling.
-func signalContext() (context.Context, func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	hard := make(chan struct{})
-	ctx = context.WithValue(ctx, hardStopKey{}, (<-chan struct{})(hard))
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	quit := make(chan struct{})
-	go func() {
-		select {
-		case <-sig:
-		case <-quit:
-			return
-		}
-		cancel()
-		select {
-		case <-sig:
-		case <-quit:
-			return
-		}
-		close(hard)
-		signal.Stop(sig)
-	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() {
-			signal.Stop(sig)
-			close(quit)
-			cancel()
-		})
-	}
-}
-
-// hardStop is the channel a second Ctrl-C closes (nil outside a signalContext).
-func hardStop(ctx context.Context) <-chan struct{} {
-	ch, _ := ctx.Value(hardStopKey{}).(<-chan struct{})
-	return ch
-}
 
 var numCPU = runtime.NumCPU
 

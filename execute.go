@@ -127,6 +127,9 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if !p.child {
+		cleanLeftovers() // a run killed before could not remove its directories
+	}
 	ctx, stop := signalContext()
 	defer stop()
 	if p.host != nil {
@@ -152,11 +155,15 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 		select {
 		case <-time.After(time.Until(start)):
 		case <-ctx.Done():
-			fmt.Fprintln(stderr, "connbench: interrupted before the start")
-			return exitInterrupted
 		}
 	}
 	doc := newDocument(argv)
+	if ctx.Err() != nil {
+		// Stopped before the start: a document with no runs, flagged
+		// partial, still says so (and lets a --procs parent merge).
+		doc.Partial = true
+		doc.Runs = []results.Run{}
+	}
 	total := p.repeat * len(p.variants)
 	n := 0
 	for rep := 1; rep <= p.repeat && !doc.Partial; rep++ {
@@ -241,7 +248,7 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 		if !p.child {
 			fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
 		}
-		return exitInterrupted
+		return interruptedCode(ctx)
 	}
 	return exitOK
 }
@@ -368,7 +375,7 @@ func runLocal(ctx context.Context, o *runOptions, target netip.AddrPort, sysctls
 	stopMsg := context.AfterFunc(ctx, func() {
 		if !o.quiet {
 			prog.done()
-			fmt.Fprintln(stderr, "connbench: stopping: no new work; waiting for what is in flight (Ctrl-C again to stop now)")
+			fmt.Fprintf(stderr, "connbench: stopping: no new work; waiting up to %s for what is in flight (Ctrl-C again to stop now)\n", drainGrace)
 		}
 	})
 	defer stopMsg()

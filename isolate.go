@@ -129,12 +129,12 @@ func (r *isolatedRun) exec(ctx context.Context, stderr io.Writer) (*results.Docu
 	if r.check {
 		args = append(args, "--check")
 	} else {
-		dir, err := os.MkdirTemp("", "connbench-ns-")
+		tmp, err := makeTempDir("ns")
 		if err != nil {
 			return nil, exitFailure, err
 		}
-		defer os.RemoveAll(dir)
-		out = filepath.Join(dir, "run.json")
+		defer tmp.remove()
+		out = filepath.Join(tmp.path, "run.json")
 		args = append(args, "--", "run")
 		args = append(args, r.args...)
 		args = append(args, "-o", out, "--child")
@@ -174,8 +174,11 @@ func (r *isolatedRun) exec(ctx context.Context, stderr io.Writer) (*results.Docu
 			return nil, exitFailure, werr
 		}
 		code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return nil, exitFailure, fmt.Errorf("the isolated run (pid %d) was killed by %s and wrote no result", cmd.Process.Pid, signalName(ws.Signal()))
+		}
 	}
-	if r.check || (code != exitOK && code != exitInterrupted) {
+	if r.check || (code != exitOK && !isInterruptedCode(code)) {
 		return nil, code, nil // the child said why on stderr
 	}
 	doc, err := results.ReadFile(out)

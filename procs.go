@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -11,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -69,20 +69,22 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 	if err := checkHistogramFiles(o.hlog, o.hgrm); err != nil {
 		return exitCode(stderr, err)
 	}
-	dir, err := os.MkdirTemp("", "connbench-procs-")
+	cleanLeftovers() // a run killed before could not remove its directory
+	tmp, err := makeTempDir("procs")
 	if err != nil {
-		return exitCode(stderr, err)
+		return exitCode(stderr, fmt.Errorf("--procs: %w", err))
 	}
-	defer os.RemoveAll(dir)
+	defer tmp.remove()
+	dir := tmp.path
 	ctx, stop := signalContext()
 	defer stop()
 
 	target := pp.target
-	var servers []*exec.Cmd
+	var servers []*child
 	defer func() {
 		for _, s := range servers {
-			s.Process.Signal(syscall.SIGINT)
-			s.Wait()
+			s.cmd.Process.Signal(syscall.SIGINT)
+			<-s.done
 		}
 	}()
 	if !target.IsValid() {
@@ -103,14 +105,14 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 			if cfg.Leak {
 				sargs = append(sargs, "--leak")
 			}
-			s := exec.Command(self, append(sargs, target.String())...)
-			s.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+			s := childCommand(self, append(sargs, target.String()))
 			out, _ := s.StdoutPipe()
 			s.Stderr = stderr
-			if err := s.Start(); err != nil {
+			c, err := startChild(s, fmt.Sprintf("listener process %d of %d", i+1, pp.listeners))
+			if err != nil {
 				return exitCode(stderr, fmt.Errorf("--procs: start a listener process: %w", err))
 			}
-			servers = append(servers, s)
+			servers = append(servers, c)
 			line, _ := bufio.NewReader(out).ReadString('\n')
 			if !strings.Contains(line, "listening on") {
 				return exitCode(stderr, fmt.Errorf("--procs: listener process %d did not start: %q", i+1, strings.TrimSpace(line)))
@@ -126,12 +128,13 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, ", starting together at %s\n", start.Format("15:04:05.000"))
 	}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		codes = make([]int, pp.n)
-		cmds  = make([]*exec.Cmd, pp.n)
-	)
+	clients := make([]*child, 0, pp.n)
+	defer func() {
+		for _, c := range clients {
+			c.cmd.Process.Kill() // only those still running: an error for the rest
+			<-c.done
+		}
+	}()
 	for i := 0; i < pp.n; i++ {
 		args := append([]string{"run"}, pp.args...)
 		args = append(args, pp.childFlags(i)...)
@@ -141,65 +144,69 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 			args = append(args, "--quiet")
 		}
 		args = append(args, target.String())
-		c := exec.Command(self, args...)
-		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		c.Stdout = io.Discard
-		c.Stderr = stderr
-		if err := c.Start(); err != nil {
+		cmd := childCommand(self, args)
+		cmd.Stdout = io.Discard
+		cmd.Stderr = stderr
+		c, err := startChild(cmd, fmt.Sprintf("process %d of %d", i+1, pp.n))
+		if err != nil {
 			return exitCode(stderr, fmt.Errorf("--procs: start process %d: %w", i+1, err))
 		}
-		cmds[i] = c
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			err := c.Wait()
-			mu.Lock()
-			defer mu.Unlock()
-			if ee, ok := err.(*exec.ExitError); ok {
-				codes[i] = ee.ExitCode()
-			} else if err != nil {
-				codes[i] = exitFailure
-			}
-		}(i)
+		clients = append(clients, c)
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		for _, c := range cmds {
-			c.Process.Signal(syscall.SIGINT)
-		}
-		select {
-		case <-done:
-		case <-hardStop(ctx):
-			for _, c := range cmds {
-				c.Process.Signal(syscall.SIGINT)
-			}
-			<-done
+	waitChildren(ctx, clients)
+	// A listener process that ended before the clients did was lost: the
+	// clients met refused connections from then on.
+	var lost []string
+	for _, s := range servers {
+		if s.exited() {
+			lost = append(lost, s.how())
 		}
 	}
-	var srcs []results.Source
-	for i := 0; i < pp.n; i++ {
-		if codes[i] != exitOK && codes[i] != exitInterrupted {
-			return exitCode(stderr, fmt.Errorf("--procs: process %d of %d failed (exit %d; its error is above)", i+1, pp.n, codes[i]))
+	var (
+		srcs    []results.Source
+		failure int
+	)
+	for i, c := range clients {
+		code := c.state.ExitCode()
+		if code == exitOK || isInterruptedCode(code) {
+			d, err := results.ReadFile(filepath.Join(dir, fmt.Sprintf("p%d.json", i)))
+			if err == nil {
+				srcs = append(srcs, results.Source{Name: fmt.Sprintf("process %d", i+1), Doc: d})
+				continue
+			}
+			fmt.Fprintf(stderr, "connbench: --procs: process %d: %v\n", i+1, err)
 		}
-		path := filepath.Join(dir, fmt.Sprintf("p%d.json", i))
-		d, err := results.ReadFile(path)
-		if err != nil {
-			return exitCode(stderr, fmt.Errorf("--procs: process %d: %w", i+1, err))
+		if failure == 0 {
+			failure = code
 		}
-		srcs = append(srcs, results.Source{Name: fmt.Sprintf("process %d", i+1), Doc: d})
+		lost = append(lost, c.how())
+	}
+	if len(srcs) == 0 {
+		if failure <= 0 {
+			failure = exitFailure
+		}
+		fmt.Fprintf(stderr, "connbench: --procs: no process wrote a result: %s\n", strings.Join(lost, "; "))
+		return failure
 	}
 	doc, err := results.Merge(srcs)
 	if err != nil {
 		return exitCode(stderr, err)
+	}
+	if doc.Runs == nil {
+		doc.Runs = []results.Run{} // every process was stopped before the start
 	}
 	fresh := newDocument(argv)
 	doc.Tool, doc.Command = fresh.Tool, fresh.Command
 	for i := range doc.Runs {
 		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
 			pp.n, listenerNote(len(servers))))
+		if len(lost) > 0 {
+			doc.Runs[i].Partial = true
+			doc.Runs[i].Notes = append(doc.Runs[i].Notes, lostNote(lost))
+		}
+	}
+	if len(lost) > 0 {
+		doc.Partial = true
 	}
 	tableOut := stdout
 	if o.output == "-" {
@@ -216,11 +223,120 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 	if err := writeHistograms(doc, o.hlog, o.hgrm, o.output, o.quiet, stderr); err != nil {
 		return exitCode(stderr, err)
 	}
-	if doc.Partial {
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
+		return interruptedCode(ctx)
+	case len(lost) > 0:
+		fmt.Fprintf(stderr, "connbench: %s\n", lostNote(lost))
+		return exitFailure
+	case doc.Partial:
 		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
 		return exitInterrupted
 	}
 	return exitOK
+}
+
+// child is a connbench process a --procs parent started.
+type child struct {
+	name  string
+	cmd   *exec.Cmd
+	done  chan struct{} // closed when it has ended; state is set then
+	state *os.ProcessState
+}
+
+// childCommand is connbench run as a child: in a process group of its own
+// (a Ctrl-C at the terminal reaches the parent only, which passes it on),
+// and killed by the kernel if the parent dies, however it dies, so a
+// killed parent leaves no load generator behind.
+func childCommand(self string, args []string) *exec.Cmd {
+	cmd := exec.Command(self, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return cmd
+}
+
+func startChild(cmd *exec.Cmd, name string) (*child, error) {
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		cmd.Wait()
+		c.state = cmd.ProcessState
+		close(c.done)
+	}()
+	return c, nil
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// how says how the child ended, for a note.
+func (c *child) how() string {
+	s := fmt.Sprintf("%s (pid %d) ", c.name, c.cmd.Process.Pid)
+	if ws, ok := c.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		sig := ws.Signal()
+		s += fmt.Sprintf("was killed by %s", signalName(sig))
+		if sig == syscall.SIGKILL {
+			s += " (by someone, or by the kernel's out-of-memory killer)"
+		}
+		return s
+	}
+	return s + fmt.Sprintf("exited with status %d and wrote no result", c.state.ExitCode())
+}
+
+// lostNote names the children whose share of the load is missing.
+func lostNote(lost []string) string {
+	return fmt.Sprintf("partial: %s; the figures are those of the other processes, without the share of the load of those lost.", strings.Join(lost, "; "))
+}
+
+// childrenGrace is how long children may take to write their results after
+// the hard stop before they are killed (and counted as lost).
+const childrenGrace = 3 * time.Second
+
+// waitChildren waits for every child to end. A signal to the parent is
+// passed on as SIGINT (the children stop and write what they recorded);
+// the hard stop passes on a second one; children that still run
+// childrenGrace later are killed.
+func waitChildren(ctx context.Context, cs []*child) {
+	all := make(chan struct{})
+	go func() {
+		for _, c := range cs {
+			<-c.done
+		}
+		close(all)
+	}()
+	signalAll := func(sig os.Signal) {
+		for _, c := range cs {
+			if !c.exited() {
+				c.cmd.Process.Signal(sig)
+			}
+		}
+	}
+	select {
+	case <-all:
+		return
+	case <-ctx.Done():
+	}
+	signalAll(syscall.SIGINT)
+	select {
+	case <-all:
+		return
+	case <-hardStop(ctx):
+	}
+	signalAll(syscall.SIGINT)
+	select {
+	case <-all:
+	case <-time.After(childrenGrace):
+		signalAll(syscall.SIGKILL)
+		<-all
+	}
 }
 
 func listenerNote(n int) string {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// stopSignals end a run, each the same way: SIGINT (Ctrl-C), SIGTERM (kill,
+// systemd, a container stop) and SIGHUP (the terminal went away).
+var stopSignals = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP}
+
+// drainGrace is how long the first signal lets the work in flight finish
+// before the run stops at once. A transaction on a live path takes far
+// less; a connection stuck with no timeout (--timeout 0) would otherwise
+// hold the run forever. Stopping and writing the result take the rest of
+// the second a single Ctrl-C is allowed.
+var drainGrace = 500 * time.Millisecond
+
+// signalKey carries a signalContext's state in its context.
+type signalKey struct{}
+
+type signalState struct {
+	hard chan struct{} // closed by the hard stop
+	sig  atomic.Int32  // the first signal's number, 0 before one
+}
+
+// signalContext is cancelled by the first SIGINT, SIGTERM or SIGHUP: runs
+// stop starting new work and let what is in flight finish. drainGrace
+// later, or at a second signal if sooner, the context's hard-stop channel
+// closes: runs stop at once, still writing what they recorded. A third
+// signal gets the default handling (the process dies).
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	st := &signalState{hard: make(chan struct{})}
+	ctx = context.WithValue(ctx, signalKey{}, st)
+	sig := make(chan os.Signal, 3)
+	signal.Notify(sig, stopSignals...)
+	quit := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sig:
+			if n, ok := s.(syscall.Signal); ok {
+				st.sig.Store(int32(n))
+			}
+		case <-quit:
+			return
+		}
+		cancel()
+		grace := time.NewTimer(drainGrace)
+		defer grace.Stop()
+		select {
+		case <-sig:
+			close(st.hard)
+			signal.Stop(sig)
+			return
+		case <-grace.C:
+			close(st.hard)
+		case <-quit:
+			return
+		}
+		// Stopped by the grace timer: a second signal still finds the
+		// run writing its result, and is taken as already obeyed.
+		select {
+		case <-sig:
+			signal.Stop(sig)
+		case <-quit:
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(sig)
+			close(quit)
+			cancel()
+		})
+	}
+}
+
+// hardStop is the channel closed when a stopped run must end at once (nil
+// outside a signalContext).
+func hardStop(ctx context.Context) <-chan struct{} {
+	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
+		return st.hard
+	}
+	return nil
+}
+
+// interruptedCode is the exit code of a run a signal stopped: 128 plus the
+// signal's number, as shells report it (130 for SIGINT, 143 for SIGTERM,
+// 129 for SIGHUP); exitInterrupted when this process received none (a
+// child stopped by its parent's SIGINT).
+func interruptedCode(ctx context.Context) int {
+	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
+		if n := st.sig.Load(); n > 0 {
+			return 128 + int(n)
+		}
+	}
+	return exitInterrupted
+}
+
+// isInterruptedCode reports whether a child's exit code says a signal
+// stopped it after it wrote its partial result.
+func isInterruptedCode(code int) bool {
+	return code == exitInterrupted || code == 128+int(syscall.SIGTERM) || code == 128+int(syscall.SIGHUP)
+}
+
+// signalName is a signal's name as kill -l prints it ("SIGKILL").
+func signalName(s syscall.Signal) string {
+	if n := unix.SignalName(s); n != "" {
+		return n
+	}
+	return s.String()
+}

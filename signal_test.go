@@ -1,0 +1,499 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/connbench/connbench/results"
+)
+
+// silentServer accepts connections on 127.0.0.1 and never answers: every
+// transaction on them waits for ever unless it has a timeout. accepted
+// receives once per accepted connection.
+func silentServer(t *testing.T) (addr string, accepted <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := make(chan struct{}, 1024)
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+		wg    sync.WaitGroup
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			select {
+			case acc <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return ln.Addr().String(), acc
+}
+
+// subprocess starts this test binary as connbench with args; it is killed
+// (by its PID) at cleanup if it still runs. The returned channel is closed
+// when it has exited.
+func subprocess(t *testing.T, args ...string) (*exec.Cmd, *lockedBuffer, <-chan struct{}) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return cmd, stderr, exited
+}
+
+// lockedBuffer is a bytes.Buffer a child's output may be copied into while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestSignalEndsStuckRun: against a server that never answers, with no
+// timeout (--timeout 0) and a request count that will never be reached, a
+// single SIGINT, SIGTERM or SIGHUP ends the run (it used to wait for ever
+// for the transactions in flight), with the shell's 128+signal exit code
+// and the document written, flagged partial.
+func TestSignalEndsStuckRun(t *testing.T) {
+	for _, tc := range []struct {
+		sig  syscall.Signal
+		code int
+	}{
+		{syscall.SIGINT, 130},
+		{syscall.SIGTERM, 143},
+		{syscall.SIGHUP, 129},
+	} {
+		t.Run(signalName(tc.sig), func(t *testing.T) {
+			addr, accepted := silentServer(t)
+			out := filepath.Join(t.TempDir(), "r.json")
+			cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "2", "-n", "100000000",
+				"--timeout", "0", "--no-check", "-o", out, addr)
+			// Both connections open: the run is under way, its signal
+			// handler installed (before the first connection is made).
+			for i := 0; i < 2; i++ {
+				select {
+				case <-accepted:
+				case <-exited:
+					t.Fatalf("the run ended before connecting: %s", stderr)
+				case <-time.After(10 * time.Second):
+					t.Fatalf("no connection within 10 s")
+				}
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			// The bound is about not hanging, not about speed.
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("still running 10 s after %s", signalName(tc.sig))
+			}
+			if code := cmd.ProcessState.ExitCode(); code != tc.code {
+				t.Errorf("exit %d (%v), want %d; stderr:\n%s", code, cmd.ProcessState, tc.code, stderr)
+			}
+			doc, err := results.ReadFile(out)
+			if err != nil {
+				t.Fatalf("no result after %s: %v", signalName(tc.sig), err)
+			}
+			if !doc.Partial || len(doc.Runs) != 1 || !doc.Runs[0].Partial {
+				t.Errorf("document partial %v with %d runs, want one partial run", doc.Partial, len(doc.Runs))
+			}
+		})
+	}
+}
+
+// TestSignalContextGrace: the first signal cancels the context and the
+// hard stop follows by itself after the grace, without a second signal;
+// the exit code is that of the signal.
+func TestSignalContextGrace(t *testing.T) {
+	ctx, stop := signalContext()
+	defer stop()
+	if interruptedCode(ctx) != exitInterrupted {
+		t.Errorf("code before a signal: %d, want %d", interruptedCode(ctx), exitInterrupted)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIGTERM did not cancel the context")
+	}
+	select {
+	case <-hardStop(ctx):
+	case <-time.After(10 * time.Second):
+		t.Fatal("no hard stop after the grace")
+	}
+	if c := interruptedCode(ctx); c != 143 {
+		t.Errorf("code after SIGTERM: %d, want 143", c)
+	}
+	if hardStop(t.Context()) != nil {
+		t.Error("a context without signals has a hard-stop channel")
+	}
+}
+
+// childOf waits for the process whose parent is ppid and whose command line
+// holds want, and returns its PID.
+func childOf(t *testing.T, ppid int, want string, exited <-chan struct{}) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		ents, _ := os.ReadDir("/proc")
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue
+			}
+			// pid (comm) state ppid ...: comm may hold spaces; split after ')'.
+			f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+			if len(f) < 2 || f[1] != strconv.Itoa(ppid) {
+				continue
+			}
+			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if bytes.Contains(cmdline, []byte(want)) {
+				return pid
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatalf("the parent ended before its child %q appeared", want)
+		case <-time.After(10 * time.Millisecond): // polling /proc, bounded
+		}
+	}
+	t.Fatalf("no child of %d with %q in its command line within 20 s", ppid, want)
+	return 0
+}
+
+// TestProcsChildKilled: with --procs 2, SIGKILL to one client process does
+// not lose the other's result: the merged document is written, flagged
+// partial, and names the lost process and how it ended; the exit code is 1
+// (the run failed in part), and the parent's temporary directory is gone.
+func TestProcsChildKilled(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	out := filepath.Join(t.TempDir(), "m.json")
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "2s", "--procs", "2", "-o", out, "--quiet")
+	victim := childOf(t, cmd.Process.Pid, "p1.json", exited)
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil { // the test's own grandchild
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the --procs parent did not end within 30 s; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no merged result: %v; stderr:\n%s", err, stderr)
+	}
+	if !doc.Partial || len(doc.Runs) != 1 || !doc.Runs[0].Partial {
+		t.Fatalf("document partial %v with %d runs, want one partial run", doc.Partial, len(doc.Runs))
+	}
+	r := doc.Runs[0]
+	want := fmt.Sprintf("process 2 of 2 (pid %d) was killed by SIGKILL", victim)
+	found := false
+	for _, n := range r.Notes {
+		found = found || strings.Contains(n, want)
+	}
+	if !found {
+		t.Errorf("no note says %q: %q", want, r.Notes)
+	}
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr does not say %q:\n%s", want, stderr)
+	}
+	if r.Counts.Transactions <= 0 || r.Counts.Connections != 2 {
+		t.Errorf("merged: %d transactions over %d connections, want the surviving process's (> 0, 2)", r.Counts.Transactions, r.Counts.Connections)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*")); len(left) > 0 {
+		t.Errorf("temporary directories left behind: %q", left)
+	}
+}
+
+// TestLeftoversRemoved: a temporary directory of a run that died (its PID
+// gone, its lock free) is removed by the next run; one whose owner lives
+// (the lock held), another user's pattern-alike, and a fresh one of a live
+// PID are not.
+func TestLeftoversRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+
+	// A PID that was alive and is gone: a process of ours that has ended.
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	deadPID := dead.Process.Pid
+	if pidAlive(deadPID) {
+		t.Skipf("PID %d was reused at once; cannot stand for a dead run", deadPID)
+	}
+	stale := filepath.Join(tmp, fmt.Sprintf("%s%d-procs-123", tempPrefix, deadPID))
+	if err := os.MkdirAll(filepath.Join(stale, "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "p0.json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	live, err := makeTempDir("procs") // held by this process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.remove()
+	if !strings.HasPrefix(live.path, filepath.Join(tmp, fmt.Sprintf("%s%d-procs-", tempPrefix, os.Getpid()))) {
+		t.Errorf("temporary directory %s is not named with the prefix and this PID", live.path)
+	}
+	fresh := filepath.Join(tmp, fmt.Sprintf("%s%d-ns-1", tempPrefix, os.Getpid())) // live PID, not locked yet
+	notOurs := filepath.Join(tmp, fmt.Sprintf("%s%d", tempPrefix, deadPID))        // no "-kind-" part
+	for _, d := range []string{fresh, notOurs} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if code, _, stderr := cli(t, "run", "-w", "pooled", "-c", "1", "-n", "20", "--quiet"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Errorf("leftover %s of dead PID %d not removed by the next run (%v)", stale, deadPID, err)
+	}
+	for _, d := range []string{live.path, fresh, notOurs} {
+		if _, err := os.Lstat(d); err != nil {
+			t.Errorf("%s removed, but it is not a leftover: %v", d, err)
+		}
+	}
+
+	// An old directory of a live PID whose lock is free: its owner died
+	// and the PID was reused.
+	old := time.Now().Add(-2 * leftoverAge)
+	if err := os.Chtimes(fresh, old, old); err != nil {
+		t.Fatal(err)
+	}
+	removed, err := cleanLeftovers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != fresh {
+		t.Errorf("removed %q, want only %s", removed, fresh)
+	}
+}
+
+func TestLeftoverPID(t *testing.T) {
+	for name, want := range map[string]int{
+		"connbench-run-1234-procs-99": 1234,
+		"connbench-run-1-ns-0":        1,
+		"connbench-run-1234":          0,
+		"connbench-run--procs-1":      0,
+		"connbench-run-01-procs-1":    0,
+		"connbench-run-x1-procs-1":    0,
+		"connbench-run-0-procs-1":     0,
+		"connbench-procs-1234":        0,
+		"connbench-sysctl-restore":    0,
+	} {
+		got, ok := leftoverPID(name)
+		if ok != (want > 0) || got != want {
+			t.Errorf("leftoverPID(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+}
+
+// TestProcsListenerKilled: with --procs against the built-in listener, a
+// listener process that dies mid-run is named in the merged result, which
+// is flagged partial.
+func TestProcsListenerKilled(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	out := filepath.Join(t.TempDir(), "m.json")
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "2s", "--procs", "2", "-o", out, "--quiet")
+	childOf(t, cmd.Process.Pid, "p1.json", exited) // the listener is up before the clients start
+	victim := childOf(t, cmd.Process.Pid, "serve", exited)
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the --procs parent did not end within 30 s; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitFailure, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no merged result: %v; stderr:\n%s", err, stderr)
+	}
+	want := fmt.Sprintf("listener process 1 of 1 (pid %d) was killed by SIGKILL", victim)
+	if !doc.Partial || len(doc.Runs) != 1 || !strings.Contains(strings.Join(doc.Runs[0].Notes, "\n"), want) {
+		t.Errorf("document partial %v, notes %q; want partial and a note saying %q", doc.Partial, doc.Runs[0].Notes, want)
+	}
+}
+
+// TestProcsSignalForwarded: SIGTERM to a --procs parent reaches its
+// children, which stop and write what they have: the parent merges it,
+// flagged partial, and exits 143.
+func TestProcsSignalForwarded(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	addr, accepted := silentServer(t)
+	out := filepath.Join(t.TempDir(), "m.json")
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "2", "-n", "100000000", "--timeout", "0",
+		"--procs", "2", "--no-check", "-o", out, "--quiet", addr)
+	for i := 0; i < 2; i++ { // one connection from each child: both are running
+		select {
+		case <-accepted:
+		case <-exited:
+			t.Fatalf("the run ended before connecting: %s", stderr)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no connection within 20 s")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("still running 10 s after SIGTERM; stderr:\n%s", stderr)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 143 {
+		t.Errorf("exit %d, want 143; stderr:\n%s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatalf("no merged result: %v; stderr:\n%s", err, stderr)
+	}
+	if !doc.Partial || len(doc.Runs) != 1 || doc.Runs[0].Counts.Connections != 2 {
+		t.Errorf("document partial %v, %d runs; want partial, one run holding both children's connections", doc.Partial, len(doc.Runs))
+	}
+}
+
+// TestParentKilledLeavesNothing: SIGKILL to a --procs parent takes its
+// children with it (Pdeathsig), and the next run removes the temporary
+// directory it left.
+func TestParentKilledLeavesNothing(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	cmd, _, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "30s", "--procs", "2", "--quiet")
+	kids := []int{childOf(t, cmd.Process.Pid, "p0.json", exited), childOf(t, cmd.Process.Pid, "p1.json", exited),
+		childOf(t, cmd.Process.Pid, "serve", exited)}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	for _, pid := range kids {
+		// Gone, or a zombie awaiting reaping by init: either way no load.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || bytes.Contains(stat, []byte(") Z ")) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("child %d still runs 10 s after its parent was killed", pid)
+			}
+			time.Sleep(10 * time.Millisecond) // polling /proc, bounded
+		}
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*"))
+	if len(left) != 1 {
+		t.Fatalf("the killed parent left %q, want its one directory", left)
+	}
+	if code, _, stderr := cli(t, "run", "-w", "pooled", "-c", "1", "-n", "20", "--quiet"); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
+		t.Errorf("%s not removed by the next run (%v)", left[0], err)
+	}
+}
+
+// TestInterruptBeforeStart: a run stopped while it waits for --start-at
+// still writes its document: no runs, flagged partial (a --procs parent
+// merges these when it is stopped before its children start).
+func TestInterruptBeforeStart(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	at := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "1", "-n", "10", "--start-at", at, "-o", out)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "waiting until"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not waiting for the start within 10 s; stderr:\n%s", stderr)
+		}
+		time.Sleep(10 * time.Millisecond) // polling its stderr, bounded
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("still waiting 10 s after SIGINT")
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit %d, want 130; stderr:\n%s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !doc.Partial || len(doc.Runs) != 0 {
+		t.Errorf("document partial %v with %d runs, want partial with none", doc.Partial, len(doc.Runs))
+	}
+}
