@@ -249,7 +249,9 @@ const restoreUsage = `Usage: connbench restore [--state-file FILE]
 
 Writes back the sysctl values that a compare run with --allow-host-sysctl
 recorded before changing them, and removes the state file. Needed only when
-that run could not restore them itself (it was killed).
+that run could not restore them itself (it was killed). It also removes the
+temporary directories of connbench runs that were killed (SIGKILL) before
+they could remove them.
 
 The state file lives in /run/connbench/ (a directory only root can write,
 made 0700). restore refuses a state file that is a link, a device or a FIFO,
@@ -272,10 +274,14 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitCode(stderr, usagef("%v (see connbench restore --help)", err))
 	}
+	removed, _ := cleanLeftovers()
+	for _, d := range removed {
+		fmt.Fprintf(stdout, "connbench: removed %s, left by a run that was killed\n", d)
+	}
 	st, err := readStateFile(*path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(stdout, "connbench: nothing to restore (%s does not exist)\n", *path)
+			fmt.Fprintf(stdout, "connbench: no sysctls to restore (%s does not exist)\n", *path)
 			return exitOK
 		}
 		return exitCode(stderr, err)

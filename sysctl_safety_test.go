@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -147,5 +149,30 @@ func TestDefaultStateDir(t *testing.T) {
 	fi, err := os.Lstat(stateDir)
 	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
 		t.Errorf("%s: %v %v; want a directory only its owner can use", stateDir, fi.Mode(), err)
+	}
+}
+
+// TestRestoreRemovesLeftovers: connbench restore also removes the temporary
+// directory of a run that was killed, and says so.
+func TestRestoreRemovesLeftovers(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead := exec.Command(os.Args[0], "-test.run=^$")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	if pidAlive(dead.Process.Pid) {
+		t.Skipf("PID %d was reused at once; cannot stand for a dead run", dead.Process.Pid)
+	}
+	stale := filepath.Join(tmp, fmt.Sprintf("%s%d-ns-7", tempPrefix, dead.Process.Pid))
+	if err := os.Mkdir(stale, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := cli(t, "restore", "--state-file", filepath.Join(tmp, "none.json"))
+	if code != exitOK || !strings.Contains(stdout, "removed "+stale) || !strings.Contains(stdout, "no sysctls to restore") {
+		t.Errorf("restore: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
+		t.Errorf("restore left %s (%v)", stale, err)
 	}
 }
