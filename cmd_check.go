@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-		"strings"
+	"strings"
 
 	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/kernel"
@@ -76,4 +76,3 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	return exitOK
 }
-

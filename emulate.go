@@ -257,4 +257,3 @@ func fastOpenBits(sysctls map[string]string, builtin bool) (warning string, err 
 	}
 	return "", nil
 }
-

@@ -154,8 +154,6 @@ func (m *holdMeter) record(h *workloads.HoldStats, sources int, listenerHere boo
 	return r
 }
 
-
-
 // slope fits resident set = a + b × connections open by least squares over
 // the intervals while connections were being opened (up to the first at
 // the peak), leaving out the first interval, and returns b. It needs four
