@@ -244,7 +244,7 @@ func TestHTTPFramer(t *testing.T) {
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", err: errHTTPChunk},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx", err: errHTTPChunk},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy", err: errHTTPChunkEnd},
-		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", err: errHTTPChunk},
+		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", err: errHTTPChunkSize},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n", err: errHTTPTrailer},
 	})
 }
@@ -314,8 +314,8 @@ func TestRedisFramer(t *testing.T) {
 		{in: "%-1\r\n", err: errRedisNumber},
 		{in: "$1x\r\n", err: errRedisNumber},
 		{in: "$3\r\nabcd\r\n", err: errRedisBulk},
-		{in: "$99999999999999999\r\n", err: errRedisSize},
-		{in: "*1099511627777\r\n", err: errRedisSize},
+		{in: "$99999999999999999\r\n", err: errRedisLength},
+		{in: "*1099511627777\r\n", err: errRedisLength},
 	})
 }
 
