@@ -131,3 +131,10 @@ func TestEchoPeersNeverSend(t *testing.T) {
 		t.Errorf("stats %+v: want only the 4-byte echo", st)
 	}
 }
+
+// TestBoundsAsDocumented: the bounds that connbench serve --help quotes.
+func TestBoundsAsDocumented(t *testing.T) {
+	if MaxEchoPending != 64<<10 || MaxRequestHead != 16<<10 {
+		t.Errorf("MaxEchoPending %d, MaxRequestHead %d: update serve --help (64 KiB, 16 KiB)", MaxEchoPending, MaxRequestHead)
+	}
+}
