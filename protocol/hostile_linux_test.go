@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,38 +164,48 @@ func TestHostileServers(t *testing.T) {
 		{"bytes after the response", "http", write(good["http"] + "EXTRA"), protocol.FailProtocol},
 		{"a second response after the response", "redis", write("+PONG\r\n+PONG\r\n"), protocol.FailProtocol},
 	}
+	runs := []struct {
+		workload string
+		rate     float64
+	}{{"pooled", 0}, {"per-request", 0}, {"pooled", 2000}}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			var o protocol.Options
-			if c.proto == "http" {
-				o.Host = "x"
-			}
-			p := newProto(t, c.proto, o)
-			h := serveHostile(t, len(p.Request(true)), func(i int64, conn net.Conn) bool {
-				if i%5 == 4 {
-					return c.answer(conn)
+		for _, r := range runs {
+			t.Run(c.name+"/"+r.workload+"/rate="+strconv.FormatFloat(r.rate, 'g', -1, 64), func(t *testing.T) {
+				var o protocol.Options
+				if c.proto == "http" {
+					o.Host = "x"
 				}
-				_, err := conn.Write([]byte(good[c.proto]))
-				return err == nil
+				p := newProto(t, c.proto, o)
+				keep := r.workload == "pooled"
+				h := serveHostile(t, len(p.Request(keep)), func(i int64, conn net.Conn) bool {
+					if i%5 == 4 {
+						return c.answer(conn)
+					}
+					_, err := conn.Write([]byte(good[c.proto]))
+					return err == nil
+				})
+				const n = 20
+				cfg := workloads.Config{Workload: r.workload, Target: h.addr(), Protocol: p, Concurrency: 2, Requests: n, Loops: 1, Rate: r.rate}
+				if r.rate > 0 {
+					cfg.MaxInflight = 4
+				}
+				cfg.Timeouts = dialer.Timeouts{Connect: 5 * time.Second, Response: 5 * time.Second}
+				if c.class == dialer.FailResponseTimeout {
+					cfg.Timeouts.Response = 300 * time.Millisecond
+				}
+				res := run(t, cfg)
+				const bad = n / 5
+				if res.Failures[c.class] != bad || res.FailuresTotal() != bad || res.Transactions != n-bad {
+					t.Errorf("%d transactions, failures %v; want %d and %d %s", res.Transactions, res.Failures, n-bad, bad, c.class)
+				}
+				// Each failure closed its connection; the run went on over
+				// new ones (the last failure's may not be needed).
+				if res.Connections < bad || h.accepted.Load() < bad || h.requests.Load() != n {
+					t.Errorf("%d connections, server accepted %d, served %d requests; want at least %d, %d and %d",
+						res.Connections, h.accepted.Load(), h.requests.Load(), bad, bad, n)
+				}
 			})
-			const n = 20
-			cfg := workloads.Config{Workload: "pooled", Target: h.addr(), Protocol: p, Concurrency: 2, Requests: n, Loops: 1}
-			cfg.Timeouts = dialer.Timeouts{Connect: 5 * time.Second, Response: 5 * time.Second}
-			if c.class == dialer.FailResponseTimeout {
-				cfg.Timeouts.Response = 300 * time.Millisecond
-			}
-			res := run(t, cfg)
-			const bad = n / 5
-			if res.Failures[c.class] != bad || res.FailuresTotal() != bad || res.Transactions != n-bad {
-				t.Errorf("%d transactions, failures %v; want %d and %d %s", res.Transactions, res.Failures, n-bad, bad, c.class)
-			}
-			// Each failure closed its connection; the run went on over new
-			// ones (the last failure's may not be needed).
-			if res.Connections < bad || h.accepted.Load() < bad || h.requests.Load() != n {
-				t.Errorf("%d connections, server accepted %d, served %d requests; want at least %d, %d and %d",
-					res.Connections, h.accepted.Load(), h.requests.Load(), bad, bad, n)
-			}
-		})
+		}
 	}
 }
 

@@ -44,8 +44,9 @@ type Framer interface {
 	Reset()
 	// Feed parses the next bytes of the response. It returns how many of
 	// b belong to the response (all of them unless done), done once the
-	// response is complete, and an *Error if it is malformed. After done or
-	// an error, Feed must not be called again before Reset.
+	// response is complete, and an *Error if it is malformed (ErrProtocol)
+	// or past a bound (ErrTooLarge: MaxResponseBytes, MaxHeadBytes). After
+	// done or an error, Feed must not be called again before Reset.
 	Feed(b []byte) (n int, done bool, err error)
 	// EOF tells the framer the peer closed the connection, and reports
 	// whether that completes the response (an HTTP body delimited by the
