@@ -20,6 +20,17 @@ ADDR is HOST:PORT, :PORT (127.0.0.1) or empty (127.0.0.1, ephemeral port).
 Each --request-size bytes received are answered with --response-size bytes;
 point connbench run (or any client) at it from another shell or host.
 
+Whatever a client does, what the listener holds per connection is bounded:
+  - a client that connects and sends nothing costs a descriptor and a small
+    fixed entry; there is no idle timeout, so it stays until it closes or
+    serve ends (the descriptor limit bounds how many);
+  - --mode echo: a client that sends and never reads has at most 64 KiB
+    held for it; then the listener stops reading from it, and TCP's flow
+    control stops the client's sends;
+  - --mode http: a request head is buffered up to 16 KiB (longer: 431 and
+    the close); request bodies are skipped, not kept;
+  - respond and http count the response bytes they owe, never buffer them.
+
 Examples:
   connbench serve :9000
   connbench serve --reuseport --response-size 1024 0.0.0.0:9000

@@ -192,6 +192,11 @@ func FuzzHTTPRequests(f *testing.F) {
 		"HEAD / HTTP/1.1\r\nConnection: close\r\n\r\n",
 		"\r\n\r\n",
 		"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+		// Hostile: body lengths past int64, conflicting lengths, a head
+		// that does not end.
+		"POST / HTTP/1.1\r\nContent-Length: 9223372036854775808\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 300),
 	} {
 		f.Add([]byte(s), []byte{1, 2, 3, 30})
 	}

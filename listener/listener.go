@@ -29,7 +29,10 @@ type Mode uint8
 const (
 	// Respond answers each complete request with ResponseSize bytes. Zero value.
 	Respond Mode = iota
-	// Echo sends back every byte received.
+	// Echo sends back every byte received. What the socket does not take
+	// at once is kept (at most MaxEchoPending bytes) and the connection
+	// reads nothing more until it is written: a peer that sends and never
+	// reads is held back by TCP's flow control.
 	Echo
 	// Discard reads and sends nothing back.
 	Discard
@@ -43,6 +46,22 @@ const (
 	// a chunked request body 501, each followed by the close.
 	HTTP
 )
+
+// Per-connection memory bounds, whatever a client does. A connection that
+// sends nothing holds a descriptor and a small fixed entry in its loop's
+// table; the listener has no idle timeout.
+const (
+	// MaxEchoPending is the most bytes an Echo connection keeps while its
+	// peer does not read: one read's worth, 64 KiB (a loop reads at most
+	// this much at a time).
+	MaxEchoPending = readBufferBytes
+	// MaxRequestHead is the largest HTTP request head the listener
+	// buffers; a longer one is answered 431 and the connection closed.
+	MaxRequestHead = maxRequestHead
+)
+
+// readBufferBytes is the size of each loop's read buffer.
+const readBufferBytes = 64 << 10
 
 // String returns "respond", "echo" or "discard".
 func (m Mode) String() string {

@@ -57,7 +57,7 @@ type conn struct {
 	blocked bool   // waiting for EPOLLOUT to write the rest
 	got     int32  // bytes of the current request received so far
 	owed    int64  // response bytes still to write
-	echo    []byte // echo bytes the socket did not take yet
+	echo    []byte // Echo: its last owed bytes are those the socket did not take yet (at most one read)
 	// HTTP mode
 	last uint8  // the final response queued (then close); httpKeep: none
 	skip int64  // request body bytes still to read past
@@ -127,7 +127,7 @@ func Start(cfg Config) (*Listener, error) {
 			}
 			return nil, fmt.Errorf("listener: %w", err)
 		}
-		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, 64<<10), resp: resp}
+		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, readBufferBytes), resp: resp}
 		lp.lev = unix.EPOLLIN
 		if !c.ReusePort && c.Loops > 1 {
 			// One shared socket: wake one loop per connection, not all.
@@ -485,6 +485,14 @@ func (lp *loop) serve(fd int, events uint32) {
 	if events&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 		return
 	}
+	if c.blocked && lp.l.cfg.Mode == Echo {
+		// An echo not yet out: no reading until it is (see echo). Only
+		// EPOLLERR or EPOLLHUP bring us here, and they would again on
+		// every wait.
+		lp.c.errors.Add(1)
+		lp.closeConn(fd)
+		return
+	}
 	// Level-triggered: one read per wake-up. If more is queued than the
 	// buffer holds, epoll reports the socket again; no draining read that
 	// ends in EAGAIN is spent on every request.
@@ -515,8 +523,8 @@ func (lp *loop) serve(fd int, events uint32) {
 	case Discard:
 		return
 	case Echo:
-		c.echo = append(c.echo, lp.buf[:n]...)
-		c.owed += int64(n)
+		lp.echo(fd, c, lp.buf[:n])
+		return
 	case HTTP:
 		lp.serveHTTP(c, lp.buf[:n])
 		if c.owed == 0 {
@@ -535,15 +543,53 @@ func (lp *loop) serve(fd int, events uint32) {
 	lp.flush(fd, c)
 }
 
+// echo writes b, just read, back. What the socket does not take is copied
+// to c.echo, and the connection leaves reading for writing (EPOLLOUT only)
+// until flush has written it: an echo connection holds at most one read's
+// worth of bytes (EchoBufferBytes). A peer that sends and never reads
+// fills the socket buffers and is then held back by TCP's flow control,
+// not by the listener's memory.
+func (lp *loop) echo(fd int, c *conn, b []byte) {
+	for len(b) > 0 {
+		n, err := sock.Write(fd, b)
+		if err == unix.EAGAIN {
+			c.echo = append(c.echo[:0], b...)
+			c.owed = int64(len(b))
+			c.blocked = true
+			if err := lp.p.Mod(fd, unix.EPOLLOUT, int32(fd), 0); err != nil {
+				lp.c.errors.Add(1)
+				lp.closeConn(fd)
+			}
+			return
+		}
+		if err != nil {
+			lp.writeFailed(fd, err)
+			return
+		}
+		lp.c.bytesOut.Add(int64(n))
+		b = b[n:]
+	}
+}
+
+// writeFailed counts a failed write (a reset or another error) and closes
+// the connection.
+func (lp *loop) writeFailed(fd int, err error) {
+	if errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
+		lp.c.resets.Add(1)
+	} else {
+		lp.c.errors.Add(1)
+	}
+	lp.closeConn(fd)
+}
+
 // flush writes what is owed. It returns false if the connection was closed.
 func (lp *loop) flush(fd int, c *conn) bool {
 	mode := lp.l.cfg.Mode
-	echo := mode == Echo
 	for c.owed > 0 {
 		var chunk []byte
 		switch mode {
 		case Echo:
-			chunk = c.echo
+			chunk = c.echo[len(c.echo)-int(c.owed):]
 		case HTTP:
 			chunk = lp.l.http.chunk(c, lp.resp)
 		default:
@@ -563,22 +609,14 @@ func (lp *loop) flush(fd int, c *conn) bool {
 				}
 				return true
 			}
-			if errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE) {
-				lp.c.resets.Add(1)
-			} else {
-				lp.c.errors.Add(1)
-			}
-			lp.closeConn(fd)
+			lp.writeFailed(fd, err)
 			return false
 		}
 		lp.c.bytesOut.Add(int64(n))
 		c.owed -= int64(n)
-		if echo {
-			c.echo = c.echo[n:]
-		}
 	}
-	if echo {
-		c.echo = c.echo[:0]
+	if mode == Echo {
+		c.echo = c.echo[:0] // kept: the next blocked echo needs no allocation
 	}
 	if c.last != httpKeep {
 		// HTTP: the response that ends the connection is out.

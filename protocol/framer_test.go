@@ -109,6 +109,12 @@ var httpSeeds = []string{
 	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nabEXTRA",
 	"HTTP/1.1 2000 OK\r\n\r\n",
 	"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n",
+	// Hostile: lengths past the bound or past int64, sizes that overflow.
+	"HTTP/1.1 200 OK\r\nContent-Length: 9223372036854775808\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 18446744073709551617\r\n\r\nx",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n000000000000000000001a\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\n\r\n",
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\r\n40\r\n",
 }
 
 var redisSeeds = []string{
@@ -125,6 +131,12 @@ var redisSeeds = []string{
 	"!3\r\nerr\r\n",
 	"$3\r\nabcd\r\n",
 	"+PONG\r\n+EXTRA\r\n",
+	// Hostile: lengths and counts past the bound or past int64.
+	"$4611686018427387904\r\n",
+	"*9223372036854775808\r\n",
+	"$-4611686018427387904\r\n",
+	"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n",
+	"|4611686018427387904\r\n",
 }
 
 var memcachedSeeds = []string{
@@ -139,6 +151,10 @@ var memcachedSeeds = []string{
 	"VA 2 f1\r\nhi\r\n",
 	"HD\r\n",
 	"VALUE k 0 5\r\nhelloXX",
+	// Hostile: block sizes past the bound or past int64.
+	"VALUE k 0 9223372036854775808\r\n",
+	"VA 99999999999999999999999 f\r\n",
+	"STAT a 1\r\nSTAT b 2\r\nSTAT c 3\r\nSTAT d 4\r\n",
 }
 
 func fuzzSeeds(f *testing.F, seeds []string) {
@@ -148,19 +164,40 @@ func fuzzSeeds(f *testing.F, seeds []string) {
 	}
 }
 
+// checkBounded is checkSplits with the response bound lowered to 64 bytes,
+// so that the fuzzer reaches it: then too, pieces and whole agree, and a
+// response never uses more than the bound.
+func checkBounded(t *testing.T, newF func() Framer, data, cuts []byte) {
+	const bound = 64
+	defer SetMaxResponse(bound)()
+	checkSplits(t, newF, data, cuts)
+	if got := feed(t, newF(), split(data, cuts)); got.n > bound {
+		t.Fatalf("input %q: a response of %d bytes passed the %d-byte bound", data, got.n, bound)
+	}
+}
+
 func FuzzHTTP(f *testing.F) {
 	fuzzSeeds(f, httpSeeds)
-	f.Fuzz(func(t *testing.T, data, cuts []byte) { checkSplits(t, newHTTPFramer, data, cuts) })
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		checkSplits(t, newHTTPFramer, data, cuts)
+		checkBounded(t, newHTTPFramer, data, cuts)
+	})
 }
 
 func FuzzRedis(f *testing.F) {
 	fuzzSeeds(f, redisSeeds)
-	f.Fuzz(func(t *testing.T, data, cuts []byte) { checkSplits(t, newRedisFramer, data, cuts) })
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		checkSplits(t, newRedisFramer, data, cuts)
+		checkBounded(t, newRedisFramer, data, cuts)
+	})
 }
 
 func FuzzMemcached(f *testing.F) {
 	fuzzSeeds(f, memcachedSeeds)
-	f.Fuzz(func(t *testing.T, data, cuts []byte) { checkSplits(t, newMemcachedFramer, data, cuts) })
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		checkSplits(t, newMemcachedFramer, data, cuts)
+		checkBounded(t, newMemcachedFramer, data, cuts)
+	})
 }
 
 type frameCase struct {
@@ -244,7 +281,7 @@ func TestHTTPFramer(t *testing.T) {
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\r\n", err: errHTTPChunk},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\nx", err: errHTTPChunk},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nxy", err: errHTTPChunkEnd},
-		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", err: errHTTPChunk},
+		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", err: errHTTPChunkSize},
 		{in: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: 1\n", err: errHTTPTrailer},
 	})
 }
@@ -314,8 +351,8 @@ func TestRedisFramer(t *testing.T) {
 		{in: "%-1\r\n", err: errRedisNumber},
 		{in: "$1x\r\n", err: errRedisNumber},
 		{in: "$3\r\nabcd\r\n", err: errRedisBulk},
-		{in: "$99999999999999999\r\n", err: errRedisSize},
-		{in: "*1099511627777\r\n", err: errRedisSize},
+		{in: "$99999999999999999\r\n", err: errRedisLength},
+		{in: "*1099511627777\r\n", err: errRedisLength},
 	})
 }
 

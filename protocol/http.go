@@ -19,7 +19,7 @@ type HTTP struct {
 }
 
 // maxHead bounds a response head (status line and headers), in bytes.
-const maxHead = 64 << 10
+const maxHead = MaxHeadBytes
 
 func newHTTP(o Options) (*HTTP, error) {
 	h := &HTTP{path: o.Path, host: o.Host, headers: o.Headers}
@@ -118,23 +118,27 @@ const (
 type httpFramer struct {
 	st       uint8
 	status   Status
-	keep     bool   // the connection stays open after this response
-	nonEmpty bool   // the current trailer line has bytes
-	digits   int    // hex digits of the chunk size so far
-	remain   int64  // body or chunk bytes left
-	head     []byte // a head split across feeds; kept for the next ones
+	keep     bool  // the connection stays open after this response
+	nonEmpty bool  // the current trailer line has bytes
+	digits   int   // hex digits of the chunk size so far
+	remain   int64 // body or chunk bytes left
+	lim      limit
+	head     []byte // a head split across feeds, cap maxHead; kept for the next ones
 }
 
 var (
-	errHTTPStatusLine = &Error{"http", "malformed status line"}
-	errHTTPStatus     = &Error{"http", "status code out of range"}
-	errHTTPUpgrade    = &Error{"http", "101 Switching Protocols: upgrades are not supported"}
-	errHTTPHeader     = &Error{"http", "malformed header line"}
-	errHTTPHeadSize   = &Error{"http", "response head larger than 64 KiB"}
-	errHTTPLength     = &Error{"http", "bad Content-Length"}
-	errHTTPChunk      = &Error{"http", "malformed chunk size line"}
-	errHTTPChunkEnd   = &Error{"http", "chunk data not followed by CRLF"}
-	errHTTPTrailer    = &Error{"http", "malformed trailer"}
+	errHTTPStatusLine = &Error{"http", "malformed status line", false}
+	errHTTPStatus     = &Error{"http", "status code out of range", false}
+	errHTTPUpgrade    = &Error{"http", "101 Switching Protocols: upgrades are not supported", false}
+	errHTTPHeader     = &Error{"http", "malformed header line", false}
+	errHTTPHeadSize   = &Error{"http", "response head larger than 64 KiB", true}
+	errHTTPLength     = &Error{"http", "bad Content-Length", false}
+	errHTTPLengthSize = &Error{"http", "Content-Length larger than 1 GiB", true}
+	errHTTPChunk      = &Error{"http", "malformed chunk size line", false}
+	errHTTPChunkSize  = &Error{"http", "chunk size larger than 1 GiB", true}
+	errHTTPSize       = &Error{"http", "response larger than 1 GiB", true}
+	errHTTPChunkEnd   = &Error{"http", "chunk data not followed by CRLF", false}
+	errHTTPTrailer    = &Error{"http", "malformed trailer", false}
 	crlfcrlf          = []byte("\r\n\r\n")
 )
 
@@ -155,7 +159,15 @@ func (f *httpFramer) EOF() bool {
 	return false
 }
 
+// Feed parses the next bytes; a response past maxResponse bytes is
+// errHTTPSize.
 func (f *httpFramer) Feed(b []byte) (int, bool, error) {
+	b, clipped := f.lim.clip(b)
+	n, done, err := f.feed(b)
+	return f.lim.used(n, done, err, clipped, errHTTPSize)
+}
+
+func (f *httpFramer) feed(b []byte) (int, bool, error) {
 	n := 0
 	for n < len(b) {
 		switch f.st {
@@ -206,8 +218,11 @@ func (f *httpFramer) chunkByte(c byte) error {
 	switch f.st {
 	case hChunkSize:
 		if v := unhex(c); v >= 0 {
-			if f.digits >= 15 {
-				return errHTTPChunk // more than 2^60 bytes: not a real chunk
+			if f.remain > (maxResponse-int64(v))>>4 {
+				// remain<<4|v would pass the bound. Checked before the
+				// shift: leading zeros are fine, and no number of
+				// digits overflows.
+				return errHTTPChunkSize
 			}
 			f.remain = f.remain<<4 | int64(v)
 			f.digits++
@@ -309,6 +324,9 @@ func (f *httpFramer) feedHead(b []byte) (int, bool, error) {
 		if len(b) >= maxHead {
 			return len(b), false, errHTTPHeadSize
 		}
+		if f.head == nil {
+			f.head = make([]byte, 0, maxHead) // once per framer: appends never grow it
+		}
 		f.head = append(f.head, b...)
 		return len(b), false, nil
 	}
@@ -385,9 +403,12 @@ func (f *httpFramer) parseHead(h []byte) error {
 			if !ascii.FoldEqual(name, "content-length") {
 				continue
 			}
-			v, ok := ascii.ParseLength(ascii.TrimOWS(line[colon+1:]))
+			v, ok := parseSize(ascii.TrimOWS(line[colon+1:]))
 			if !ok || (length >= 0 && v != length) {
 				return errHTTPLength
+			}
+			if v > maxResponse {
+				return errHTTPLengthSize
 			}
 			length = v
 		case len("transfer-encoding"):

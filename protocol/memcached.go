@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/connbench/connbench/internal/ascii"
 	"strings"
 )
 
@@ -77,18 +76,21 @@ type memcachedFramer struct {
 	over    bool // the current line is longer than mcLineKeep
 	lineLen int
 	remain  int64
+	lim     limit
 	line    [mcLineKeep]byte
 }
 
 var (
-	errMCLine  = &Error{"memcached", "bare CR or LF in a line"}
-	errMCEmpty = &Error{"memcached", "empty reply line"}
-	errMCValue = &Error{"memcached", "malformed VALUE or VA line"}
-	errMCData  = &Error{"memcached", "data block not followed by CRLF"}
+	errMCLine  = &Error{"memcached", "bare CR or LF in a line", false}
+	errMCEmpty = &Error{"memcached", "empty reply line", false}
+	errMCValue = &Error{"memcached", "malformed VALUE or VA line", false}
+	errMCData  = &Error{"memcached", "data block not followed by CRLF", false}
+	errMCBlock = &Error{"memcached", "data block larger than 1 GiB", true}
+	errMCSize  = &Error{"memcached", "reply larger than 1 GiB", true}
 )
 
 func (f *memcachedFramer) Reset() {
-	f.st, f.status, f.multi, f.last, f.over, f.lineLen, f.remain = mLine, StatusNone, false, false, false, 0, 0
+	f.st, f.status, f.multi, f.last, f.over, f.lineLen, f.remain, f.lim = mLine, StatusNone, false, false, false, 0, 0, limit{}
 }
 
 func (f *memcachedFramer) Status() Status { return f.status }
@@ -97,7 +99,15 @@ func (f *memcachedFramer) Reusable() bool { return f.st == mDone }
 
 func (f *memcachedFramer) EOF() bool { return false }
 
+// Feed parses the next bytes; a reply past maxResponse bytes is
+// errMCSize.
 func (f *memcachedFramer) Feed(b []byte) (int, bool, error) {
+	b, clipped := f.lim.clip(b)
+	n, done, err := f.feed(b)
+	return f.lim.used(n, done, err, clipped, errMCSize)
+}
+
+func (f *memcachedFramer) feed(b []byte) (int, bool, error) {
 	n := 0
 	for n < len(b) {
 		switch f.st {
@@ -182,6 +192,9 @@ func (f *memcachedFramer) endLine() error {
 		if !ok || over {
 			return errMCValue
 		}
+		if size > maxResponse {
+			return errMCBlock
+		}
 		f.multi = true
 		f.startData(size, false)
 	case first && hasWord(line, "VA"):
@@ -189,6 +202,9 @@ func (f *memcachedFramer) endLine() error {
 		size, ok := field(line, 1)
 		if !ok || over {
 			return errMCValue
+		}
+		if size > maxResponse {
+			return errMCBlock
 		}
 		f.startData(size, true)
 	case first && (hasWord(line, "STAT") || hasWord(line, "ITEM") || hasWord(line, "CONFIG") || hasWord(line, "PREFIX")):
@@ -217,7 +233,8 @@ func hasWord(line []byte, word string) bool {
 	return len(line) >= len(word) && string(line[:len(word)]) == word && (len(line) == len(word) || line[len(word)] == ' ')
 }
 
-// field parses the i-th space-separated field (from 0) as a byte count.
+// field parses the i-th space-separated field (from 0) as a byte count
+// (past maxResponse: maxResponse+1).
 func field(line []byte, i int) (int64, bool) {
 	for ; i > 0; i-- {
 		j := bytes.IndexByte(line, ' ')
@@ -229,9 +246,5 @@ func field(line []byte, i int) (int64, bool) {
 	if j := bytes.IndexByte(line, ' '); j >= 0 {
 		line = line[:j]
 	}
-	v, ok := ascii.ParseLength(line)
-	if !ok || v > maxBulk {
-		return 0, false
-	}
-	return v, true
+	return parseSize(line)
 }

@@ -9,7 +9,8 @@
 // response head split across reads is copied into a buffer the framer
 // keeps for its next responses. They never panic on any input; a response
 // that does not parse is an *Error, counted by the engine as the failure
-// class FailProtocol.
+// class FailProtocol, and one past MaxResponseBytes or MaxHeadBytes is an
+// *Error counted as FailTooLarge.
 //
 // "raw" (no protocol) is not a Protocol: the engine's fixed-size request
 // and response need no framing, and New returns nil for it.
@@ -43,8 +44,9 @@ type Framer interface {
 	Reset()
 	// Feed parses the next bytes of the response. It returns how many of
 	// b belong to the response (all of them unless done), done once the
-	// response is complete, and an *Error if it is malformed. After done or
-	// an error, Feed must not be called again before Reset.
+	// response is complete, and an *Error if it is malformed (ErrProtocol)
+	// or past a bound (ErrTooLarge: MaxResponseBytes, MaxHeadBytes). After
+	// done or an error, Feed must not be called again before Reset.
 	Feed(b []byte) (n int, done bool, err error)
 	// EOF tells the framer the peer closed the connection, and reports
 	// whether that completes the response (an HTTP body delimited by the
@@ -90,22 +92,82 @@ func (s Status) String() string {
 	return fmt.Sprintf("status(%d)", uint8(s))
 }
 
-// FailProtocol is the failure class of a malformed response.
-const FailProtocol = "protocol"
+// Failure classes of responses the engine could not accept, as counted in
+// results.
+const (
+	// FailProtocol: the response is malformed (ErrProtocol).
+	FailProtocol = "protocol"
+	// FailTooLarge: the response is, says it is, or would be larger than
+	// MaxResponseBytes, or its head larger than MaxHeadBytes (ErrTooLarge).
+	FailTooLarge = "response_too_large"
+)
 
-// Error is a malformed response. Framers return preallocated *Errors, so
-// failing costs no allocation either.
+// Bounds on what a framer accepts from a server. Response bodies are
+// counted, never stored, so these bound time spent on a response, not
+// memory; the only response bytes a framer keeps are an HTTP head split
+// across reads (at most MaxHeadBytes, in one buffer per connection slot,
+// allocated once) and the start of a memcached line (512 bytes).
+const (
+	// MaxResponseBytes is the largest response accepted, head, body,
+	// chunk framing and trailers included: 1 GiB. A declared length
+	// (Content-Length, a chunk size, a redis bulk length or aggregate
+	// count, a memcached VALUE size) past it fails at once; a response
+	// that runs on past it (endless chunks, an endless line, a body up to
+	// the close) fails when it gets there.
+	MaxResponseBytes = 1 << 30
+	// MaxHeadBytes is the largest HTTP response head (status line and
+	// headers): 64 KiB.
+	MaxHeadBytes = 64 << 10
+)
+
+// maxResponse is MaxResponseBytes; tests lower it to reach it quickly.
+var maxResponse int64 = MaxResponseBytes
+
+// Sentinels that every *Error wraps, for errors.Is.
+var (
+	// ErrProtocol: the response is malformed. Class FailProtocol.
+	ErrProtocol = errors.New("protocol: malformed response")
+	// ErrTooLarge: the response is larger than the framer accepts.
+	// Class FailTooLarge.
+	ErrTooLarge = errors.New("protocol: response too large")
+)
+
+// Error is a response the framer cannot accept. Framers return
+// preallocated *Errors, so failing costs no allocation either.
 type Error struct {
 	Protocol string // "http", "redis" or "memcached"
 	Reason   string
+	// TooLarge: the response passed a bound (wraps ErrTooLarge); false:
+	// it is malformed (wraps ErrProtocol).
+	TooLarge bool
 }
 
 func (e *Error) Error() string { return "protocol: " + e.Protocol + ": " + e.Reason }
 
-// IsError reports whether err is (or wraps) a malformed-response *Error.
+// Unwrap returns ErrTooLarge or ErrProtocol.
+func (e *Error) Unwrap() error {
+	if e.TooLarge {
+		return ErrTooLarge
+	}
+	return ErrProtocol
+}
+
+// IsError reports whether err is (or wraps) a response *Error.
 func IsError(err error) bool {
 	var pe *Error
 	return errors.As(err, &pe)
+}
+
+// Class returns err's failure class: FailTooLarge, FailProtocol, or ""
+// when err is not about the response's content.
+func Class(err error) string {
+	switch {
+	case errors.Is(err, ErrTooLarge):
+		return FailTooLarge
+	case errors.Is(err, ErrProtocol):
+		return FailProtocol
+	}
+	return ""
 }
 
 // Options configure New. Fields a protocol does not use must be empty;
@@ -176,4 +238,47 @@ func validText(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseSize parses a decimal byte count: digits only, at least one. A
+// value past maxResponse, however many digits it has, comes back as
+// maxResponse+1: it cannot overflow, and callers compare it with the bound.
+func parseSize(b []byte) (int64, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if v <= maxResponse {
+			v = v*10 + int64(c-'0')
+		}
+	}
+	return min(v, maxResponse+1), true
+}
+
+// limit counts a response's bytes against maxResponse; every framer's
+// Feed goes through it.
+type limit struct{ total int64 }
+
+// clip returns what of b the response may still take, and whether that is
+// less than b.
+func (l *limit) clip(b []byte) ([]byte, bool) {
+	if room := maxResponse - l.total; int64(len(b)) > room {
+		return b[:room], true
+	}
+	return b, false
+}
+
+// used adds the n bytes the framer used of a clipped feed and passes its
+// result on; a response neither done nor failed when it ran out of room is
+// tooLarge.
+func (l *limit) used(n int, done bool, err error, clipped bool, tooLarge error) (int, bool, error) {
+	l.total += int64(n)
+	if clipped && !done && err == nil {
+		return n, false, tooLarge
+	}
+	return n, done, err
 }

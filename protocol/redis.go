@@ -120,12 +120,6 @@ const (
 	rDone
 )
 
-// Bounds: a longer bulk or larger aggregate is not a reply we sent for.
-const (
-	maxBulk    = 1 << 40
-	maxPending = 1 << 40
-)
-
 type redisFramer struct {
 	st      uint8
 	kind    byte // type byte of the value being read
@@ -135,14 +129,16 @@ type redisFramer struct {
 	num     int64 // the number so far
 	remain  int64 // bulk bytes left
 	pending int64 // values still to read, this one included
+	lim     limit
 }
 
 var (
-	errRedisType   = &Error{"redis", "unknown reply type byte"}
-	errRedisLine   = &Error{"redis", "bare CR or LF in a line"}
-	errRedisNumber = &Error{"redis", "malformed length or count"}
-	errRedisBulk   = &Error{"redis", "bulk string not followed by CRLF"}
-	errRedisSize   = &Error{"redis", "reply too large"}
+	errRedisType   = &Error{"redis", "unknown reply type byte", false}
+	errRedisLine   = &Error{"redis", "bare CR or LF in a line", false}
+	errRedisNumber = &Error{"redis", "malformed length or count", false}
+	errRedisBulk   = &Error{"redis", "bulk string not followed by CRLF", false}
+	errRedisLength = &Error{"redis", "bulk length or aggregate count past the 1 GiB reply bound", true}
+	errRedisSize   = &Error{"redis", "reply larger than 1 GiB", true}
 )
 
 func (f *redisFramer) Reset() { *f = redisFramer{pending: 1} }
@@ -153,7 +149,15 @@ func (f *redisFramer) Reusable() bool { return f.st == rDone }
 
 func (f *redisFramer) EOF() bool { return false }
 
+// Feed parses the next bytes; a reply past maxResponse bytes is
+// errRedisSize.
 func (f *redisFramer) Feed(b []byte) (int, bool, error) {
+	b, clipped := f.lim.clip(b)
+	n, done, err := f.feed(b)
+	return f.lim.used(n, done, err, clipped, errRedisSize)
+}
+
+func (f *redisFramer) feed(b []byte) (int, bool, error) {
 	n := 0
 	for n < len(b) {
 		if f.st == rDone {
@@ -223,8 +227,13 @@ func (f *redisFramer) step(c byte) error {
 	case rNum:
 		switch {
 		case c >= '0' && c <= '9':
-			if f.digits >= 15 {
-				return errRedisSize
+			if f.num > maxResponse/10 {
+				// Checked before the multiplication: no number of
+				// digits overflows, and leading zeros are fine.
+				if f.neg {
+					return errRedisNumber // only -1 has a meaning
+				}
+				return errRedisLength
 			}
 			f.num = f.num*10 + int64(c-'0')
 			f.digits++
@@ -267,8 +276,8 @@ func (f *redisFramer) number() error {
 	}
 	switch f.kind {
 	case '$', '!', '=':
-		if n > maxBulk {
-			return errRedisSize
+		if n > maxResponse {
+			return errRedisLength
 		}
 		if n == 0 {
 			f.st = rBulkCR
@@ -281,8 +290,10 @@ func (f *redisFramer) number() error {
 	case '|':
 		n = 2*n + 1 // the attribute's pairs, then the value it annotates
 	}
-	if f.pending+n > maxPending {
-		return errRedisSize
+	// Every element takes at least 3 bytes ("_\r\n"): more elements than
+	// maxResponse bytes cannot fit in a reply (and pending cannot overflow).
+	if f.pending+n > maxResponse {
+		return errRedisLength
 	}
 	f.pending += n
 	f.done() // the aggregate itself is read; its elements remain

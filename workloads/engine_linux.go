@@ -1283,10 +1283,11 @@ func (l *loop) expire(now int64) {
 }
 
 // classify names err's failure class: protocol.FailProtocol for a
-// malformed response, else dialer.Classify's errno or timeout class.
+// malformed response, protocol.FailTooLarge for one past the framer's
+// bounds, else dialer.Classify's errno or timeout class.
 func classify(err error) string {
-	if protocol.IsError(err) {
-		return protocol.FailProtocol
+	if class := protocol.Class(err); class != "" {
+		return class
 	}
 	return dialer.Classify(err)
 }
