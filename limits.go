@@ -68,8 +68,11 @@ func grouped(n int64) string {
 }
 
 // shortDur writes d as time.Duration does, less the zero minutes and
-// seconds: 720h, 1h, 10ms.
+// seconds: 720h, 1h, 10ms, and 0 for zero.
 func shortDur(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
