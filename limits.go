@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/connbench/connbench/workloads"
 )
 
 // The allowed ranges of the numeric flags, checked once by validate before
@@ -17,19 +19,19 @@ const (
 	// sockets: -c, --max-inflight, hold's -n, --fastopen-queue. The engine
 	// keeps a slot of workloads.SlotBytes (72 bytes) per connection up
 	// front, and each socket costs the kernel some KiB more.
-	maxConns = 10_000_000
+	maxConns = workloads.MaxSlots
 	// maxRequests bounds -n outside hold: a count, never an allocation.
 	maxRequests = 1_000_000_000_000
 	// maxRate bounds --rate (transactions or connections per second).
-	maxRate = 10_000_000
+	maxRate = workloads.MaxRate
 	// maxPayload bounds --request-size and what --request @FILE reads.
-	maxPayload = 64 << 20
+	maxPayload = workloads.MaxRequestSize
 	// maxResponse bounds --response-size (the built-in listener holds
 	// one response in memory).
 	maxResponse = 1 << 30
 	// maxLoops bounds --loops and --listener-loops (each loop has an
 	// epoll instance and its own histograms).
-	maxLoops = 1024
+	maxLoops = workloads.MaxLoops
 	// maxBacklog is listen()'s int; the kernel clamps it to somaxconn.
 	maxBacklog = math.MaxInt32
 	// maxRunTime bounds every duration flag that is not bounded tighter:
