@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connbench/connbench/listener"
 	"github.com/spf13/pflag"
 )
 
@@ -207,6 +209,27 @@ func TestExitCodes(t *testing.T) {
 	}
 	if got := exitForSignal(sigterm); got != exitTerminated {
 		t.Errorf("SIGTERM: exit %d, want %d", got, exitTerminated)
+	}
+}
+
+// TestListenerRanges: the check serve can make before listener.Start, which
+// today allocates a response of --response-size bytes unchecked.
+func TestListenerRanges(t *testing.T) {
+	ok := listener.Config{RequestSize: 1, ResponseSize: maxResponse, Loops: maxLoops, Backlog: maxBacklog, FastOpenQueue: maxConns}
+	if err := checkListenerRanges(ok); err != nil {
+		t.Errorf("the bounds themselves: %v", err)
+	}
+	for flag, c := range map[string]listener.Config{
+		"--response-size": {RequestSize: 1, ResponseSize: math.MaxInt},
+		"--request-size":  {RequestSize: maxPayload + 1, ResponseSize: 1},
+		"--loops":         {RequestSize: 1, ResponseSize: 1, Loops: maxLoops + 1},
+		"--backlog":       {RequestSize: 1, ResponseSize: 1, Backlog: -1},
+		"--accept-delay":  {RequestSize: 1, ResponseSize: 1, AcceptDelay: -time.Second},
+	} {
+		err := checkListenerRanges(c)
+		if !isUsage(err) || !strings.HasPrefix(err.Error(), flag+" ") {
+			t.Errorf("%s: err %v, want a usage error naming it", flag, err)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -183,4 +184,23 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// checkListenerRanges checks the numbers of `connbench serve` against the
+// same ranges as run's built-in-listener flags (the listener holds one
+// response of ResponseSize bytes in memory).
+func checkListenerRanges(cfg listener.Config) error {
+	for _, err := range []error{
+		checkInt("loops", int64(cfg.Loops), 0, maxLoops),
+		checkInt("backlog", int64(cfg.Backlog), 0, maxBacklog),
+		checkInt("request-size", int64(cfg.RequestSize), 1, maxPayload),
+		checkInt("response-size", int64(cfg.ResponseSize), 1, maxResponse),
+		checkInt("fastopen-queue", int64(cfg.FastOpenQueue), 0, maxConns),
+		checkDur("accept-delay", cfg.AcceptDelay, 0, maxRunTime),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
