@@ -107,22 +107,22 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	if mainJob {
 		defDur = 5 * time.Second
 	}
-	fs.IntVarP(&o.concurrency, "concurrency", "c", 16, "connections in flight at once (closed loop)")
-	fs.DurationVarP(&o.duration, "duration", "d", defDur, "measured time per workload (0 with -n: until -n requests)")
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 16, "connections in flight at once (closed loop), 1 to 10,000,000")
+	fs.DurationVarP(&o.duration, "duration", "d", defDur, "measured time per workload, at most 720h (0 with -n: until -n requests)")
 	fs.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (transactions) per workload; 0: by --duration only")
 	fs.DurationVar(&o.warmup, "warmup", 0, "run the load this long first without recording it")
-	fs.StringVar(&o.rate, "rate", "", "open loop: start N transactions per second on a fixed schedule whatever the latency (timed from the schedule: no coordinated omission); A:B ramps from A to B over --duration")
-	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once (pooled: -c is the pool)")
-	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
+	fs.StringVar(&o.rate, "rate", "", "open loop: start N transactions per second on a fixed schedule whatever the latency (timed from the schedule: no coordinated omission); A:B ramps from A to B over --duration; 0 < N <= 10,000,000")
+	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once, 1 to 10,000,000 (pooled: -c is the pool)")
+	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples (10ms to 1h)")
 	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
 	fs.DurationVar(&o.ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
 	fs.BoolVar(&o.raiseLimits, "raise-limits", false, "as root, raise fs.nr_open and the hard open-file limit to what the run needs (needs CAP_SYS_RESOURCE; --procs auto is the way without it)")
 	fs.Float64Var(&o.floodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
 	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
 	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
-	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
-	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response")
-	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file (overrides --request-size)")
+	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes, 1 to 64 MiB")
+	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response, 1 to 1 GiB")
+	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file of at most 64 MiB (overrides --request-size)")
 	fs.StringVar(&o.protocol, "protocol", "raw", "what the exchange speaks: raw (--request / --request-size bytes, then --response-size bytes back), "+
 		"http (GET --path, response framed by Content-Length or chunked; the built-in listener answers with a --response-size body), "+
 		"redis (--command, default PING) or memcached (--command, default version)")
