@@ -39,7 +39,7 @@ func cmdMain(args []string, stdout, stderr io.Writer) int {
 	o.register(fs, true)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, mainUsage, fs.FlagUsages())
+			fmt.Fprint(stdout, mainUsage, fs.FlagUsages(), exitCodesHelp)
 			return exitOK
 		}
 		return exitCode(stderr, usagef("%v (see connbench --help)", err))

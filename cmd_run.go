@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/netip"
 	"os"
@@ -104,22 +105,22 @@ func (o *runOptions) register(fs *pflag.FlagSet, mainJob bool) {
 	if mainJob {
 		defDur = 5 * time.Second
 	}
-	fs.IntVarP(&o.concurrency, "concurrency", "c", 16, "connections in flight at once (closed loop)")
-	fs.DurationVarP(&o.duration, "duration", "d", defDur, "measured time per workload (0 with -n: until -n requests)")
+	fs.IntVarP(&o.concurrency, "concurrency", "c", 16, "connections in flight at once (closed loop), 1 to 10,000,000")
+	fs.DurationVarP(&o.duration, "duration", "d", defDur, "measured time per workload, at most 720h (0 with -n: until -n requests)")
 	fs.Int64VarP(&o.requests, "requests", "n", 0, "stop after this many requests (transactions) per workload; 0: by --duration only")
 	fs.DurationVar(&o.warmup, "warmup", 0, "run the load this long first without recording it")
-	fs.StringVar(&o.rate, "rate", "", "open loop: start N transactions per second on a fixed schedule whatever the latency (timed from the schedule: no coordinated omission); A:B ramps from A to B over --duration")
-	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once (pooled: -c is the pool)")
-	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples")
+	fs.StringVar(&o.rate, "rate", "", "open loop: start N transactions per second on a fixed schedule whatever the latency (timed from the schedule: no coordinated omission); A:B ramps from A to B over --duration; 0 < N <= 10,000,000")
+	fs.IntVar(&o.maxInflight, "max-inflight", 4096, "open loop: most transactions in flight at once, 1 to 10,000,000 (pooled: -c is the pool)")
+	fs.DurationVar(&o.interval, "interval", time.Second, "time-series interval: progress, socket-state and counter samples (10ms to 1h)")
 	fs.BoolVar(&o.untilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
 	fs.DurationVar(&o.ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
 	fs.BoolVar(&o.raiseLimits, "raise-limits", false, "as root, raise fs.nr_open and the hard open-file limit to what the run needs (needs CAP_SYS_RESOURCE; --procs auto is the way without it)")
 	fs.Float64Var(&o.floodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
 	fs.BoolVar(&o.exchange, "exchange", false, "churn: send the request and read the response before closing")
 	fs.IntVar(&o.loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
-	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes")
-	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response")
-	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file (overrides --request-size)")
+	fs.IntVar(&o.requestSize, "request-size", 1, "request size in bytes, 1 to 64 MiB")
+	fs.IntVar(&o.responseSize, "response-size", 1, "bytes that make a complete response, 1 to 1 GiB")
+	fs.StringVar(&o.request, "request", "", "literal request payload, or @FILE to read it from a file of at most 64 MiB (overrides --request-size)")
 	fs.StringVar(&o.protocol, "protocol", "raw", "what the exchange speaks: raw (--request / --request-size bytes, then --response-size bytes back), "+
 		"http (GET --path, response framed by Content-Length or chunked; the built-in listener answers with a --response-size body), "+
 		"redis (--command, default PING) or memcached (--command, default version)")
@@ -179,14 +180,8 @@ func (o *runOptions) validate() error {
 			return usagef("--workload %q: unknown; choose one of %s", o.workload, strings.Join(workloads.Names(), ", "))
 		}
 	}
-	if o.concurrency < 1 {
-		return usagef("--concurrency %d: must be at least 1", o.concurrency)
-	}
-	if o.duration < 0 {
-		return usagef("--duration %s: cannot be negative", o.duration)
-	}
-	if o.requests < 0 {
-		return usagef("--requests %d: cannot be negative", o.requests)
+	if err := o.checkRanges(); err != nil {
+		return err
 	}
 	if o.duration == 0 && o.requests == 0 {
 		return usagef("--duration 0 needs --requests N: otherwise the run would never end")
@@ -194,46 +189,19 @@ func (o *runOptions) validate() error {
 	if o.workload == "hold" && o.requests == 0 {
 		return usagef("--workload hold needs -n N: the number of connections to open and hold (for --duration)")
 	}
-	if o.ping < 0 || (o.ping > 0 && o.ping < time.Millisecond) {
-		return usagef("--ping %s: want 0 (silent) or at least 1ms", o.ping)
-	}
 	if o.ping > 0 && o.workload != "hold" {
 		return usagef("--ping is for --workload hold (held connections that ping now and then)")
 	}
 	if o.fs.Changed("requests") && !o.fs.Changed("duration") && o.workload != "hold" {
 		o.duration = 0 // -n alone: run until the requests are done
 	}
-	if o.warmup < 0 {
-		return usagef("--warmup %s: cannot be negative", o.warmup)
-	}
-	if o.loops < 0 {
-		return usagef("--loops %d: cannot be negative", o.loops)
-	}
-	if o.listenerLoops < 0 {
-		return usagef("--listener-loops %d: cannot be negative", o.listenerLoops)
-	}
-	if o.requestSize < 1 || o.requestSize > 64<<20 {
-		return usagef("--request-size %d: must be 1 to 67108864 bytes", o.requestSize)
-	}
-	if o.responseSize < 1 || o.responseSize > 1<<30 {
-		return usagef("--response-size %d: must be 1 to 1073741824 bytes", o.responseSize)
-	}
-	if o.backlog < 0 {
-		return usagef("--backlog %d: cannot be negative", o.backlog)
-	}
-	if o.connectTimeout < 0 || o.timeout < 0 {
-		return usagef("--connect-timeout and --timeout cannot be negative")
-	}
+	o.rateA, o.rateB = 0, 0
 	if o.rate != "" {
-		a, b, ramp := strings.Cut(o.rate, ":")
-		var e1, e2 error
-		o.rateA, e1 = strconv.ParseFloat(a, 64)
-		if ramp {
-			o.rateB, e2 = strconv.ParseFloat(b, 64)
+		a, b, ramp, err := parseRate(o.rate)
+		if err != nil {
+			return err
 		}
-		if e1 != nil || e2 != nil || o.rateA < 0 || o.rateB < 0 || (o.rateA == 0 && o.rateB == 0) || o.rateA > 1e7 || o.rateB > 1e7 {
-			return usagef("--rate %q: want a number per second (e.g. 2000) or a ramp A:B (e.g. 100:5000), at most 1e7", o.rate)
-		}
+		o.rateA, o.rateB = a, b
 		if ramp && o.duration == 0 {
 			return usagef("--rate %s: a ramp needs --duration", o.rate)
 		}
@@ -246,16 +214,10 @@ func (o *runOptions) validate() error {
 		if err != nil {
 			return usagef("--start-at %q: want an RFC 3339 time (2026-11-24T16:30:00Z) or Unix seconds", o.startAt)
 		}
-		if time.Until(t) > 24*time.Hour {
-			return usagef("--start-at %s: more than a day away", o.startAt)
+		if time.Until(t) > maxStartAhead {
+			return usagef("--start-at %s: more than a day away (allowed: up to 24h from now)", o.startAt)
 		}
 		o.start = t
-	}
-	if o.maxInflight < 1 {
-		return usagef("--max-inflight %d: must be at least 1", o.maxInflight)
-	}
-	if o.interval < 10*time.Millisecond {
-		return usagef("--interval %s: must be at least 10ms", o.interval)
 	}
 	var err error
 	if o.close, err = dialer.ParseCloseMode(o.closeMode); err != nil {
@@ -281,18 +243,12 @@ func (o *runOptions) validate() error {
 	if o.foMode, err = dialer.ParseFastOpenMode(o.fastopen); err != nil {
 		return usagef("--fastopen=%q: want sendto (the default with --fastopen), connect or off", o.fastopen)
 	}
-	if o.acceptDelay < 0 {
-		return usagef("--accept-delay %s: cannot be negative", o.acceptDelay)
-	}
 	o.pauseAt, o.pauseFor = 0, 0
 	if o.acceptPause != "" {
 		var err error
 		if o.pauseAt, o.pauseFor, err = parseAcceptPause(o.acceptPause); err != nil {
 			return err
 		}
-	}
-	if o.fastopenQueue < 0 {
-		return usagef("--fastopen-queue %d: cannot be negative", o.fastopenQueue)
 	}
 	if o.foMode != dialer.FastOpenOff && o.workload != "" {
 		if w := workloads.Registry[o.workload]; !w.Exchange && !(o.workload == "churn" && o.exchange) {
@@ -310,22 +266,55 @@ func (o *runOptions) validate() error {
 	if o.fs.Changed("flood-rate") && o.workload != "synflood" {
 		return usagef("--flood-rate is for --workload synflood")
 	}
-	if !(o.floodRate > 0 && o.floodRate <= 1e6) {
-		return usagef("--flood-rate %g: want 1 to 1000000 SYNs per second", o.floodRate)
+	if !(o.floodRate >= 1 && o.floodRate <= 1e6) {
+		return usagef("--flood-rate %g: out of range (allowed: 1 <= flood-rate <= 1,000,000 SYNs per second)", o.floodRate)
 	}
 	o.experimentDefaults()
 	if o.request != "" {
 		if strings.HasPrefix(o.request, "@") {
-			b, err := os.ReadFile(o.request[1:])
+			b, err := readRequestFile(o.request[1:])
 			if err != nil {
-				return usagef("--request %s: %v", o.request, err)
-			}
-			if len(b) == 0 {
-				return usagef("--request %s: the file is empty", o.request)
+				return err
 			}
 			o.payload = b
 		} else {
 			o.payload = []byte(o.request)
+		}
+	}
+	return nil
+}
+
+// checkRanges checks every numeric flag against its allowed range (the
+// constants in limits.go); the error names the flag, the value and the range.
+func (o *runOptions) checkRanges() error {
+	maxN := int64(maxRequests)
+	if o.workload == "hold" {
+		maxN = maxConns // hold: -n connections, each a slot
+	}
+	for _, err := range []error{
+		checkInt("concurrency", int64(o.concurrency), 1, maxConns),
+		checkInt("max-inflight", int64(o.maxInflight), 1, maxConns),
+		checkInt("requests", o.requests, 0, maxN),
+		checkDur("duration", o.duration, 0, maxRunTime),
+		checkDur("warmup", o.warmup, 0, maxRunTime),
+		checkInt("loops", int64(o.loops), 0, maxLoops),
+		checkInt("listener-loops", int64(o.listenerLoops), 0, maxLoops),
+		checkInt("request-size", int64(o.requestSize), 1, maxPayload),
+		checkInt("response-size", int64(o.responseSize), 1, maxResponse),
+		checkInt("backlog", int64(o.backlog), 0, maxBacklog),
+		checkInt("fastopen-queue", int64(o.fastopenQueue), 0, maxConns),
+		checkDur("connect-timeout", o.connectTimeout, 0, maxRunTime),
+		checkDur("timeout", o.timeout, 0, maxRunTime),
+		checkDur("accept-delay", o.acceptDelay, 0, maxRunTime),
+		checkDur("interval", o.interval, minInterval, maxInterval),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	if o.ping != 0 {
+		if err := checkDur("ping", o.ping, minPing, maxPing); err != nil {
+			return usagef("%v; or 0: silent", err)
 		}
 	}
 	return nil
@@ -426,7 +415,8 @@ func (o *runOptions) listenerConfig() listener.Config {
 	}
 }
 
-// parseAcceptPause parses --accept-pause: FOR, or AFTER:FOR.
+// parseAcceptPause parses --accept-pause: FOR, or AFTER:FOR, with
+// 0 <= AFTER <= 30 days and 0 < FOR <= 30 days.
 func parseAcceptPause(v string) (after, dur time.Duration, err error) {
 	a, b, two := strings.Cut(v, ":")
 	var e1, e2 error
@@ -436,8 +426,11 @@ func parseAcceptPause(v string) (after, dur time.Duration, err error) {
 	} else {
 		dur, e1 = time.ParseDuration(a)
 	}
-	if e1 != nil || e2 != nil || after < 0 || dur <= 0 {
+	if e1 != nil || e2 != nil {
 		return 0, 0, usagef("--accept-pause %q: want FOR (e.g. 3s, from the start) or AFTER:FOR (e.g. 1s:3s)", v)
+	}
+	if after < 0 || after > maxRunTime || dur <= 0 || dur > maxRunTime {
+		return 0, 0, usagef("--accept-pause %q: out of range (allowed: 0 <= AFTER <= %s, 0 < FOR <= %s)", v, shortDur(maxRunTime), shortDur(maxRunTime))
 	}
 	return after, dur, nil
 }
@@ -464,7 +457,13 @@ func (o *runOptions) checkTarget(target netip.AddrPort) error {
 	return nil
 }
 
-// parseTarget resolves HOST:PORT. Errors name the argument.
+// lookupNetIP resolves a target's host name (a variable for tests).
+var lookupNetIP = net.DefaultResolver.LookupNetIP
+
+// parseTarget resolves HOST:PORT: an IP address, or a host name that
+// resolves to one (IPv4 preferred). The port is 1 to 65535; an unspecified
+// address (0.0.0.0, ::, ::ffff:0.0.0.0) is refused. Errors are usage errors
+// naming the argument.
 func parseTarget(s string) (netip.AddrPort, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
@@ -475,21 +474,51 @@ func parseTarget(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, usagef("target %q: port %q must be a number from 1 to 65535", s, port)
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		a = a.Unmap()
 		if a.IsUnspecified() {
 			return netip.AddrPort{}, usagef("target %q: %s is not an address one can connect to", s, host)
 		}
-		return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+		return netip.AddrPortFrom(a, uint16(p)), nil
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", host)
-	if err != nil || len(addrs) == 0 {
-		return netip.AddrPort{}, usagef("target %q: cannot resolve host %q", s, host)
+	if !hostName(host) {
+		return netip.AddrPort{}, usagef("target %q: %q is neither an IP address nor a host name", s, host)
 	}
+	addrs, err := lookupNetIP(context.Background(), "ip", host)
+	var usable []netip.Addr
 	for _, a := range addrs {
-		if a.Unmap().Is4() {
-			return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+		if a = a.Unmap(); a.IsValid() && !a.IsUnspecified() {
+			usable = append(usable, a)
 		}
 	}
-	return netip.AddrPortFrom(addrs[0], uint16(p)), nil
+	if err != nil || len(usable) == 0 {
+		return netip.AddrPort{}, usagef("target %q: cannot resolve host %q", s, host)
+	}
+	for _, a := range usable {
+		if a.Is4() {
+			return netip.AddrPortFrom(a, uint16(p)), nil
+		}
+	}
+	return netip.AddrPortFrom(usable[0], uint16(p)), nil
+}
+
+// hostName reports whether s may be a DNS host name: 1 to 253 bytes of
+// letters, digits, '-', '_' and '.', no empty label and no label over 63.
+func hostName(s string) bool {
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if len(label) == 0 || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // checkTarget makes one ordinary connection to an external target so that
@@ -529,7 +558,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, runUsage, fs.FlagUsages())
+			fmt.Fprint(stdout, runUsage, fs.FlagUsages(), exitCodesHelp)
 			return exitOK
 		}
 		return exitCode(stderr, usagef("%v (see connbench run --help)", err))
@@ -598,17 +627,21 @@ Flags:
 
 var numCPU = runtime.NumCPU
 
-// parseStartAt reads an RFC 3339 time or Unix seconds (with a fraction).
+// parseStartAt reads an RFC 3339 time or Unix seconds (with a fraction),
+// from 1970 to the end of year 9999.
 func parseStartAt(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if t.Unix() < 0 || t.Unix() > maxUnixSeconds {
+			return time.Time{}, fmt.Errorf("not a time from 1970 to 9999: %q", s)
+		}
 		return t, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
+	if err != nil || !(f > 0 && f <= maxUnixSeconds) {
 		return time.Time{}, fmt.Errorf("not a time: %q", s)
 	}
-	sec := int64(f)
-	return time.Unix(sec, int64((f-float64(sec))*1e9)), nil
+	sec := math.Floor(f)
+	return time.Unix(int64(sec), int64((f-sec)*1e9)), nil
 }
 
 // procsPlan returns the multi-process plan --procs asks for, or nil when one

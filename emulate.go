@@ -55,16 +55,16 @@ var pathFlagNames = []string{"rtt", "jitter", "loss", "drop-syn", "rate-limit", 
 // name the flag.
 func (pf *pathFlags) config() (netpath.Config, error) {
 	c := netpath.Config{RTT: pf.rtt, Jitter: pf.jitter, Realtime: pf.realtime}
-	if pf.rtt < 0 || pf.rtt > time.Minute {
-		return c, usagef("--rtt %s: want 0 to 1m", pf.rtt)
+	if err := checkDur("rtt", pf.rtt, 0, time.Minute); err != nil {
+		return c, err
 	}
-	if pf.jitter < 0 || pf.jitter > time.Minute {
-		return c, usagef("--jitter %s: want 0 to 1m", pf.jitter)
+	if err := checkDur("jitter", pf.jitter, 0, time.Minute); err != nil {
+		return c, err
 	}
 	if pf.loss != "" {
 		v, err := parseShare(pf.loss)
 		if err != nil || v >= 1 {
-			return c, usagef("--loss %q: want a share below 100%%, e.g. 1%% or 0.01", pf.loss)
+			return c, usagef("--loss %q: want a share, e.g. 1%% or 0.01 (allowed: 0 <= loss < 100%%)", pf.loss)
 		}
 		c.Loss = v
 	}
@@ -72,13 +72,13 @@ func (pf *pathFlags) config() (netpath.Config, error) {
 		if strings.HasSuffix(pf.dropSYN, "%") {
 			v, err := parseShare(pf.dropSYN)
 			if err != nil {
-				return c, usagef("--drop-syn %q: want a count (1, 2, ...) or a share (20%%)", pf.dropSYN)
+				return c, usagef("--drop-syn %q: want a count (1, 2, ...) or a share (allowed: 0%% <= share <= 100%%)", pf.dropSYN)
 			}
 			c.DropSYNShare = v
 		} else {
 			n, err := strconv.Atoi(pf.dropSYN)
 			if err != nil || n < 0 || n > 10 {
-				return c, usagef("--drop-syn %q: want a count from 0 to 10, or a share such as 20%%", pf.dropSYN)
+				return c, usagef("--drop-syn %q: want a count or a share such as 20%% (allowed: 0 <= count <= 10)", pf.dropSYN)
 			}
 			c.DropSYN = n
 		}
@@ -93,7 +93,8 @@ func (pf *pathFlags) config() (netpath.Config, error) {
 	return c, nil
 }
 
-// parseShare parses "1%" (0.01) or "0.01"; the result is in 0..1.
+// parseShare parses "1%" (0.01) or "0.01"; the result is in 0..1 (NaN and
+// infinities are refused).
 func parseShare(s string) (float64, error) {
 	pct := strings.HasSuffix(s, "%")
 	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
@@ -109,7 +110,8 @@ func parseShare(s string) (float64, error) {
 	return v, nil
 }
 
-// parseBitRate parses "100mbit", "1gbit", "500kbit", "64000" (bits/s).
+// parseBitRate parses "100mbit", "1gbit", "500kbit", "64000" (bits/s);
+// the result is 8000 to 1e12 (8kbit to 1000gbit).
 func parseBitRate(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSuffix(strings.ToLower(s), "/s"))
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "ps"), "bit")
@@ -123,7 +125,8 @@ func parseBitRate(s string) (int64, error) {
 		mult, t = 1e9, strings.TrimSuffix(t, "g")
 	}
 	v, err := strconv.ParseFloat(t, 64)
-	if err != nil || v <= 0 || v*mult < 8000 || v*mult > 1e12 {
+	// Written so that NaN fails too: it compares false with everything.
+	if err != nil || !(v*mult >= 8000 && v*mult <= 1e12) {
 		return 0, errors.New("want a bit rate from 8kbit to 1000gbit, e.g. 100mbit")
 	}
 	return int64(math.Round(v * mult)), nil

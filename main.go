@@ -9,19 +9,42 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strings"
+	"syscall"
 )
 
 // version is the tool version written into every result document.
 const version = "0.1.0"
 
-// Exit codes.
+// Exit codes, documented in the usage text (exitCodesHelp) and README:
+// each names one outcome, whatever the command.
 const (
-	exitOK          = 0
-	exitFailure     = 1   // the run could not be made or its output not written
-	exitUsage       = 2   // bad flags or arguments
-	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; partial results were written
+	exitOK          = 0   // success
+	exitFailure     = 1   // the run failed, its output could not be written, or a check failed
+	exitUsage       = 2   // bad flags, values or arguments; nothing was started
+	exitInterrupted = 130 // stopped by SIGINT (128+2); partial results were written
+	exitTerminated  = 143 // stopped by SIGTERM (128+15); partial results were written
 )
+
+// exitCodesHelp ends the top-level usage text.
+const exitCodesHelp = `
+Exit status:
+  0    success
+  1    the run failed, a result could not be written, or a check failed
+  2    usage error: a bad command, flag, value or argument (nothing was started)
+  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: partial results were
+       written, flagged partial
+`
+
+// exitForSignal is the exit code for a run ended by sig: 128 plus the
+// signal's number, as shells report it (SIGINT 130, SIGTERM 143).
+func exitForSignal(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok && s > 0 && s < 64 {
+		return 128 + int(s)
+	}
+	return exitInterrupted
+}
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
@@ -52,20 +75,35 @@ func init() {
 	}
 }
 
+// commandNames lists the visible commands, for the unknown-command error.
+func commandNames() string {
+	var names []string
+	for n := range commands {
+		if n != isolatedCmd {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(append(names, "help"), ", ")
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		if args[0] == "help" {
-			if len(args) > 1 {
-				if c, ok := commands[args[1]]; ok {
-					return c([]string{"--help"}, stdout, stderr)
-				}
+			switch {
+			case len(args) == 1:
+				return cmdMain([]string{"--help"}, stdout, stderr)
+			case len(args) > 2:
+				return exitCode(stderr, usagef("help takes one command, got %q", args[1:]))
 			}
-			return cmdMain([]string{"--help"}, stdout, stderr)
+			if c, ok := commands[args[1]]; ok && args[1] != isolatedCmd {
+				return c([]string{"--help"}, stdout, stderr)
+			}
+			return exitCode(stderr, usagef("help %q: unknown command (commands: %s)", args[1], commandNames()))
 		}
 		c, ok := commands[args[0]]
 		if !ok {
-			fmt.Fprintf(stderr, "connbench: unknown command %q (commands: run, serve, report, merge, version, help)\n", args[0])
-			return exitUsage
+			return exitCode(stderr, usagef("unknown command %q (commands: %s)", args[0], commandNames()))
 		}
 		return c(args[1:], stdout, stderr)
 	}

@@ -215,6 +215,20 @@ type Config struct {
 	OnInterval func(Interval) `json:"-"`
 }
 
+// Bounds that Normalize enforces, so that no setting sizes an allocation
+// past them.
+const (
+	// MaxSlots bounds Concurrency, MaxInflight and hold's Requests: each
+	// is a connection slot allocated up front (SlotBytes each).
+	MaxSlots = 10_000_000
+	// MaxLoops bounds Loops.
+	MaxLoops = 1024
+	// MaxRequestSize bounds RequestSize and len(Request).
+	MaxRequestSize = 64 << 20
+	// MaxRate bounds Rate and RateEnd (per second).
+	MaxRate = 10_000_000
+)
+
 // Normalize fills defaults and checks the configuration. Errors name the
 // setting by its command-line flag.
 func (c *Config) Normalize(numCPU int) error {
@@ -230,8 +244,8 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Concurrency == 0 {
 		c.Concurrency = 1
 	}
-	if c.Concurrency < 0 {
-		return fmt.Errorf("workloads: --concurrency %d: must be at least 1", c.Concurrency)
+	if c.Concurrency < 0 || c.Concurrency > MaxSlots {
+		return fmt.Errorf("workloads: --concurrency %d: out of range (allowed: 1 to %d)", c.Concurrency, MaxSlots)
 	}
 	if c.Duration < 0 || c.Requests < 0 || c.Warmup < 0 {
 		return errors.New("workloads: --duration, --requests and --warmup cannot be negative")
@@ -248,8 +262,8 @@ func (c *Config) Normalize(numCPU int) error {
 		if c.UntilExhausted {
 			return errors.New("workloads: --until-exhausted is for churn: hold counts its failures by class instead")
 		}
-		if c.Requests > 1<<31-1 {
-			return fmt.Errorf("workloads: -n %d: at most %d connections", c.Requests, 1<<31-1)
+		if c.Requests > MaxSlots {
+			return fmt.Errorf("workloads: -n %d: at most %d connections", c.Requests, MaxSlots)
 		}
 		c.Concurrency = int(c.Requests)
 	} else if c.Ping != 0 {
@@ -261,8 +275,8 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Duration == 0 && c.Requests == 0 {
 		return errors.New("workloads: set --duration or --requests")
 	}
-	if c.Loops < 0 {
-		return fmt.Errorf("workloads: --loops %d: must be at least 1", c.Loops)
+	if c.Loops < 0 || c.Loops > MaxLoops {
+		return fmt.Errorf("workloads: --loops %d: out of range (allowed: 0 to %d)", c.Loops, MaxLoops)
 	}
 	if c.Loops == 0 {
 		c.Loops = numCPU
@@ -277,13 +291,16 @@ func (c *Config) Normalize(numCPU int) error {
 		if c.RequestSize == 0 {
 			c.RequestSize = 1
 		}
-		if c.RequestSize < 0 {
-			return fmt.Errorf("workloads: --request-size %d: must be at least 1", c.RequestSize)
+		if c.RequestSize < 0 || c.RequestSize > MaxRequestSize {
+			return fmt.Errorf("workloads: --request-size %d: out of range (allowed: 1 to %d)", c.RequestSize, MaxRequestSize)
 		}
 		c.Request = make([]byte, c.RequestSize)
 		for i := range c.Request {
 			c.Request[i] = 'q'
 		}
+	}
+	if len(c.Request) > MaxRequestSize {
+		return fmt.Errorf("workloads: --request: %d bytes, at most %d", len(c.Request), MaxRequestSize)
 	}
 	c.RequestSize = len(c.Request)
 	if c.ResponseSize == 0 {
@@ -298,8 +315,9 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Timeouts.Connect < 0 || c.Timeouts.Response < 0 {
 		return errors.New("workloads: --connect-timeout and --timeout cannot be negative")
 	}
-	if c.Rate < 0 || c.RateEnd < 0 {
-		return errors.New("workloads: --rate cannot be negative")
+	// Written so that NaN fails: it compares false with everything.
+	if !(c.Rate >= 0 && c.Rate <= MaxRate && c.RateEnd >= 0 && c.RateEnd <= MaxRate) {
+		return fmt.Errorf("workloads: --rate %g:%g: out of range (allowed: 0 to %d)", c.Rate, c.RateEnd, MaxRate)
 	}
 	if Registry[c.Workload].NeedsRate && c.Rate <= 0 && c.RateEnd <= 0 {
 		return fmt.Errorf("workloads: --workload %s needs --rate N (connections per second)", c.Workload)
@@ -310,8 +328,8 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.RateEnd > 0 && c.Rate == 0 && c.Warmup > 0 {
 		return errors.New("workloads: a ramp from 0 cannot have a --warmup")
 	}
-	if c.MaxInflight < 0 {
-		return fmt.Errorf("workloads: --max-inflight %d: must be at least 1", c.MaxInflight)
+	if c.MaxInflight < 0 || c.MaxInflight > MaxSlots {
+		return fmt.Errorf("workloads: --max-inflight %d: out of range (allowed: 1 to %d)", c.MaxInflight, MaxSlots)
 	}
 	if c.MaxInflight == 0 {
 		c.MaxInflight = 4096

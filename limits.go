@@ -1,0 +1,206 @@
+package main
+
+import (
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/workloads"
+)
+
+// The allowed ranges of the numeric flags, checked once by validate before
+// anything is allocated or started: no user number sizes an allocation
+// unchecked. README's "Limits" table lists the same values.
+const (
+	// maxConns bounds every number that becomes connection slots or
+	// sockets: -c, --max-inflight, hold's -n, --fastopen-queue. The engine
+	// keeps a slot of workloads.SlotBytes (72 bytes) per connection up
+	// front, and each socket costs the kernel some KiB more.
+	maxConns = workloads.MaxSlots
+	// maxRequests bounds -n outside hold: a count, never an allocation.
+	maxRequests = 1_000_000_000_000
+	// maxRate bounds --rate (transactions or connections per second).
+	maxRate = workloads.MaxRate
+	// maxPayload bounds --request-size and what --request @FILE reads.
+	maxPayload = workloads.MaxRequestSize
+	// maxResponse bounds --response-size (the built-in listener holds
+	// one response in memory).
+	maxResponse = 1 << 30
+	// maxLoops bounds --loops and --listener-loops (each loop has an
+	// epoll instance and its own histograms).
+	maxLoops = workloads.MaxLoops
+	// maxBacklog is listen()'s int; the kernel clamps it to somaxconn.
+	maxBacklog = math.MaxInt32
+	// maxRunTime bounds every duration flag that is not bounded tighter:
+	// --duration, --warmup, --connect-timeout, --timeout, --accept-delay,
+	// --accept-pause's AFTER and FOR.
+	maxRunTime = 30 * 24 * time.Hour
+	// minInterval and maxInterval bound --interval.
+	minInterval = 10 * time.Millisecond
+	maxInterval = time.Hour
+	// minPing and maxPing bound a non-zero --ping.
+	minPing = time.Millisecond
+	maxPing = time.Hour
+	// maxStartAhead is how far in the future --start-at may be.
+	maxStartAhead = 24 * time.Hour
+	// maxUnixSeconds is the last second of year 9999, the last --start-at
+	// RFC 3339 can write.
+	maxUnixSeconds = 253402300799
+)
+
+// grouped writes n with thousands separators: 10,000,000.
+func grouped(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// shortDur writes d as time.Duration does, less the zero minutes and
+// seconds: 720h, 1h, 10ms, and 0 for zero.
+func shortDur(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// checkInt is a usage error naming --flag, v and the allowed range
+// lo <= v <= hi, or nil.
+func checkInt(flag string, v, lo, hi int64) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	return usagef("--%s %d: out of range (allowed: %s <= %s <= %s)", flag, v, grouped(lo), flag, grouped(hi))
+}
+
+// checkDur is checkInt for durations.
+func checkDur(flag string, v, lo, hi time.Duration) error {
+	if v >= lo && v <= hi {
+		return nil
+	}
+	return usagef("--%s %s: out of range (allowed: %s <= %s <= %s)", flag, v, shortDur(lo), flag, shortDur(hi))
+}
+
+// parseRate parses --rate: N, or a ramp A:B from A to B over --duration.
+// N is finite with 0 < N <= maxRate; A and B are finite, 0 to maxRate,
+// not both 0. Errors are usage errors naming --rate.
+func parseRate(s string) (a, b float64, ramp bool, err error) {
+	as, bs, ramp := strings.Cut(s, ":")
+	if !ramp {
+		a, err = rateNumber(s, as)
+		if err == nil && a == 0 {
+			err = usagef("--rate %s: zero transactions per second (allowed: 0 < rate <= %s; leave --rate out for a closed loop)", s, grouped(maxRate))
+		}
+		return a, 0, false, err
+	}
+	if a, err = rateNumber(s, as); err != nil {
+		return 0, 0, false, err
+	}
+	if b, err = rateNumber(s, bs); err != nil {
+		return 0, 0, false, err
+	}
+	if a == 0 && b == 0 {
+		return 0, 0, false, usagef("--rate %s: a ramp from 0 to 0 (allowed: A:B with 0 <= A, B <= %s, not both 0)", s, grouped(maxRate))
+	}
+	return a, b, true, nil
+}
+
+// rateNumber parses one number of a --rate value s.
+func rateNumber(s, n string) (float64, error) {
+	v, err := strconv.ParseFloat(n, 64)
+	switch {
+	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, usagef("--rate %s: %q is not a number of transactions per second (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(maxRate))
+	case v < 0 || v > maxRate:
+		return 0, usagef("--rate %s: %s transactions per second is out of range (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(maxRate))
+	}
+	return v, nil
+}
+
+// formatRate writes what parseRate read, so that it parses back to the
+// same numbers.
+func formatRate(a, b float64, ramp bool) string {
+	s := strconv.FormatFloat(a, 'g', -1, 64)
+	if ramp {
+		s += ":" + strconv.FormatFloat(b, 'g', -1, 64)
+	}
+	return s
+}
+
+// readRequestFile reads --request @FILE: at most maxPayload bytes, and not
+// an empty file. Devices and pipes are read up to the bound, so
+// @/dev/zero is refused rather than read forever.
+func readRequestFile(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, usagef("--request @%s: %v", name, unwrapPath(err))
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxPayload {
+		return nil, usagef("--request @%s: larger than %d bytes (the --request limit)", name, maxPayload)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		return nil, usagef("--request @%s: is a directory", name)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxPayload+1))
+	if err != nil {
+		return nil, usagef("--request @%s: %v", name, unwrapPath(err))
+	}
+	if len(b) > maxPayload {
+		return nil, usagef("--request @%s: larger than %d bytes (the --request limit)", name, maxPayload)
+	}
+	if len(b) == 0 {
+		return nil, usagef("--request @%s: the file is empty", name)
+	}
+	return b, nil
+}
+
+// unwrapPath drops the operation and path from an *os.PathError, which the
+// message already names.
+func unwrapPath(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// checkListenerRanges checks the numbers of `connbench serve` against the
+// same ranges as run's built-in-listener flags (the listener holds one
+// response of ResponseSize bytes in memory).
+func checkListenerRanges(cfg listener.Config) error {
+	for _, err := range []error{
+		checkInt("loops", int64(cfg.Loops), 0, maxLoops),
+		checkInt("backlog", int64(cfg.Backlog), 0, maxBacklog),
+		checkInt("request-size", int64(cfg.RequestSize), 1, maxPayload),
+		checkInt("response-size", int64(cfg.ResponseSize), 1, maxResponse),
+		checkInt("fastopen-queue", int64(cfg.FastOpenQueue), 0, maxConns),
+		checkDur("accept-delay", cfg.AcceptDelay, 0, maxRunTime),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
