@@ -38,6 +38,9 @@ Examples:
 Flags:
 `
 
+// maxRepeat bounds --repeat: each repeat is a whole run of every variant.
+const maxRepeat = 1000
+
 // compareOnly are compare's own flags; the rest are run flags.
 var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "allow-host-sysctl": true, "state-file": true, "no-isolate": true}
 
@@ -110,8 +113,8 @@ type setting = [2]string
 // buildPlan expands the --vary product into variants, each parsed and
 // validated like a `connbench run` of its own, before anything runs.
 func buildPlan(fs *pflag.FlagSet, o *runOptions, c *compareOptions, target netip.AddrPort, mainJob bool, stderr io.Writer) (*plan, error) {
-	if c.repeat < 1 {
-		return nil, usagef("--repeat %d: must be at least 1", c.repeat)
+	if c.repeat < 1 || c.repeat > maxRepeat {
+		return nil, usagef("--repeat %d: want 1 to %d", c.repeat, maxRepeat)
 	}
 	base := runArgs(fs)
 	keys := map[string]bool{}

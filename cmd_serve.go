@@ -76,6 +76,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 			return exitCode(stderr, err)
 		}
 	}
+	if err := checkListenerRanges(cfg); err != nil {
+		return exitCode(stderr, err)
+	}
 	if cfg.AcceptDelay < 0 || cfg.FastOpenQueue < 0 {
 		return exitCode(stderr, usagef("--accept-delay and --fastopen-queue cannot be negative"))
 	}

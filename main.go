@@ -33,12 +33,12 @@ Exit status:
   0    success
   1    the run failed, a result could not be written, or a check failed
   2    usage error: a bad command, flag, value or argument (nothing was started)
-  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM: partial results were
-       written, flagged partial
+  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM, 129 by SIGHUP: the
+       results so far were written, flagged partial
 `
 
 // exitForSignal is the exit code for a run ended by sig: 128 plus the
-// signal's number, as shells report it (SIGINT 130, SIGTERM 143).
+// signal's number, as shells report it (SIGINT 130, SIGTERM 143, SIGHUP 129).
 func exitForSignal(sig os.Signal) int {
 	if s, ok := sig.(syscall.Signal); ok && s > 0 && s < 64 {
 		return 128 + int(s)

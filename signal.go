@@ -99,7 +99,7 @@ func hardStop(ctx context.Context) <-chan struct{} {
 func interruptedCode(ctx context.Context) int {
 	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
 		if n := st.sig.Load(); n > 0 {
-			return 128 + int(n)
+			return exitForSignal(syscall.Signal(n))
 		}
 	}
 	return exitInterrupted
@@ -108,7 +108,7 @@ func interruptedCode(ctx context.Context) int {
 // isInterruptedCode reports whether a child's exit code says a signal
 // stopped it after it wrote its partial result.
 func isInterruptedCode(code int) bool {
-	return code == exitInterrupted || code == 128+int(syscall.SIGTERM) || code == 128+int(syscall.SIGHUP)
+	return code == exitInterrupted || code == exitTerminated || code == exitForSignal(syscall.SIGHUP)
 }
 
 // signalName is a signal's name as kill -l prints it ("SIGKILL").
