@@ -49,8 +49,11 @@ type plan struct {
 }
 
 // checkHistogramFiles checks that --hlog and --hgrm can be written before
-// any load is run.
+// any load is run, and that they name two files.
 func checkHistogramFiles(hlog, hgrm string) error {
+	if err := results.CheckOutputs(map[string]string{"--hlog": hlog, "--hgrm": hgrm}); err != nil {
+		return usagef("%v", err)
+	}
 	if hlog != "" {
 		if err := results.CheckWritable(hlog); err != nil {
 			return fmt.Errorf("--hlog %s", err)
@@ -64,11 +67,12 @@ func checkHistogramFiles(hlog, hgrm string) error {
 	return nil
 }
 
-// writeHistograms writes the --hlog and --hgrm files of doc (when asked).
+// writeHistograms writes the --hlog and --hgrm files of doc (when asked),
+// by results.Write's rules (a device or FIFO in place, a file atomically).
 func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet bool, stderr io.Writer) error {
 	if hlog != "" {
 		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
-			return err
+			return fmt.Errorf("--hlog: %w", err)
 		}
 		if !quiet {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", hlog)
@@ -84,7 +88,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 			return err
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("--hgrm: %w", err)
 		}
 		if !quiet {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", hgrm)
@@ -468,11 +472,13 @@ func portFacts(sysctls map[string]string, o *runOptions, target netip.AddrPort) 
 	return f
 }
 
+// writeDoc writes the document to -o: "-" to stdout, a device or FIFO in
+// place, a new or regular file atomically (results.Write).
 func writeDoc(path string, doc *results.Document, stdout io.Writer) error {
-	if path == "-" {
-		return results.Encode(stdout, doc)
+	if err := results.Write(path, stdout, func(w io.Writer) error { return results.Encode(w, doc) }); err != nil {
+		return fmt.Errorf("--output: %w", err)
 	}
-	return results.WriteFile(path, doc)
+	return nil
 }
 
 func describeTarget(t netip.AddrPort, builtin bool) string {

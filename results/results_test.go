@@ -273,8 +273,8 @@ func TestWriteFileAtomic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Mode().Perm() != 0o644 {
-			t.Errorf("mode %v, want 0644", st.Mode().Perm())
+		if st.Mode().Perm() != 0o600 {
+			t.Errorf("mode %v, want the replaced file's 0600", st.Mode().Perm())
 		}
 		if n := dirNames(t, dir); !reflect.DeepEqual(n, []string{"r.json"}) {
 			t.Errorf("directory holds %v, want only r.json (no temporary files)", n)
