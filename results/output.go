@@ -257,7 +257,7 @@ func CheckWritable(path string) error {
 // CheckOutputs returns an error when two of one command's outputs (flag
 // name -> path; empty paths are not asked for and skipped) name the same
 // file, which would be written twice, the second write replacing the
-// first: "-o and --hlog both name x.json". Paths are compared cleaned and
+// first: "-o and --hlog both name x.json: ...". Paths are compared cleaned and
 // absolute with their directory's links resolved, and existing files with
 // os.SameFile (hard links, links). Two outputs to one device or FIFO
 // (/dev/null) are fine; "-" (stdout) twice is not.
@@ -269,9 +269,13 @@ func CheckOutputs(outputs map[string]string) error {
 		}
 	}
 	// A stable order for the message: -o first, then by name.
-	slices.SortFunc(flags, func(a, b string) int {
-		return strings.Compare(strings.TrimLeft(a, "-"), strings.TrimLeft(b, "-"))
-	})
+	rank := func(f string) string {
+		if f = strings.TrimLeft(f, "-"); f == "o" || f == "output" {
+			return ""
+		}
+		return f
+	}
+	slices.SortFunc(flags, func(a, b string) int { return strings.Compare(rank(a), rank(b)) })
 	type ident struct {
 		name string
 		st   fs.FileInfo // when it exists
@@ -298,13 +302,17 @@ func CheckOutputs(outputs map[string]string) error {
 					continue // a device or FIFO: written in place, twice is fine
 				}
 			}
-			if same {
-				what := "the same file"
-				if a.name == "-" {
-					what = "stdout"
-				}
-				return fmt.Errorf("%s and %s both name %s (%s): give each output its own file", flags[i], flags[j], outputs[flags[j]], what)
+			if !same {
+				continue
 			}
+			pa, pb := outputs[flags[i]], outputs[flags[j]]
+			switch {
+			case pa == "-":
+				return fmt.Errorf("%s and %s both name - (stdout): give each output its own file", flags[i], flags[j])
+			case pa == pb:
+				return fmt.Errorf("%s and %s both name %s: give each output its own file", flags[i], flags[j], pa)
+			}
+			return fmt.Errorf("%s %s and %s %s are the same file: give each output its own file", flags[i], pa, flags[j], pb)
 		}
 	}
 	return nil
