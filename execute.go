@@ -51,6 +51,11 @@ type plan struct {
 // checkHistogramFiles checks that --hlog and --hgrm can be written before
 // any load is run, and that they name two files.
 func checkHistogramFiles(hlog, hgrm string) error {
+	for flag, path := range map[string]string{"--hlog": hlog, "--hgrm": hgrm} {
+		if path == "-" {
+			return usagef("%s -: stdout is for the table or -o -; name a file (or /dev/stdout)", flag)
+		}
+	}
 	if err := results.CheckOutputs(map[string]string{"--hlog": hlog, "--hgrm": hgrm}); err != nil {
 		return usagef("%v", err)
 	}
@@ -70,6 +75,11 @@ func checkHistogramFiles(hlog, hgrm string) error {
 // writeHistograms writes the --hlog and --hgrm files of doc (when asked),
 // by results.Write's rules (a device or FIFO in place, a file atomically).
 func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet bool, stderr io.Writer) error {
+	// The run's validation refuses this before the run; here it keeps an
+	// --hlog or --hgrm from replacing the -o file just written.
+	if err := results.CheckOutputs(map[string]string{"-o": output, "--hlog": hlog, "--hgrm": hgrm}); err != nil {
+		return usagef("%v (-o was written)", err)
+	}
 	if hlog != "" {
 		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
 			return fmt.Errorf("--hlog: %w", err)

@@ -30,7 +30,8 @@ import (
 //     (/dev/stdout -> /proc/self/fd/1 -> a pipe) is written in place, one
 //     that ends at a regular file is refused, so a planted link can neither
 //     be replaced nor followed to clobber the file it names;
-//   - a directory is refused.
+//   - a directory is refused, and so is a block device (-o /dev/sda is a
+//     slip of the keyboard, not a wish to overwrite a disk).
 type target int
 
 const (
@@ -64,12 +65,16 @@ func inspect(path string) (target, fs.FileInfo, error) {
 			return 0, nil, fmt.Errorf("is a symbolic link to %s, which cannot be written: %w", dest, unwrapPath(err))
 		}
 		switch {
+		case end.Mode()&fs.ModeDevice != 0 && end.Mode()&fs.ModeCharDevice == 0:
+			return 0, nil, fmt.Errorf("is a symbolic link to %s, a block device: refusing to write a result onto a disk", dest)
 		case end.Mode().IsRegular():
 			return 0, nil, fmt.Errorf("is a symbolic link to %s, a regular file: refusing to replace the link or follow it (name the file itself)", dest)
 		case end.IsDir():
 			return 0, nil, fmt.Errorf("is a symbolic link to %s, a directory", dest)
 		}
 		return targetInPlace, end, nil
+	case m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0:
+		return 0, nil, errors.New("is a block device: refusing to write a result onto a disk")
 	default:
 		return targetInPlace, st, nil
 	}
@@ -96,7 +101,7 @@ func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
 		}
 		return write(stdout)
 	}
-	kind, _, err := inspect(path)
+	kind, st, err := inspect(path)
 	if err != nil {
 		return fmt.Errorf("results: write %s: %w", path, err)
 	}
@@ -105,7 +110,9 @@ func Write(path string, stdout io.Writer, write func(io.Writer) error) error {
 		return err
 	}
 	if kind == targetInPlace {
-		err = writeInPlace(path, buf.Bytes())
+		lst, lerr := os.Lstat(path)
+		link := lerr == nil && lst.Mode()&fs.ModeSymlink != 0
+		err = writeInPlace(path, buf.Bytes(), link, st)
 	} else {
 		err = replace(path, buf.Bytes())
 	}
@@ -126,12 +133,18 @@ func WriteFile(path string, doc *Document) error {
 	return WriteAtomic(path, func(w io.Writer) error { return Encode(w, doc) })
 }
 
-// writeInPlace opens an existing non-regular file without creating or
-// truncating anything and writes data into it. A FIFO blocks until it has
-// a reader, as a shell redirection does. The opened file is checked again:
-// if a regular file was swapped in after inspect, nothing is written.
-func writeInPlace(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOCTTY, 0)
+// writeInPlace opens an existing device, FIFO or socket without creating
+// or truncating anything and writes data into it. A FIFO blocks until it
+// has a reader, as a shell redirection does. Only a path inspect found to
+// be a symbolic link is followed (O_NOFOLLOW otherwise), and the opened
+// file must be the one inspect saw: anything swapped in meanwhile (a
+// regular file) is closed unwritten.
+func writeInPlace(path string, data []byte, link bool, seen fs.FileInfo) error {
+	flags := os.O_WRONLY | unix.O_NOCTTY
+	if !link {
+		flags |= unix.O_NOFOLLOW
+	}
+	f, err := os.OpenFile(path, flags, 0)
 	if err != nil {
 		return unwrapPath(err)
 	}
@@ -140,8 +153,8 @@ func writeInPlace(path string, data []byte) error {
 	if err != nil {
 		return unwrapPath(err)
 	}
-	if st.Mode().IsRegular() || st.IsDir() {
-		return errors.New("changed into a regular file or directory while being opened; not written")
+	if !os.SameFile(st, seen) {
+		return errors.New("changed while being opened; not written")
 	}
 	if _, err := f.Write(data); err != nil {
 		return unwrapPath(err)

@@ -305,3 +305,26 @@ func TestCheckOutputs(t *testing.T) {
 		})
 	}
 }
+
+// A block device (here a node made for loop0, never opened) is refused:
+// a result is not written onto a disk.
+func TestWriteBlockDeviceRefused(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("making a device node needs root")
+	}
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "disk")
+	if err := unix.Mknod(disk, unix.S_IFBLK|0o600, int(unix.Mkdev(7, 0))); err != nil {
+		t.Skipf("cannot make a device node here: %v", err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(disk, link); err != nil {
+		t.Fatal(err)
+	}
+	oneLine(t, writeString(disk, "x"), disk, "block device")
+	oneLine(t, writeString(link, "x"), link, "block device")
+	oneLine(t, CheckWritable(disk), disk, "block device")
+	if n := dirNames(t, dir); !reflect.DeepEqual(n, []string{"disk", "link"}) {
+		t.Errorf("directory holds %v", n)
+	}
+}

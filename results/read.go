@@ -11,12 +11,13 @@ import (
 // (report, merge, the parent of --procs and isolated runs): 512 MiB. A
 // document's size grows with its time series, not with its connections: a
 // run's totals and whole-run histograms are a few KiB whatever the count
-// of connections, and each interval adds about 1-3 KiB (its figures and one
-// compressed histogram per phase). A million-connection run of an hour at
-// the default 1 s interval is then 4-11 MiB, a day of it under 300 MiB;
-// 512 MiB leaves room for that and keeps decoding (about three times the
-// input in memory) well inside a test machine's memory instead of an
-// out-of-memory kill on a huge or endless input.
+// of connections (a million-connection run included), and each interval
+// adds about 1-10 KiB (its figures and one compressed histogram per phase
+// it recorded, 3-5 for most workloads). An hour at the default 1 s
+// interval is then 4-36 MiB, and the limit holds over 14 hours of the
+// largest case; decoding one needs a small multiple of it in memory, so a
+// huge or endless input is an error at the limit, not an out-of-memory
+// kill.
 const MaxDocumentBytes = 512 << 20
 
 // ErrTooLarge is matched (errors.Is) by the error for input past
