@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -554,4 +555,45 @@ func TestMergeSameRunAndHugeInput(t *testing.T) {
 		t.Errorf("report of a huge file: exit %d", code)
 	}
 	rptOneLine(t, stderr, huge, "larger than the 512 MiB limit")
+}
+
+// --hlog and --hgrm naming one file, or stdout, are usage errors before a
+// run; after it, an --hlog naming the -o file does not replace it.
+func TestHistogramFilesCollide(t *testing.T) {
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x")
+	for _, tc := range []struct {
+		hlog, hgrm string
+		want       []string
+	}{
+		{x, x, []string{"--hgrm and --hlog both name " + x}},
+		{"-", "", []string{"--hlog -", "name a file"}},
+		{"", "-", []string{"--hgrm -", "name a file"}},
+	} {
+		err := checkHistogramFiles(tc.hlog, tc.hgrm)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("checkHistogramFiles(%q, %q) = %v, want a usage error", tc.hlog, tc.hgrm, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q does not mention %q", err, w)
+			}
+		}
+	}
+	if err := checkHistogramFiles("/dev/null", "/dev/null"); err != nil {
+		t.Errorf("both to /dev/null: %v", err)
+	}
+	doc := rptDoc(t, "per-request", 5, 6, 7)
+	out := rptSave(t, dir, "out.json", doc)
+	before := dirState(t, dir)
+	var stderr bytes.Buffer
+	err := writeHistograms(doc, out, "", out, false, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-o and --hlog both name "+out) {
+		t.Errorf("writeHistograms over the -o file: %v", err)
+	}
+	if got := dirState(t, dir); !maps.Equal(got, before) {
+		t.Errorf("the -o file changed")
+	}
 }
