@@ -165,6 +165,16 @@ func TestTableStripsControlCharacters(t *testing.T) {
 	if bad := controlIn(rep.String(), true); bad >= 0 {
 		t.Errorf("report holds %U", bad)
 	}
+	var csvOut strings.Builder
+	if err := WriteCSV(&csvOut, src); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteSeriesCSV(&csvOut, src); err != nil {
+		t.Fatal(err)
+	}
+	if bad := controlIn(csvOut.String(), true); bad >= 0 || !strings.Contains(csvOut.String(), "ECONNRESET") {
+		t.Errorf("csv holds %U or lost the failure class:\n%s", bad, csvOut.String())
+	}
 	var hgrm strings.Builder
 	if _, err := WriteHgrm(&hgrm, src, PhaseOrder); err != nil {
 		t.Fatal(err)
