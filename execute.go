@@ -51,9 +51,9 @@ type plan struct {
 // checkHistogramFiles checks that --hlog and --hgrm can be written before
 // any load is run, and that they name two files.
 func checkHistogramFiles(hlog, hgrm string) error {
-	for flag, path := range map[string]string{"--hlog": hlog, "--hgrm": hgrm} {
-		if path == "-" {
-			return usagef("%s -: stdout is for the table or -o -; name a file (or /dev/stdout)", flag)
+	for _, f := range [][2]string{{"--hlog", hlog}, {"--hgrm", hgrm}} {
+		if f[1] == "-" {
+			return usagef("%s -: stdout is for the table or -o -; name a file (or /dev/stdout)", f[0])
 		}
 	}
 	if err := results.CheckOutputs(map[string]string{"--hlog": hlog, "--hgrm": hgrm}); err != nil {
