@@ -20,7 +20,10 @@ histograms merged exactly, counts and failures summed, rates summed over the
 window all generators were measuring, and time series aligned on wall-clock
 intervals. The rules are in results/SCHEMA.md ("Merged documents").
 
-Files whose runs differ (labels, workloads or targets) are refused.
+Files whose runs differ (labels, workloads or targets) are refused, and so
+is one run given twice (the same file, or a copy: same host, start times,
+counts and histograms), whose counts would double. Each file may be at most
+512 MiB.
 
 Examples:
   connbench merge gen1.json gen2.json -o all.json
@@ -48,7 +51,10 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	if output == "" {
 		return exitCode(stderr, usagef("--output: empty file name (use - for stdout)"))
 	}
-	srcs, err := readSources(fs.Args())
+	if err := results.CheckWritable(output); err != nil {
+		return exitCode(stderr, fmt.Errorf("--output: %w", err))
+	}
+	srcs, err := readSources(fs.Args(), true)
 	if err != nil {
 		return exitCode(stderr, err)
 	}

@@ -31,6 +31,10 @@ them. FORMAT is one of:
   html        one self-contained page (no network): percentile spectra, rate
               and latency over time, socket states, failures, configuration
 
+Each FILE may be a file, a FIFO or /dev/stdin, of at most 512 MiB. OUT is
+replaced atomically when it is a regular file, written in place when it is a
+device or FIFO (-o /dev/null); a symbolic link to a regular file is refused.
+
 Examples:
   connbench report connbench.json
   connbench report connbench.json --format html -o report.html
@@ -93,7 +97,10 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	if err := o.validate(fs); err != nil {
 		return exitCode(stderr, err)
 	}
-	srcs, err := readSources(fs.Args())
+	if err := results.CheckWritable(o.output); err != nil {
+		return exitCode(stderr, fmt.Errorf("--output: %w", err))
+	}
+	srcs, err := readSources(fs.Args(), false)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -128,13 +135,28 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// readSources reads and checks every file; the first bad one is the error
-// (it names the file). A file given twice is named "FILE (2)" the second
-// time, so its runs stay apart.
-func readSources(paths []string) ([]results.Source, error) {
+// readSources reads and checks every file (each at most
+// results.MaxDocumentBytes); the first bad one is the error (it names the
+// file). A file given twice is named "FILE (2)" the second time, so its
+// runs stay apart; with distinct (merge) it is refused instead, as one file
+// under two names (links) is.
+func readSources(paths []string, distinct bool) ([]results.Source, error) {
 	srcs := make([]results.Source, 0, len(paths))
 	seen := map[string]int{}
+	var stats []os.FileInfo
 	for _, p := range paths {
+		if distinct {
+			if st, err := os.Stat(p); err == nil {
+				for j, prev := range stats {
+					if prev != nil && os.SameFile(prev, st) && st.Mode().IsRegular() {
+						return nil, usagef("%s and %s are the same file: merging it with itself would count its runs twice", paths[j], p)
+					}
+				}
+				stats = append(stats, st)
+			} else {
+				stats = append(stats, nil)
+			}
+		}
 		doc, err := results.ReadFile(p)
 		if err != nil {
 			return nil, err
@@ -149,23 +171,13 @@ func readSources(paths []string) ([]results.Source, error) {
 	return srcs, nil
 }
 
-// writeOutput writes data to stdout for "-", else atomically to path:
-// into a temporary file beside it, renamed over it only when complete, so
-// a failure leaves no partial file behind.
+// writeOutput writes data to stdout for "-", else by results.Write's
+// rules: a device or FIFO in place, a new or regular file atomically (a
+// failure leaves no partial file behind), a symbolic link to a regular
+// file or a directory refused.
 func writeOutput(path string, data []byte, stdout io.Writer) error {
-	if path == "-" {
-		_, err := stdout.Write(data)
-		return err
-	}
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("cannot write %s: is a directory", path)
-	}
-	err := results.WriteAtomic(path, func(w io.Writer) error {
+	return results.Write(path, stdout, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, errors.Unwrap(err))
-	}
-	return nil
 }

@@ -5,7 +5,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/connbench/connbench/histogram"
 	"github.com/connbench/connbench/results"
+	"golang.org/x/sys/unix"
 )
 
 // rptDoc is a small valid result document: one run of the given
@@ -417,4 +422,178 @@ func wd(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// dirState is every name in dir with its mode, size and content: what a
+// hostile-path test checks is unchanged.
+func dirState(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		st, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := st.Mode().String()
+		if st.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			s += " " + string(b)
+		} else if dest, err := os.Readlink(p); err == nil {
+			s += " -> " + dest
+		}
+		out[e.Name()] = s
+	}
+	return out
+}
+
+// Hostile outputs for report -o and merge -o: a planted link to a regular
+// file is refused before anything is read, and nothing in the directory
+// changes; a FIFO is written in place.
+func TestReportMergeHostileOutput(t *testing.T) {
+	dir := t.TempDir()
+	a := rptSave(t, dir, "a.json", rptDoc(t, "per-request", 5, 6, 7))
+	b := rptSave(t, dir, "b.json", rptDoc(t, "per-request", 8, 9))
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "out")
+	if err := os.Symlink(victim, link); err != nil {
+		t.Fatal(err)
+	}
+	before := dirState(t, dir)
+	for _, args := range [][]string{
+		{"report", a, "-o", link},
+		{"report", a, "--format", "json", "-o", link},
+		{"merge", a, b, "-o", link},
+	} {
+		code, stdout, stderr := cli(t, args...)
+		if code != exitFailure || stdout != "" {
+			t.Errorf("%q: exit %d, stdout %q", args, code, stdout)
+		}
+		rptOneLine(t, stderr, "--output", link, "symbolic link to "+victim)
+		if got := dirState(t, dir); !maps.Equal(got, before) {
+			t.Errorf("%q changed the directory: %v, was %v", args, got, before)
+		}
+	}
+
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("cannot make a FIFO here: %v", err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer f.Close()
+		data, _ := io.ReadAll(f)
+		got <- string(data)
+	}()
+	code, _, stderr := cli(t, "report", a, "-o", fifo)
+	if code != exitOK {
+		t.Fatalf("report -o FIFO: exit %d: %s", code, stderr)
+	}
+	if s := <-got; !strings.Contains(s, "per-request") {
+		t.Errorf("the FIFO's reader got %q", s)
+	}
+	if st, err := os.Lstat(fifo); err != nil || st.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("fifo replaced: %v %v", st.Mode(), err)
+	}
+}
+
+// merge refuses one file twice (usage error) and a copy of one (same
+// run), whose counts would double; report of an over-limit file names the
+// limit.
+func TestMergeSameRunAndHugeInput(t *testing.T) {
+	dir := t.TempDir()
+	a := rptSave(t, dir, "a.json", rptDoc(t, "per-request", 5, 6, 7))
+	data, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := rptRaw(t, dir, "copy.json", string(data))
+	hard := filepath.Join(dir, "hard.json")
+	if err := os.Link(a, hard); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "all.json")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want []string
+	}{
+		{[]string{"merge", a, a, "-o", out}, exitUsage, []string{a + " and " + a + " are the same file", "twice"}},
+		{[]string{"merge", a, hard, "-o", out}, exitUsage, []string{"same file"}},
+		{[]string{"merge", a, cp, "-o", out}, exitFailure, []string{"copy.json", "same runs as " + a, "counted twice"}},
+	} {
+		code, stdout, stderr := cli(t, tc.args...)
+		if code != tc.code || stdout != "" {
+			t.Errorf("%q: exit %d (want %d), stdout %q", tc.args, code, tc.code, stdout)
+		}
+		rptOneLine(t, stderr, tc.want...)
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%q wrote %s: %v", tc.args, out, err)
+		}
+	}
+	huge := filepath.Join(dir, "huge.json")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(huge, results.MaxDocumentBytes+1); err != nil {
+		t.Skipf("cannot make a sparse file: %v", err)
+	}
+	code, _, stderr := cli(t, "report", huge)
+	if code != exitFailure {
+		t.Errorf("report of a huge file: exit %d", code)
+	}
+	rptOneLine(t, stderr, huge, "larger than the 512 MiB limit")
+}
+
+// --hlog and --hgrm naming one file, or stdout, are usage errors before a
+// run; after it, an --hlog naming the -o file does not replace it.
+func TestHistogramFilesCollide(t *testing.T) {
+	dir := t.TempDir()
+	x := filepath.Join(dir, "x")
+	for _, tc := range []struct {
+		hlog, hgrm string
+		want       []string
+	}{
+		{x, x, []string{"--hgrm and --hlog both name " + x}},
+		{"-", "", []string{"--hlog -", "name a file"}},
+		{"", "-", []string{"--hgrm -", "name a file"}},
+	} {
+		err := checkHistogramFiles(tc.hlog, tc.hgrm)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("checkHistogramFiles(%q, %q) = %v, want a usage error", tc.hlog, tc.hgrm, err)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q does not mention %q", err, w)
+			}
+		}
+	}
+	if err := checkHistogramFiles("/dev/null", "/dev/null"); err != nil {
+		t.Errorf("both to /dev/null: %v", err)
+	}
+	doc := rptDoc(t, "per-request", 5, 6, 7)
+	out := rptSave(t, dir, "out.json", doc)
+	before := dirState(t, dir)
+	var stderr bytes.Buffer
+	err := writeHistograms(doc, out, "", out, false, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "-o and --hlog both name "+out) {
+		t.Errorf("writeHistograms over the -o file: %v", err)
+	}
+	if got := dirState(t, dir); !maps.Equal(got, before) {
+		t.Errorf("the -o file changed")
+	}
 }

@@ -50,8 +50,16 @@ type plan struct {
 }
 
 // checkHistogramFiles checks that --hlog and --hgrm can be written before
-// any load is run.
+// any load is run, and that they name two files.
 func checkHistogramFiles(hlog, hgrm string) error {
+	for _, f := range [][2]string{{"--hlog", hlog}, {"--hgrm", hgrm}} {
+		if f[1] == "-" {
+			return usagef("%s -: stdout is for the table or -o -; name a file (or /dev/stdout)", f[0])
+		}
+	}
+	if err := results.CheckOutputs(map[string]string{"--hlog": hlog, "--hgrm": hgrm}); err != nil {
+		return usagef("%v", err)
+	}
 	if hlog != "" {
 		if err := results.CheckWritable(hlog); err != nil {
 			return fmt.Errorf("--hlog %s", err)
@@ -65,11 +73,17 @@ func checkHistogramFiles(hlog, hgrm string) error {
 	return nil
 }
 
-// writeHistograms writes the --hlog and --hgrm files of doc (when asked).
+// writeHistograms writes the --hlog and --hgrm files of doc (when asked),
+// by results.Write's rules (a device or FIFO in place, a file atomically).
 func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet bool, stderr io.Writer) error {
+	// The run's validation refuses this before the run; here it keeps an
+	// --hlog or --hgrm from replacing the -o file just written.
+	if err := results.CheckOutputs(map[string]string{"-o": output, "--hlog": hlog, "--hgrm": hgrm}); err != nil {
+		return usagef("%v (-o was written)", err)
+	}
 	if hlog != "" {
 		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
-			return err
+			return fmt.Errorf("--hlog: %w", err)
 		}
 		if !quiet {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", hlog)
@@ -85,7 +99,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 			return err
 		})
 		if err != nil {
-			return err
+			return fmt.Errorf("--hgrm: %w", err)
 		}
 		if !quiet {
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", hgrm)
@@ -472,11 +486,13 @@ func portFacts(sysctls map[string]string, o *runOptions, target netip.AddrPort) 
 	return f
 }
 
+// writeDoc writes the document to -o: "-" to stdout, a device or FIFO in
+// place, a new or regular file atomically (results.Write).
 func writeDoc(path string, doc *results.Document, stdout io.Writer) error {
-	if path == "-" {
-		return results.Encode(stdout, doc)
+	if err := results.Write(path, stdout, func(w io.Writer) error { return results.Encode(w, doc) }); err != nil {
+		return fmt.Errorf("--output: %w", err)
 	}
-	return results.WriteFile(path, doc)
+	return nil
 }
 
 func describeTarget(t netip.AddrPort, builtin bool) string {

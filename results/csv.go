@@ -57,7 +57,7 @@ func WriteCSV(w io.Writer, srcs []Source) error {
 		header = append(header, "setting_"+k)
 	}
 	cw := csv.NewWriter(w)
-	cw.Write(header)
+	cw.Write(printableRow(header))
 	for i, r := range runs {
 		row := []string{files[i], r.Label, itoa(int64(r.Repetition)), r.Workload, r.Target, timeString(r.StartedAt),
 			itoa(r.DurationNs), strconv.FormatBool(r.Partial),
@@ -84,7 +84,7 @@ func WriteCSV(w io.Writer, srcs []Source) error {
 		for _, k := range settings {
 			row = append(row, r.Settings[k])
 		}
-		cw.Write(row)
+		cw.Write(printableRow(row))
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
@@ -153,7 +153,7 @@ func WriteSeriesCSV(w io.Writer, srcs []Source) error {
 		header = append(header, "failures_"+c)
 	}
 	cw := csv.NewWriter(w)
-	cw.Write(header)
+	cw.Write(printableRow(header))
 	for i, r := range runs {
 		capacity := ""
 		if r.Kernel != nil {
@@ -178,7 +178,7 @@ func WriteSeriesCSV(w io.Writer, srcs []Source) error {
 			for _, c := range classes {
 				row = append(row, itoa(iv.Failures[c]))
 			}
-			cw.Write(row)
+			cw.Write(printableRow(row))
 		}
 	}
 	cw.Flush()
@@ -270,4 +270,14 @@ func timeString(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// printableRow makes every field Printable: labels, failure classes and
+// the like come from files and servers, and a CSV is often read on a
+// terminal first.
+func printableRow(row []string) []string {
+	for i, f := range row {
+		row[i] = Printable(f)
+	}
+	return row
 }

@@ -57,7 +57,8 @@ func WriteHgrm(w io.Writer, srcs []Source, phases []string) (int, error) {
 				if n > 0 {
 					b.WriteString("\n\n")
 				}
-				fmt.Fprintf(&b, "# %s run %s phase %s", s.Name, r.Label, ph)
+				// A name or label from a file stays on its comment line.
+				fmt.Fprintf(&b, "# %s run %s phase %s", Printable(s.Name), Printable(r.Label), ph)
 				if r.Repetition > 0 {
 					fmt.Fprintf(&b, " repetition %d", r.Repetition)
 				}

@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +54,18 @@ func Merge(srcs []Source) (*Document, error) {
 			out.StartedAt = s.Doc.StartedAt
 		}
 		out.Partial = out.Partial || s.Doc.Partial
+	}
+
+	// The same measurement twice (one file named twice, or a copy) would
+	// count every transaction twice.
+	seen := map[[sha256.Size]byte]string{}
+	for _, s := range srcs {
+		id := identity(s.Doc)
+		if prev, dup := seen[id]; dup {
+			return nil, fmt.Errorf("results: merge: %s: %w: it holds the same runs as %s (host %s, started %s): their counts would be counted twice",
+				s.Name, ErrMerge, prev, Printable(s.Doc.Host.Hostname), s.Doc.StartedAt.UTC().Format(time.RFC3339Nano))
+		}
+		seen[id] = s.Name
 	}
 
 	// Every source must hold the same runs, each once.
@@ -663,4 +676,25 @@ func mergeStatuses(parts []part) map[string]int64 {
 		out = addCounts(out, p.run.Statuses)
 	}
 	return out
+}
+
+// identity tells one measurement from another: the host, the document's
+// start and, for every run, its label, repetition, start, duration, counts,
+// failures and the histogram of every phase. Two generators never share
+// all of these; the same file, a copy of it or the same document written
+// again by report --format json do. (The command line, tool version and
+// notes are left out: they can differ between copies of one measurement.)
+func identity(d *Document) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%q %s %d\n", d.Host.Hostname, d.StartedAt.UTC().Format(time.RFC3339Nano), len(d.Runs))
+	for _, r := range d.Runs {
+		fmt.Fprintf(h, "%q %d %s %d %+v %d\n", r.Label, r.Repetition, r.StartedAt.UTC().Format(time.RFC3339Nano),
+			r.DurationNs, r.Counts, r.FailuresTotal)
+		for _, ph := range slices.Sorted(maps.Keys(r.Phases)) {
+			fmt.Fprintf(h, "%q %q\n", ph, r.Phases[ph].Hdr)
+		}
+	}
+	var id [sha256.Size]byte
+	h.Sum(id[:0])
+	return id
 }

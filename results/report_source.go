@@ -135,8 +135,8 @@ func WriteReport(w io.Writer, srcs []Source) error {
 	var b strings.Builder
 	for _, s := range srcs {
 		d := s.Doc
-		fmt.Fprintf(&b, "%s: %s, %s %s on %s (kernel %s), started %s%s\n", s.Name,
-			plural(len(d.Runs), "run"), d.Tool.Name, d.Tool.Version, d.Host.Hostname, d.Host.Kernel,
+		fmt.Fprintf(&b, "%s: %s, %s %s on %s (kernel %s), started %s%s\n", Printable(s.Name),
+			plural(len(d.Runs), "run"), Printable(d.Tool.Name), Printable(d.Tool.Version), Printable(d.Host.Hostname), Printable(d.Host.Kernel),
 			d.StartedAt.UTC().Format(time.RFC3339), map[bool]string{true: ", partial"}[d.Partial])
 	}
 	b.WriteByte('\n')

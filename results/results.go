@@ -9,13 +9,10 @@
 package results
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -284,76 +281,20 @@ func Encode(w io.Writer, doc *Document) error {
 	return nil
 }
 
-// WriteFile writes doc to path atomically (see WriteAtomic).
-func WriteFile(path string, doc *Document) error {
-	return WriteAtomic(path, func(w io.Writer) error { return Encode(w, doc) })
-}
-
-// WriteAtomic writes what write produces to path atomically: into a
-// temporary file in the same directory, synced and renamed over path only
-// when complete, so a reader never sees half a file and a failure leaves
-// nothing behind.
-func WriteAtomic(path string, write func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := write(&buf); err != nil {
-		return err
-	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("results: write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(buf.Bytes())
-	if werr == nil {
-		werr = f.Sync()
-	}
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp, 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("results: write %s: %w", path, werr)
-	}
-	return nil
-}
-
-// CheckWritable fails early when path cannot be written (directory
-// missing, no permission), before a run spends its time. It creates and
-// removes a temporary file next to path.
-func CheckWritable(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".check*")
-	if err != nil {
-		return fmt.Errorf("results: cannot write %s: %w", path, err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("results: cannot write %s: is a directory", path)
-	}
-	return nil
-}
-
 // ErrNotResult is returned for input that is not a connbench document.
 var ErrNotResult = errors.New("not a connbench result document")
 
-// Decode reads one document and checks it: the schema must be this one (a
-// newer connbench/vN is refused with a message saying so), every phase's
-// histogram must decode.
-func Decode(r io.Reader) (*Document, error) {
+// decode is Decode with a limit of limit bytes on what it reads.
+func decode(r io.Reader, limit int64) (*Document, error) {
 	var doc Document
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(&limitedReader{r: r, left: limit, limit: limit})
 	if err := dec.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("results: decode: %w", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("results: decode: %w", err)
+		}
 		return nil, fmt.Errorf("results: decode: data after the end of the document")
 	}
 	if doc.Schema != Schema {
@@ -370,20 +311,6 @@ func Decode(r io.Reader) (*Document, error) {
 		}
 	}
 	return &doc, nil
-}
-
-// ReadFile reads and checks the document at path.
-func ReadFile(path string) (*Document, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("results: %w", err)
-	}
-	defer f.Close()
-	doc, err := Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return doc, nil
 }
 
 // Unfinished is the number of transactions still in flight when the run

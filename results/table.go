@@ -108,8 +108,15 @@ func WriteTable(w io.Writer, doc *Document) error {
 		repeated = repeated || len(g.Runs) > 1
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	// Labels, failure classes, counter names and the like come from the
+	// file or the network: each cell is made Printable, which also keeps
+	// a tab or newline in one from breaking the table.
 	row := func(label string, cells ...string) {
-		fmt.Fprintf(tw, "%s\t%s\t\n", label, strings.Join(cells, "\t"))
+		fmt.Fprintf(tw, "%s\t", Printable(label))
+		for _, c := range cells {
+			fmt.Fprintf(tw, "%s\t", Printable(c))
+		}
+		tw.Write([]byte{'\n'})
 	}
 	cells := func(f func(r *Run) string) []string {
 		out := make([]string, len(view.Runs))
@@ -398,13 +405,13 @@ func WriteTable(w io.Writer, doc *Document) error {
 	tw.Flush()
 	if len(groups) > 1 {
 		for _, g := range groups[1:] {
-			fmt.Fprintf(&b, "\n%s vs %s: %s", g.Label, groups[0].Label, Verdict(groups[0], g))
+			fmt.Fprintf(&b, "\n%s vs %s: %s", Printable(g.Label), Printable(groups[0].Label), Printable(Verdict(groups[0], g)))
 		}
 		b.WriteByte('\n')
 	}
 	for _, r := range view.Runs {
 		for _, n := range r.Notes {
-			fmt.Fprintf(&b, "\nnote (%s): %s", r.Label, n)
+			fmt.Fprintf(&b, "\nnote (%s): %s", Printable(r.Label), Printable(n))
 		}
 	}
 	for _, r := range view.Runs {
@@ -414,7 +421,8 @@ func WriteTable(w io.Writer, doc *Document) error {
 		}
 	}
 	b.WriteByte('\n')
-	_, err := io.WriteString(w, b.String())
+	// Whatever else reached the text from a file or the network.
+	_, err := io.WriteString(w, PrintableText(b.String()))
 	return err
 }
 

@@ -1,0 +1,102 @@
+package results
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// MaxDocumentBytes bounds a result document read by ReadFile and Decode
+// (report, merge, the parent of --procs and isolated runs): 512 MiB. A
+// document's size grows with its time series, not with its connections: a
+// run's totals and whole-run histograms are a few KiB whatever the count
+// of connections (a million-connection run included), and each interval
+// adds about 1-10 KiB (its figures and one compressed histogram per phase
+// it recorded, 3-5 for most workloads). An hour at the default 1 s
+// interval is then 4-36 MiB, and the limit holds over 14 hours of the
+// largest case; decoding one needs a small multiple of it in memory, so a
+// huge or endless input is an error at the limit, not an out-of-memory
+// kill.
+const MaxDocumentBytes = 512 << 20
+
+// ErrTooLarge is matched (errors.Is) by the error for input past
+// MaxDocumentBytes.
+var ErrTooLarge = errors.New("result document too large")
+
+// tooLarge is the error for input past limit bytes.
+type tooLarge struct{ limit int64 }
+
+func (e tooLarge) Error() string {
+	return fmt.Sprintf("larger than the %d MiB limit for a result document", e.limit>>20)
+}
+
+func (e tooLarge) Is(target error) bool { return target == ErrTooLarge }
+
+// ReadFile reads and checks the document at path, which may be a regular
+// file, a FIFO or a device (report <(...), /dev/stdin). A directory is
+// refused; a regular file larger than MaxDocumentBytes is refused before
+// it is read, any other input when it passes the limit. Errors start with
+// the path: "big.json: larger than the 512 MiB limit".
+func ReadFile(path string) (*Document, error) {
+	return readFile(path, MaxDocumentBytes)
+}
+
+func readFile(path string, limit int64) (*Document, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s: results: is a directory, not a result document", path)
+	}
+	if st.Mode().IsRegular() && st.Size() > limit {
+		return nil, fmt.Errorf("%s: results: %w (%d bytes)", path, limitError(limit), st.Size())
+	}
+	doc, err := decode(f, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return doc, nil
+}
+
+// Decode reads one document of at most MaxDocumentBytes and checks it:
+// the schema must be this one (a newer connbench/vN is refused with a
+// message saying so), every phase's histogram must decode, nothing may
+// follow the document.
+func Decode(r io.Reader) (*Document, error) {
+	return decode(r, MaxDocumentBytes)
+}
+
+func limitError(limit int64) error { return tooLarge{limit} }
+
+// limitedReader is io.LimitedReader that fails past its limit instead of
+// ending quietly, so a long input is an error, not a truncated document.
+type limitedReader struct {
+	r     io.Reader
+	left  int64
+	limit int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a document of exactly the limit from a
+		// longer one.
+		var b [1]byte
+		if _, err := io.ReadFull(l.r, b[:]); err != nil {
+			return 0, err
+		}
+		return 0, limitError(l.limit)
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
