@@ -20,6 +20,7 @@ import (
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
+	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/workloads"
 	"github.com/spf13/pflag"
 )
@@ -270,6 +271,9 @@ func (o *runOptions) validate() error {
 		return usagef("--flood-rate %g: out of range (allowed: 1 <= flood-rate <= 1,000,000 SYNs per second)", o.floodRate)
 	}
 	o.experimentDefaults()
+	if err := results.CheckOutputs(map[string]string{"-o": o.output, "--hlog": o.hlog, "--hgrm": o.hgrm}); err != nil {
+		return usagef("%v", err)
+	}
 	if o.request != "" {
 		if strings.HasPrefix(o.request, "@") {
 			b, err := readRequestFile(o.request[1:])
