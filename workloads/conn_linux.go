@@ -16,7 +16,8 @@ const (
 	stWriting                 // request partly written, waiting for room
 	stReading                 // waiting for the response
 	stReady                   // open-loop pool: connected, waiting for its next scheduled transaction
-	stHeld                    // persistent connection parked at the end of the run
+	stHeld                    // kept open, idle until its timer: the server closing it is a failure
+	stParked                  // persistent connection parked at the end of the run
 )
 
 // Registration for every client socket: edge-triggered, so one epoll_ctl per
@@ -130,17 +131,17 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 		l.write(slot)
 	case stReading:
 		l.read(slot)
-	case stReady, stHeld:
-		if l.e.hold && ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+	case stHeld:
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			// A held connection the server closed or reset.
 			err := dialer.SocketError(int(c.fd))
 			if err == nil {
 				err = dialer.ErrShortRead
 			}
 			l.failed(slot, err)
-			return
 		}
-		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && c.state == stReady {
+	case stReady:
+		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
 			// The server closed an idle pool connection: replace it.
 			l.unready(slot)
 			l.closeFD(slot)
@@ -162,13 +163,8 @@ func (l *loop) connected(s int32, t int64) {
 		l.connections++
 		l.iv.conns++
 	}
-	if l.e.hold {
-		l.held++
-		l.opened()
-		c.state = stHeld
-		if p := l.e.cfg.Ping; p > 0 {
-			l.arm(s, tlPing, t+int64(p))
-		}
+	if h := l.e.mode.connected; h != nil {
+		h(l, s, t)
 		return
 	}
 	if !l.e.exchange {
@@ -385,22 +381,8 @@ func (l *loop) handshakeInfo(s int32) {
 // finish completes the slot's transaction at t and moves the slot on.
 func (l *loop) finish(s int32, t int64) {
 	c := &l.conns[s]
-	if l.e.hold {
-		// A ping answered: back to holding until the next one.
-		if c.fd < 0 {
-			// The server closed the connection with its answer.
-			l.held--
-			c.busy = false
-			l.inflight--
-			return
-		}
-		if c.meas {
-			l.record(phTransaction, t-c.tTx)
-			l.transactions++
-			l.iv.tx++
-		}
-		c.state = stHeld
-		l.arm(s, tlPing, t+int64(l.e.cfg.Ping))
+	if h := l.e.mode.finish; h != nil {
+		h(l, s, t)
 		return
 	}
 	if c.meas {
@@ -437,7 +419,7 @@ func (l *loop) finish(s int32, t int64) {
 		l.ready = append(l.ready, s)
 	default:
 		if !l.claim(s, t, t) {
-			c.state = stHeld
+			c.state = stParked
 			return
 		}
 		c.tTx = e.now()
@@ -449,8 +431,8 @@ func (l *loop) finish(s int32, t int64) {
 // closes the connection and makes the slot available again.
 func (l *loop) failed(s int32, err error) {
 	c := &l.conns[s]
-	if l.e.hold {
-		l.holdFailed(s, err)
+	if h := l.e.mode.failed; h != nil {
+		h(l, s, err)
 		return
 	}
 	if c.meas {

@@ -54,16 +54,12 @@ type engine struct {
 	trailing   error // a protocol's response followed by bytes nobody asked for
 	fastopen   dialer.FastOpenMode
 	tcpinfo    bool // read TCP_INFO after each measured handshake
-	// hold workload
-	hold bool
+	mode       mode // the workload's hooks into the common state machine
 	// readyList: an open-loop pooled run, whose due transactions take a
-	// connected slot from the ready list; other open-loop runs (hold
-	// included) take a free slot and open a connection.
+	// connected slot from the ready list; other open-loop runs take a
+	// free slot and open a connection.
 	readyList bool
-	holdN     int64        // connections to open
-	openLeft  atomic.Int64 // connection attempts not yet resolved
-	openDone  atomic.Int64 // ns since base when the last one resolved; 0: not yet
-	holdEnd   atomic.Int64 // ns since base when the hold ends; 0: not yet known
+	hold      holdState // the hold mode's shared figures
 	wakeAll   func()
 }
 
@@ -117,7 +113,6 @@ type loop struct {
 	cpuMarked                bool
 	err                      error
 	held                     int64 // hold: connections open now
-	heldEnd                  int64 // hold: connections open when the hold ended
 	// TCP_INFO
 	tinfo unix.TCPInfo
 	ti    TCPInfoStats
@@ -143,14 +138,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Protocol != nil {
 		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
 	}
-	if cfg.Workload == "hold" {
-		e.hold, e.holdN = true, cfg.Requests
-		e.openLeft.Store(cfg.Requests)
-	} else if cfg.Requests > 0 {
+	if cfg.Requests > 0 {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
 	}
-	e.readyList = e.open && e.persistent && !e.hold
+	e.readyList = e.open && e.persistent
+	e.mode = modes[cfg.Workload]
+	if e.mode.setup != nil {
+		e.mode.setup(e)
+	}
 	e.reports = make(chan report, cfg.Loops*16)
 	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
 	slots := cfg.Concurrency // hold: -n
@@ -184,7 +180,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	e.base = time.Now()
 	e.measureAt = int64(cfg.Warmup)
-	if cfg.Duration > 0 && !e.hold {
+	if cfg.Duration > 0 && e.mode.until == nil {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
 	// The coordinator takes its "before" readings on its own thread (in
@@ -268,15 +264,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
 		res.Behind += l.behind
-		if e.hold {
-			if res.Hold == nil {
-				res.Hold = &HoldStats{Asked: e.holdN, OpenTime: -1}
-				if d := e.openDone.Load(); d > 0 {
-					res.Hold.OpenTime = time.Duration(d - e.measureAt)
-				}
-			}
-			res.Hold.Opened += l.connections
-			res.Hold.Held += l.heldEnd
+		if e.mode.collect != nil {
+			e.mode.collect(e, l, res)
 		}
 		if e.tcpinfo {
 			if res.TCPInfo == nil {
@@ -421,9 +410,9 @@ func (l *loop) run() {
 		if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
 			break
 		}
-		if e.hold {
-			if he := e.holdEnd.Load(); (he > 0 && now >= he) || e.drain.Load() {
-				break // Ctrl-C ends a hold at once: nothing is in flight that must finish
+		if until := e.mode.until; until != nil {
+			if at := until(e); (at > 0 && now >= at) || e.drain.Load() {
+				break // Ctrl-C ends such a run at once: nothing is in flight that must finish
 			}
 		}
 		if len(l.pending) > 0 {
@@ -459,8 +448,10 @@ func (l *loop) run() {
 		if e.endAt > 0 {
 			wait = minWait(wait, time.Duration(e.endAt-now))
 		}
-		if he := e.holdEnd.Load(); e.hold && he > 0 {
-			wait = minWait(wait, time.Duration(he-now))
+		if until := e.mode.until; until != nil {
+			if at := until(e); at > 0 {
+				wait = minWait(wait, time.Duration(at-now))
+			}
 		}
 		if e.open && !l.schedDone && l.canStart() {
 			wait = minWait(wait, time.Duration(l.nextAt-now))
@@ -479,7 +470,7 @@ func (l *loop) run() {
 	if e.endAt > 0 && end > e.endAt {
 		end = e.endAt
 	}
-	if e.stop.Load() || e.endAt > 0 || e.hold {
+	if e.stop.Load() || e.endAt > 0 || e.mode.until != nil {
 		l.lastEnd = end
 	}
 	if e.open && !l.schedDone {
@@ -497,7 +488,6 @@ func (l *loop) run() {
 		u, s := kernel.ThreadCPU()
 		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
 	}
-	l.heldEnd = l.held
 	// Abandon what is in flight: it is neither a success nor a failure.
 	for i := range l.conns {
 		if l.conns[i].fd >= 0 {

@@ -9,10 +9,12 @@ type schedule struct {
 	warmup    float64 // ns
 	warmupOps float64
 	dur       float64 // ns of the measured part (for ramps)
+	n         int64   // transactions in the schedule, over all loops; math.MaxInt64: no end of its own
 }
 
 func newSchedule(c *Config) schedule {
-	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration)}
+	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration),
+		n: math.MaxInt64}
 	if c.RateEnd > 0 {
 		s.b = c.RateEnd / 1e9
 	}
@@ -79,7 +81,7 @@ func (l *loop) canStart() bool {
 // schedule starts the open-loop transactions that are due.
 func (l *loop) schedule(now int64) {
 	e := l.e
-	if e.hold && l.nextK >= e.holdN {
+	if l.nextK >= e.sched.n {
 		l.schedDone = true
 	}
 	for !l.schedDone && l.nextAt <= now && l.canStart() {
@@ -105,14 +107,10 @@ func (l *loop) schedule(now int64) {
 		}
 		l.nextK += int64(e.loops)
 		l.nextAt = e.sched.at(l.nextK)
-		if e.hold {
-			if l.nextK >= e.holdN {
-				l.schedDone = true
-			}
-			l.dial(s)
-			continue
+		if l.nextK >= e.sched.n {
+			l.schedDone = true
 		}
-		if e.persistent {
+		if e.readyList {
 			c := &l.conns[s]
 			c.tTx = e.now()
 			l.send(s)

@@ -7,7 +7,7 @@ const (
 	tlNone uint8 = iota
 	tlConnect
 	tlResponse
-	tlPing // hold: the next ping of a held connection
+	tlPing // the next request of a held connection (stHeld)
 )
 
 type tlist struct{ head, tail int32 }
