@@ -78,6 +78,10 @@ type report struct {
 	final     bool
 }
 
+// loop is one event loop, locked to its OS thread and owning its
+// connections, its recorders and its timers outright, so the hot path takes
+// no locks; its figures are merged after the run. A connection is a small
+// state machine driven by epoll (conn_linux.go), not a goroutine.
 type loop struct {
 	e        *engine
 	id       int
