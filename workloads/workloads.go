@@ -1,13 +1,7 @@
-// Package workloads runs the load: a number of event loops (one per CPU by
-// default), each locked to its OS thread and owning its connections, its
-// recorders and its timers outright, so the hot path takes no locks. A
-// connection is a small state machine driven by epoll, not a goroutine.
-//
-// A workload decides what a connection does (exchange a request and a
-// response or not, keep the connection or open a new one per transaction);
-// the load model (closed loop over a number of concurrent connections, for a
-// duration or a number of transactions, after a warm-up) is common to all.
-// Run returns values; it prints nothing.
+// Package workloads puts a workload's load on a target and measures it: Run
+// drives the connections from event loops and returns a Result. It must not
+// print, read flags or render results, and its hot path must not lock,
+// allocate or make a syscall that a connection does not need.
 package workloads
 
 import (
@@ -22,7 +16,11 @@ import (
 	"github.com/connbench/connbench/protocol"
 )
 
-// Workload describes one kind of load.
+// Workload describes one kind of load: what a connection does (exchange a
+// request and a response or not, keep the connection or open a new one per
+// transaction). The load model (a closed loop over a number of concurrent
+// connections, or an open loop at a rate; for a duration or a number of
+// transactions, after a warm-up) is common to all.
 type Workload struct {
 	// Name is what users type (-w NAME).
 	Name string
@@ -38,7 +36,11 @@ type Workload struct {
 	NeedsRate bool
 }
 
-// Registry maps workload names to their definitions.
+// Registry maps workload names to their definitions; a new workload is an
+// entry here. When its connections do more than Exchange and Persistent
+// say (the common state machine, conn_linux.go), it also gets a file of its
+// own, NAME_linux.go, with a mode of hooks listed in modes (mode_linux.go),
+// as hold does; checks of its settings go in Config.Normalize.
 var Registry = map[string]Workload{
 	"per-request": {Name: "per-request", Exchange: true,
 		Summary: "connect, send the request, read the full response, close; one new connection per request (netperf TCP_CRR)"},

@@ -1,0 +1,529 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/internal/sock"
+	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/protocol"
+	"golang.org/x/sys/unix"
+)
+
+// Phase indices into a loop's recorders, in Phases order.
+const (
+	phHandshake = iota
+	phFirstByte
+	phResponse
+	phTransaction
+	phScheduled
+	phStartLag
+	phConnFirst
+	phFOCold
+	phFOWarm
+	nPhases
+)
+
+// engine is what all loops of one run share; read-only once running but
+// for the atomics.
+type engine struct {
+	cfg        Config
+	exchange   bool
+	persistent bool
+	open       bool
+	dial       *dialer.Dialer
+	base       time.Time
+	measureAt  int64 // ns since base: end of warm-up
+	endAt      int64 // ns since base: end of run; 0 = none (Requests mode)
+	quota      atomic.Int64
+	useQuota   bool
+	stop       atomic.Bool // stop now: abandon what is in flight
+	drain      atomic.Bool // start nothing new; finish what is in flight
+	srcNext    atomic.Uint64
+	band       atomic.Int32 // port-occupancy band for connect() timings
+	loops      int
+	sched      schedule
+	reports    chan report
+	pool       chan *histogram.Recorder
+	trailing   error // a protocol's response followed by bytes nobody asked for
+	fastopen   dialer.FastOpenMode
+	tcpinfo    bool // read TCP_INFO after each measured handshake
+	mode       mode // the workload's hooks into the common state machine
+	// readyList: an open-loop pooled run, whose due transactions take a
+	// connected slot from the ready list; other open-loop runs take a
+	// free slot and open a connection.
+	readyList bool
+	hold      holdState // the hold mode's shared figures
+	wakeAll   func()
+}
+
+func (e *engine) now() int64 { return int64(time.Since(e.base)) }
+
+type intervalAcc struct {
+	tx, conns, out, in int64
+	fail               map[string]int64
+	rec                [nPhases]*histogram.Recorder
+}
+
+type report struct {
+	loop, idx int
+	acc       intervalAcc
+	inflight  int
+	final     bool
+}
+
+// loop is one event loop, locked to its OS thread and owning its
+// connections, its recorders and its timers outright, so the hot path takes
+// no locks; its figures are merged after the run. A connection is a small
+// state machine driven by epoll (conn_linux.go), not a goroutine.
+type loop struct {
+	e        *engine
+	id       int
+	p        *sock.Poller
+	conns    []conn
+	pending  []int32 // closed loop: slots to (re)start; open pool: slots to reconnect
+	spare    []int32
+	free     []int32 // open loop: slots without a connection
+	ready    []int32 // open-loop pool: connections waiting for a transaction
+	lists    [4]tlist
+	inflight int
+	buf      []byte
+	framers  []protocol.Framer // per slot, with a Config.Protocol; nil: raw
+	status   [protocol.NumStatus]int64
+	rec      [nPhases]*histogram.Recorder
+	cc       [4]*histogram.Recorder
+	fail     map[string]int64
+	lastEnd  int64
+	// measured totals
+	connections, transactions, bytesOut, bytesIn int64
+	firstNotAvail                                int64
+	// open loop
+	nextK     int64
+	nextAt    int64
+	schedDone bool
+	behind    int64
+	// time series
+	tickIdx  int
+	nextTick int64
+	iv       intervalAcc
+	// CPU
+	cpuU0, cpuS0, cpuU, cpuS time.Duration
+	cpuMarked                bool
+	err                      error
+	held                     int64 // hold: connections open now
+	// TCP_INFO
+	tinfo unix.TCPInfo
+	ti    TCPInfoStats
+}
+
+// Run runs cfg's workload until its duration or request count is reached,
+// ctx is cancelled (then Result.Partial is set), or with UntilExhausted the
+// ports run out. It returns an error only when the run could not start (bad
+// configuration, no epoll); failures of individual connections are counted
+// in the result.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.Normalize(runtime.NumCPU()); err != nil {
+		return nil, err
+	}
+	d, err := dialer.New(cfg.Target, cfg.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("workloads: %w", err)
+	}
+	spec := Registry[cfg.Workload]
+	e := &engine{cfg: cfg, exchange: cfg.exchange(), persistent: spec.Persistent, open: cfg.open(),
+		dial: d, loops: cfg.Loops, sched: newSchedule(&cfg), fastopen: cfg.Socket.FastOpen,
+		tcpinfo: cfg.TCPInfo || cfg.Socket.FastOpen != dialer.FastOpenOff}
+	if cfg.Protocol != nil {
+		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
+	}
+	if cfg.Requests > 0 {
+		e.useQuota = true
+		e.quota.Store(cfg.Requests)
+	}
+	e.readyList = e.open && e.persistent
+	e.mode = modes[cfg.Workload]
+	if e.mode.setup != nil {
+		e.mode.setup(e)
+	}
+	e.reports = make(chan report, cfg.Loops*16)
+	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
+	slots := cfg.Concurrency // hold: -n
+	if e.open && !e.persistent {
+		slots = cfg.MaxInflight
+	}
+	loops := make([]*loop, cfg.Loops)
+	for i := range loops {
+		p, err := sock.NewPoller(512)
+		if err != nil {
+			for _, l := range loops[:i] {
+				l.p.Close()
+			}
+			return nil, fmt.Errorf("workloads: %w", err)
+		}
+		n := slots / cfg.Loops
+		if i < slots%cfg.Loops {
+			n++
+		}
+		loops[i] = newLoop(e, i, p, n)
+	}
+	spawn := cfg.Spawn
+	if spawn == nil {
+		spawn = func(f func()) error { go f(); return nil }
+	}
+	co := newCoordinator(e, loops)
+	e.wakeAll = func() {
+		for _, l := range loops {
+			l.p.Wake()
+		}
+	}
+	e.base = time.Now()
+	e.measureAt = int64(cfg.Warmup)
+	if cfg.Duration > 0 && e.mode.until == nil {
+		e.endAt = e.measureAt + int64(cfg.Duration)
+	}
+	// The coordinator takes its "before" readings on its own thread (in
+	// the client's namespace when spawned there), before any loop starts.
+	if cfg.OnReady != nil {
+		cfg.OnReady()
+	}
+	began, coDone := make(chan struct{}), make(chan struct{})
+	if err := spawn(func() { co.begin(); close(began); co.run(); close(coDone) }); err != nil {
+		for _, l := range loops {
+			l.p.Close()
+		}
+		return nil, fmt.Errorf("workloads: start: %w", err)
+	}
+	<-began
+	if cfg.OnMeasure != nil && cfg.Warmup == 0 {
+		cfg.OnMeasure()
+	}
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		if err := spawn(func() {
+			defer wg.Done()
+			l.run()
+		}); err != nil {
+			// Nothing can be measured right: stop the loops that did start.
+			l.err = err
+			e.stop.Store(true)
+			wg.Done()
+			l.tick(true)
+		}
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(e.reports); <-coDone; close(done) }()
+	partial := false
+	wake := func() {
+		for _, l := range loops {
+			l.p.Wake()
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		partial = true
+		e.drain.Store(true)
+		wake()
+		select {
+		case <-done:
+		case <-cfg.HardStop:
+			e.stop.Store(true)
+			wake()
+			<-done
+		}
+	case <-cfg.HardStop:
+		partial = true
+		e.stop.Store(true)
+		wake()
+		<-done
+	}
+	res := &Result{
+		Config:            cfg,
+		Start:             e.base.Add(time.Duration(e.measureAt)),
+		Partial:           partial && !co.exhausted,
+		Failures:          map[string]int64{},
+		Phases:            map[string]*histogram.Recorder{},
+		Series:            co.series,
+		Kernel:            co.kernelStats(),
+		Exhausted:         co.exhausted,
+		FirstAddrNotAvail: -1,
+	}
+	var last int64
+	for li, l := range loops {
+		l.p.Close()
+		if l.err != nil && err == nil {
+			err = l.err
+		}
+		res.Connections += l.connections
+		res.Transactions += l.transactions
+		res.BytesSent += l.bytesOut
+		res.BytesReceived += l.bytesIn
+		res.CPUUser += l.cpuU
+		res.CPUSys += l.cpuS
+		res.Behind += l.behind
+		if e.mode.collect != nil {
+			e.mode.collect(e, l, res)
+		}
+		if e.tcpinfo {
+			if res.TCPInfo == nil {
+				res.TCPInfo = &TCPInfoStats{}
+			}
+			t := res.TCPInfo
+			t.Handshakes += l.ti.Handshakes
+			t.Retransmitted += l.ti.Retransmitted
+			t.RTOs += l.ti.RTOs
+			t.HasRTO = t.HasRTO || l.ti.HasRTO
+			t.FastOpen += l.ti.FastOpen
+			t.SYNData += l.ti.SYNData
+		}
+		for k, v := range l.fail {
+			res.Failures[k] += v
+		}
+		if l.framers != nil {
+			if res.Statuses == nil {
+				res.Statuses = map[string]int64{}
+			}
+			for st, v := range l.status {
+				if v > 0 {
+					res.Statuses[protocol.Status(st).String()] += v
+				}
+			}
+		}
+		for j, name := range Phases {
+			switch {
+			case l.rec[j] == nil:
+			case li == 0:
+				res.Phases[name] = l.rec[j]
+			default:
+				res.Phases[name].Merge(l.rec[j])
+			}
+		}
+		switch {
+		case l.cc[0] == nil:
+		case li == 0:
+			res.ConnectCall = l.cc[:]
+		default:
+			for b := range l.cc {
+				res.ConnectCall[b].Merge(l.cc[b])
+			}
+		}
+		if l.firstNotAvail >= 0 && (res.FirstAddrNotAvail < 0 || time.Duration(l.firstNotAvail-e.measureAt) < res.FirstAddrNotAvail) {
+			res.FirstAddrNotAvail = time.Duration(l.firstNotAvail - e.measureAt)
+		}
+		last = max(last, l.lastEnd)
+	}
+	for j, name := range Phases {
+		if !e.keepPhase(j) {
+			delete(res.Phases, name)
+		}
+	}
+	res.Elapsed = time.Duration(max(last-e.measureAt, 0))
+	if err != nil {
+		return res, fmt.Errorf("workloads: %w", err)
+	}
+	return res, nil
+}
+
+func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
+	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
+		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id)}
+	// Recorders (about 270 KiB each) only for what the run records: a
+	// hold of many connections per process must not pay for the others.
+	for j := range l.rec {
+		if e.keepPhase(j) {
+			l.rec[j] = histogram.New()
+		}
+	}
+	if e.cfg.PortRange > 0 {
+		for j := range l.cc {
+			l.cc[j] = histogram.New()
+		}
+	}
+	l.iv = l.newAcc()
+	for j := range l.conns {
+		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
+	}
+	if e.cfg.Protocol != nil && e.exchange {
+		// One framer per slot, made once: the hot path allocates nothing.
+		l.framers = make([]protocol.Framer, slots)
+		for j := range l.framers {
+			l.framers[j] = e.cfg.Protocol.NewFramer()
+		}
+	}
+	if e.open && !e.readyList {
+		for j := len(l.conns) - 1; j >= 0; j-- {
+			l.free = append(l.free, int32(j))
+		}
+	} else {
+		for j := range l.conns {
+			l.pending = append(l.pending, int32(j))
+		}
+	}
+	for j := range l.lists {
+		l.lists[j] = tlist{-1, -1}
+	}
+	return l
+}
+
+func (l *loop) newAcc() intervalAcc {
+	a := intervalAcc{fail: map[string]int64{}}
+	for j := range a.rec {
+		if !l.e.keepPhase(j) {
+			continue
+		}
+		select {
+		case r := <-l.e.pool:
+			a.rec[j] = r
+		default:
+			a.rec[j] = histogram.New()
+		}
+	}
+	return a
+}
+
+func (l *loop) run() {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	e := l.e
+	if e.open {
+		l.nextAt = e.sched.at(l.nextK)
+	}
+	l.nextTick = int64(e.cfg.Interval)
+	for {
+		now := e.now()
+		if !l.cpuMarked && now >= e.measureAt {
+			l.cpuMarked = true
+			if l.id == 0 && e.cfg.Warmup > 0 && e.cfg.OnMeasure != nil {
+				// Loop 0 wakes at the boundary itself (its wait aims at
+				// it to the nanosecond): the caller's snapshot lands
+				// there, not a timer's late firing after it.
+				e.cfg.OnMeasure()
+			}
+			l.cpuU0, l.cpuS0 = kernel.ThreadCPU()
+		}
+		for now >= l.nextTick {
+			l.tick(false)
+		}
+		if e.stop.Load() || (e.endAt > 0 && now >= e.endAt) {
+			break
+		}
+		if until := e.mode.until; until != nil {
+			if at := until(e); (at > 0 && now >= at) || e.drain.Load() {
+				break // Ctrl-C ends such a run at once: nothing is in flight that must finish
+			}
+		}
+		if len(l.pending) > 0 {
+			// Swap, because a start may queue its slot again on failure;
+			// that one waits for the next round (and its time check).
+			work := l.pending
+			l.pending, l.spare = l.spare[:0], work
+			for _, s := range work {
+				if e.open {
+					l.connectPool(s)
+				} else {
+					l.start(s)
+				}
+			}
+			continue
+		}
+		if e.open {
+			if e.drain.Load() {
+				l.schedDone = true
+			}
+			l.schedule(now)
+		}
+		if l.inflight == 0 && len(l.pending) == 0 && (!e.open || l.schedDone) {
+			break // Requests mode: nothing left to start or finish
+		}
+		wait := minWait(-1, time.Duration(l.nextTick-now))
+		if d := l.nextDue(); d >= 0 {
+			wait = minWait(wait, time.Duration(d-now))
+		}
+		if !l.cpuMarked {
+			wait = minWait(wait, time.Duration(e.measureAt-now))
+		}
+		if e.endAt > 0 {
+			wait = minWait(wait, time.Duration(e.endAt-now))
+		}
+		if until := e.mode.until; until != nil {
+			if at := until(e); at > 0 {
+				wait = minWait(wait, time.Duration(at-now))
+			}
+		}
+		if e.open && !l.schedDone && l.canStart() {
+			wait = minWait(wait, time.Duration(l.nextAt-now))
+		}
+		evs, _, err := l.p.Wait(wait)
+		if err != nil {
+			l.err = err
+			break
+		}
+		for i := range evs {
+			l.event(evs[i].Fd, evs[i].Pad, evs[i].Events)
+		}
+		l.expire(e.now())
+	}
+	end := e.now()
+	if e.endAt > 0 && end > e.endAt {
+		end = e.endAt
+	}
+	if e.stop.Load() || e.endAt > 0 || e.mode.until != nil {
+		l.lastEnd = end
+	}
+	if e.open && !l.schedDone {
+		// What was due and never started: the schedule could not be
+		// kept (too few slots, a loop too slow or stalled). What fell
+		// due in the last millisecond is not counted: the run ended
+		// while the loop was on its way to it.
+		for l.nextAt <= end-int64(time.Millisecond) && l.behind < 1<<40 {
+			l.behind++
+			l.nextK += int64(e.loops)
+			l.nextAt = e.sched.at(l.nextK)
+		}
+	}
+	if l.cpuMarked {
+		u, s := kernel.ThreadCPU()
+		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
+	}
+	// Abandon what is in flight: it is neither a success nor a failure.
+	for i := range l.conns {
+		if l.conns[i].fd >= 0 {
+			l.closeFD(int32(i))
+		}
+	}
+	l.inflight = 0
+	l.tick(true)
+}
+
+// tick hands the finished interval's figures to the coordinator.
+func (l *loop) tick(final bool) {
+	l.e.reports <- report{loop: l.id, idx: l.tickIdx, acc: l.iv, inflight: l.inflight, final: final}
+	if final {
+		return
+	}
+	l.iv = l.newAcc()
+	l.tickIdx++
+	l.nextTick += int64(l.e.cfg.Interval)
+}
+
+func minWait(a, b time.Duration) time.Duration {
+	if b < 0 {
+		b = 0
+	}
+	if a < 0 || b < a {
+		return b
+	}
+	return a
+}
+
+func (l *loop) record(ph int, v int64) {
+	l.rec[ph].Record(v)
+	l.iv.rec[ph].Record(v)
+}

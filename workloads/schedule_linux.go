@@ -1,0 +1,151 @@
+package workloads
+
+import "math"
+
+// schedule is the open-loop arrival schedule: transaction k (counted over
+// all loops) is due at at(k) ns after the base.
+type schedule struct {
+	a, b      float64 // rate at the start and end of the measured part, per ns
+	warmup    float64 // ns
+	warmupOps float64
+	dur       float64 // ns of the measured part (for ramps)
+	n         int64   // transactions in the schedule, over all loops; math.MaxInt64: no end of its own
+}
+
+func newSchedule(c *Config) schedule {
+	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration),
+		n: math.MaxInt64}
+	if c.RateEnd > 0 {
+		s.b = c.RateEnd / 1e9
+	}
+	s.warmupOps = s.a * s.warmup
+	return s
+}
+
+func (s *schedule) at(k int64) int64 {
+	kf := float64(k)
+	if kf < s.warmupOps {
+		return int64(kf / s.a)
+	}
+	kk := kf - s.warmupOps
+	// Measured part: rate(t) = a + (b-a) t/dur, so the number due by t is
+	// a t + c t^2 with c = (b-a)/(2 dur); solve for t.
+	c := 0.0
+	if s.dur > 0 {
+		c = (s.b - s.a) / (2 * s.dur)
+	}
+	var t float64
+	if math.Abs(c) < 1e-30 {
+		t = kk / s.a
+	} else {
+		disc := s.a*s.a + 4*c*kk
+		if disc < 0 {
+			return math.MaxInt64 // a ramp down never reaches k
+		}
+		t = (-s.a + math.Sqrt(disc)) / (2 * c)
+	}
+	if t > 9e18 || math.IsNaN(t) || math.IsInf(t, 0) {
+		return math.MaxInt64
+	}
+	return int64(s.warmup + t)
+}
+
+// claim takes the right to start one more transaction on slot s, at now,
+// due at t (t = now in a closed loop), and decides once whether it is
+// recorded (due after the warm-up), so that the quota and the records
+// always agree.
+func (l *loop) claim(s int32, now, t int64) bool {
+	e := l.e
+	if e.stop.Load() || e.drain.Load() || (e.endAt > 0 && now >= e.endAt) {
+		return false
+	}
+	meas := t >= e.measureAt
+	if e.useQuota && meas && e.quota.Add(-1) < 0 {
+		return false
+	}
+	c := &l.conns[s]
+	c.meas, c.busy = meas, true
+	c.tIntended = t
+	l.inflight++
+	return true
+}
+
+// canStart reports whether a due transaction would find a slot.
+func (l *loop) canStart() bool {
+	if l.e.readyList {
+		return len(l.ready) > 0
+	}
+	return len(l.free) > 0
+}
+
+// schedule starts the open-loop transactions that are due.
+func (l *loop) schedule(now int64) {
+	e := l.e
+	if l.nextK >= e.sched.n {
+		l.schedDone = true
+	}
+	for !l.schedDone && l.nextAt <= now && l.canStart() {
+		var s int32
+		if e.readyList {
+			s = l.ready[len(l.ready)-1]
+			l.ready = l.ready[:len(l.ready)-1]
+		} else {
+			s = l.free[len(l.free)-1]
+			l.free = l.free[:len(l.free)-1]
+		}
+		if !l.claim(s, now, l.nextAt) {
+			if e.readyList {
+				l.ready = append(l.ready, s)
+			} else {
+				l.free = append(l.free, s)
+			}
+			l.schedDone = true
+			return
+		}
+		if l.conns[s].meas {
+			l.record(phStartLag, now-l.nextAt)
+		}
+		l.nextK += int64(e.loops)
+		l.nextAt = e.sched.at(l.nextK)
+		if l.nextK >= e.sched.n {
+			l.schedDone = true
+		}
+		if e.readyList {
+			c := &l.conns[s]
+			c.tTx = e.now()
+			l.send(s)
+		} else {
+			l.dial(s)
+		}
+	}
+}
+
+// start claims a transaction and opens a new connection for it (closed loop).
+func (l *loop) start(s int32) {
+	now := l.e.now()
+	if !l.claim(s, now, now) {
+		return
+	}
+	l.dial(s)
+}
+
+// connectPool opens a pool connection for an open-loop pooled run; it
+// carries no transaction until the schedule gives it one.
+func (l *loop) connectPool(s int32) {
+	now := l.e.now()
+	if l.e.stop.Load() || l.e.drain.Load() || (l.e.endAt > 0 && now >= l.e.endAt) {
+		return
+	}
+	l.conns[s].meas = now >= l.e.measureAt
+	l.dial(s)
+}
+
+func (l *loop) unready(s int32) {
+	for i, r := range l.ready {
+		if r == s {
+			l.ready[i] = l.ready[len(l.ready)-1]
+			l.ready = l.ready[:len(l.ready)-1]
+			return
+		}
+	}
+}
