@@ -378,7 +378,8 @@ type Result struct {
 	// BytesSent and BytesReceived count payload bytes.
 	BytesSent, BytesReceived int64
 	// Failures counts failed transactions by class (dialer.Fail*, and
-	// protocol.FailProtocol for a malformed response).
+	// protocol.FailProtocol for a malformed response, protocol.FailTooLarge
+	// for one past the framers' bounds).
 	Failures map[string]int64
 	// Statuses counts completed transactions by what the server answered
 	// (protocol.Status names: "2xx".."5xx" for HTTP, "ok" and "error" for
