@@ -1,8 +1,8 @@
 package main
 
 import (
-	"io"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,23 +11,16 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/listener"
-	"github.com/spf13/pflag"
+	"github.com/connbench/connbench/runner"
 )
 
 var sigterm os.Signal = syscall.SIGTERM
-
-// newRunFlags is a quiet flag set for runOptions.register.
-func newRunFlags() *pflag.FlagSet {
-	fs := pflag.NewFlagSet("connbench run", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
 
 // TestHostileNumbers: every out-of-range number is a one-line usage error
 // (exit 2) naming the flag and the allowed range, before anything starts.
 func TestHostileNumbers(t *testing.T) {
 	big := filepath.Join(t.TempDir(), "big")
-	if err := os.WriteFile(big, make([]byte, maxPayload+1), 0o600); err != nil {
+	if err := os.WriteFile(big, make([]byte, runner.MaxPayload+1), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -146,14 +139,14 @@ func TestRangesAtTheirEdges(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%q: err %v, want ok=%v", tc.args, err, tc.ok)
 		}
-		if err == nil && o.rate == "" && (o.rateA != 0 || o.rateB != 0) {
-			t.Errorf("%q: no --rate but rate %g:%g", tc.args, o.rateA, o.rateB)
+		if cfg := o.Config(o.Workload, netip.AddrPort{}); err == nil && o.Rate == "" && (cfg.Rate != 0 || cfg.RateEnd != 0) {
+			t.Errorf("%q: no --rate but rate %g:%g", tc.args, cfg.Rate, cfg.RateEnd)
 		}
 	}
 	// An empty --rate is no --rate: the closed loop.
 	o, err := validated("--rate", "")
-	if err != nil || o.rateA != 0 || o.rateB != 0 {
-		t.Errorf(`--rate "": err %v, rate %g:%g; want the closed loop`, err, o.rateA, o.rateB)
+	if cfg := o.Config(o.Workload, netip.AddrPort{}); err != nil || cfg.Rate != 0 || cfg.RateEnd != 0 {
+		t.Errorf(`--rate "": err %v, rate %g:%g; want the closed loop`, err, cfg.Rate, cfg.RateEnd)
 	}
 }
 
@@ -161,7 +154,7 @@ func TestRangesAtTheirEdges(t *testing.T) {
 func TestRequestFile(t *testing.T) {
 	dir := t.TempDir()
 	name := filepath.Join(dir, "req")
-	want := make([]byte, maxPayload)
+	want := make([]byte, runner.MaxPayload)
 	for i := range want {
 		want[i] = byte(i)
 	}
@@ -172,8 +165,8 @@ func TestRequestFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(o.payload) != string(want) {
-		t.Errorf("payload of %d bytes differs from the file's %d", len(o.payload), len(want))
+	if payload := o.Config(o.Workload, netip.AddrPort{}).Request; string(payload) != string(want) {
+		t.Errorf("payload of %d bytes differs from the file's %d", len(payload), len(want))
 	}
 	empty := filepath.Join(dir, "empty")
 	if err := os.WriteFile(empty, nil, 0o600); err != nil {
@@ -215,18 +208,18 @@ func TestExitCodes(t *testing.T) {
 // TestListenerRanges: the check serve can make before listener.Start, which
 // today allocates a response of --response-size bytes unchecked.
 func TestListenerRanges(t *testing.T) {
-	ok := listener.Config{RequestSize: 1, ResponseSize: maxResponse, Loops: maxLoops, Backlog: maxBacklog, FastOpenQueue: maxConns}
-	if err := checkListenerRanges(ok); err != nil {
+	ok := listener.Config{RequestSize: 1, ResponseSize: runner.MaxResponse, Loops: runner.MaxLoops, Backlog: runner.MaxBacklog, FastOpenQueue: runner.MaxConns}
+	if err := runner.CheckListener(ok); err != nil {
 		t.Errorf("the bounds themselves: %v", err)
 	}
 	for flag, c := range map[string]listener.Config{
 		"--response-size": {RequestSize: 1, ResponseSize: math.MaxInt},
-		"--request-size":  {RequestSize: maxPayload + 1, ResponseSize: 1},
-		"--loops":         {RequestSize: 1, ResponseSize: 1, Loops: maxLoops + 1},
+		"--request-size":  {RequestSize: runner.MaxPayload + 1, ResponseSize: 1},
+		"--loops":         {RequestSize: 1, ResponseSize: 1, Loops: runner.MaxLoops + 1},
 		"--backlog":       {RequestSize: 1, ResponseSize: 1, Backlog: -1},
 		"--accept-delay":  {RequestSize: 1, ResponseSize: 1, AcceptDelay: -time.Second},
 	} {
-		err := checkListenerRanges(c)
+		err := runner.CheckListener(c)
 		if !isUsage(err) || !strings.HasPrefix(err.Error(), flag+" ") {
 			t.Errorf("%s: err %v, want a usage error naming it", flag, err)
 		}
@@ -234,12 +227,13 @@ func TestListenerRanges(t *testing.T) {
 }
 
 // validated parses args as `connbench run` flags and validates them.
-func validated(args ...string) (*runOptions, error) {
-	fs := newRunFlags()
-	o := &runOptions{}
-	o.register(fs, false)
-	if err := fs.Parse(args); err != nil {
-		return o, err
+func validated(args ...string) (*runner.Spec, error) {
+	f := newFlags("connbench run")
+	s := &runner.Spec{}
+	registerRun(f, s, false)
+	f.done()
+	if _, _, err := parseRun(f, s, args, 0); err != nil {
+		return s, err
 	}
-	return o, o.validate()
+	return s, s.Validate()
 }

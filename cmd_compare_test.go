@@ -283,7 +283,7 @@ func TestHostSysctlRestore(t *testing.T) {
 
 	// A crash leaves the state file: connbench restore puts it right.
 	exec.Command("ip", "netns", "exec", ns, "sh", "-c", "echo 35 > /proc/sys/net/ipv4/tcp_fin_timeout").Run()
-	b, _ := json.Marshal(stateFile{Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": orig}})
+	b, _ := json.Marshal(map[string]any{"sysctls": map[string]string{"net.ipv4.tcp_fin_timeout": orig}})
 	os.WriteFile(state, b, 0o600)
 	if b, err := inNetns(ns, "restore", "--state-file", state).CombinedOutput(); err != nil || !strings.Contains(string(b), "restored net.ipv4.tcp_fin_timeout = "+orig) {
 		t.Errorf("restore: %v %s", err, b)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
 	"github.com/spf13/pflag"
 )
 
@@ -62,7 +63,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	doc.Tool = results.Tool{Name: "connbench", Version: toolVersion(), GoVersion: runtime.Version()}
+	doc.Tool = results.Tool{Name: "connbench", Version: runner.ToolVersion(), GoVersion: runtime.Version()}
 	doc.Command = append([]string{"connbench", "merge"}, args...)
 	var buf bytes.Buffer
 	if err := results.Encode(&buf, doc); err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/connbench/connbench/histogram"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
 	"golang.org/x/sys/unix"
 )
 
@@ -322,7 +322,7 @@ func TestMergeRealRuns(t *testing.T) {
 			t.Errorf("phase %s: %d values, want %d", ph, p.Count, want)
 		}
 	}
-	if len(m.Command) < 2 || m.Command[1] != "merge" || m.Tool.Version != toolVersion() {
+	if len(m.Command) < 2 || m.Command[1] != "merge" || m.Tool.Version != runner.ToolVersion() {
 		t.Errorf("merged document's command %q, tool %+v", m.Command, m.Tool)
 	}
 	// And it reports.
@@ -557,34 +557,10 @@ func TestMergeSameRunAndHugeInput(t *testing.T) {
 	rptOneLine(t, stderr, huge, "larger than the 512 MiB limit")
 }
 
-// --hlog and --hgrm naming one file, or stdout, are usage errors before a
-// run; after it, an --hlog naming the -o file does not replace it.
+// After a run, an --hlog naming the -o file does not replace it (before
+// one, runner's TestHistogramFilesCollide).
 func TestHistogramFilesCollide(t *testing.T) {
 	dir := t.TempDir()
-	x := filepath.Join(dir, "x")
-	for _, tc := range []struct {
-		hlog, hgrm string
-		want       []string
-	}{
-		{x, x, []string{"--hgrm and --hlog both name " + x}},
-		{"-", "", []string{"--hlog -", "name a file"}},
-		{"", "-", []string{"--hgrm -", "name a file"}},
-	} {
-		err := checkHistogramFiles(tc.hlog, tc.hgrm)
-		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("checkHistogramFiles(%q, %q) = %v, want a usage error", tc.hlog, tc.hgrm, err)
-			continue
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(err.Error(), w) {
-				t.Errorf("%q does not mention %q", err, w)
-			}
-		}
-	}
-	if err := checkHistogramFiles("/dev/null", "/dev/null"); err != nil {
-		t.Errorf("both to /dev/null: %v", err)
-	}
 	doc := rptDoc(t, "per-request", 5, 6, 7)
 	out := rptSave(t, dir, "out.json", doc)
 	before := dirState(t, dir)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
 	"github.com/spf13/pflag"
 )
 
@@ -72,11 +73,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, usagef("--mode %q: want respond, echo, discard or http", mode))
 	}
 	if pause != "" {
-		if cfg.AcceptPauseAfter, cfg.AcceptPauseFor, err = parseAcceptPause(pause); err != nil {
+		if cfg.AcceptPauseAfter, cfg.AcceptPauseFor, err = runner.ParseAcceptPause(pause); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
-	if err := checkListenerRanges(cfg); err != nil {
+	if err := runner.CheckListener(cfg); err != nil {
 		return exitCode(stderr, err)
 	}
 	if cfg.AcceptDelay < 0 || cfg.FastOpenQueue < 0 {
@@ -99,7 +100,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "connbench: listening on %s (%s, %d-byte requests, %d-byte responses); Ctrl-C to stop\n",
 		ln.Addr(), cfg.Mode, ln.Config().RequestSize, ln.Config().ResponseSize)
-	ctx, stop := signalContext()
+	ctx, stop := runner.SignalContext()
 	<-ctx.Done()
 	stop()
 	ln.Close()

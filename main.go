@@ -1,6 +1,10 @@
 // Command connbench measures what TCP connection setup costs: handshake
 // latency, new-connection rates against pooled connections, port
 // exhaustion, and what sysctls and socket options change. See README.md.
+//
+// Package main is the command table and the flag wiring: each command
+// parses its flags into a runner.Spec (or its own options), hands it to the
+// runner or a results view, and maps the outcome to an exit status.
 package main
 
 import (
@@ -8,14 +12,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
-	"sort"
 	"strings"
 	"syscall"
-)
 
-// version is the tool version written into every result document.
-const version = "0.1.0"
+	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
+)
 
 // Exit codes, documented in the usage text (exitCodesHelp) and README:
 // each names one outcome, whatever the command.
@@ -46,100 +48,114 @@ func exitForSignal(sig os.Signal) int {
 	return exitInterrupted
 }
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// usageError marks errors caused by bad input; they exit with exitUsage.
-type usageError struct{ err error }
+// command is one entry of the command table.
+type command struct {
+	name    string
+	usage   string // how it is called, for the command list
+	summary string // one line for the command list
+	run     func(args []string, stdout, stderr io.Writer) int
+	hidden  bool
+}
 
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
-
-// commands maps subcommand names to their functions (set in init: the
-// isolated child's command calls run, which reads this map).
-var commands map[string]func(args []string, stdout, stderr io.Writer) int
+// commands is the command table; `connbench help` walks it (set in init:
+// the help command reads it).
+var commands []command
 
 func init() {
-	commands = map[string]func(args []string, stdout, stderr io.Writer) int{
-		"run":     cmdRun,
-		"serve":   cmdServe,
-		"version": cmdVersion,
-		"restore": cmdRestore,
-		"compare": cmdCompare,
-		"report":  cmdReport,
-		"merge":   cmdMerge,
-		"check":   cmdCheck,
-		// hidden: the child side of a run in a fresh network namespace
-		isolatedCmd: cmdIsolated,
+	commands = []command{
+		{"run", "run [flags] [HOST:PORT]", "one workload against a server (or the built-in listener)", cmdRun, false},
+		{"compare", "compare [HOST:PORT] --vary K=V1,V2", "variants (run flags or sysctl:NAME) side by side", cmdCompare, false},
+		{"check", "check", "what this host's TCP settings mean, with figures", cmdCheck, false},
+		{"serve", "serve [flags] [ADDR]", "the built-in listener on its own", cmdServe, false},
+		{"report", "report FILE... [flags]", "render result files: text, json, csv, hgrm, html", cmdReport, false},
+		{"merge", "merge FILE... -o OUT", "combine the results of several load generators", cmdMerge, false},
+		{"restore", "restore [--state-file F]", "put back host sysctls a killed compare left changed", cmdRestore, false},
+		{"version", "version", "the version", cmdVersion, false},
+		{"help", "help [COMMAND]", "this list, or a command's flags", cmdHelp, false},
+		{runner.ChildCommand, "", "", cmdChild, true},
 	}
+}
+
+// lookup finds a command by name.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// commandList is the visible commands, one per line, for the usage text.
+func commandList() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %-38s %s\n", "connbench [flags]", "pooled vs per-request against the built-in listener")
+	for _, c := range commands {
+		if !c.hidden {
+			fmt.Fprintf(&b, "  %-38s %s\n", "connbench "+c.usage, c.summary)
+		}
+	}
+	return b.String()
 }
 
 // commandNames lists the visible commands, for the unknown-command error.
 func commandNames() string {
 	var names []string
-	for n := range commands {
-		if n != isolatedCmd {
-			names = append(names, n)
+	for _, c := range commands {
+		if !c.hidden {
+			names = append(names, c.name)
 		}
 	}
-	sort.Strings(names)
-	return strings.Join(append(names, "help"), ", ")
+	return strings.Join(names, ", ")
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		if args[0] == "help" {
-			switch {
-			case len(args) == 1:
-				return cmdMain([]string{"--help"}, stdout, stderr)
-			case len(args) > 2:
-				return exitCode(stderr, usagef("help takes one command, got %q", args[1:]))
-			}
-			if c, ok := commands[args[1]]; ok && args[1] != isolatedCmd {
-				return c([]string{"--help"}, stdout, stderr)
-			}
-			return exitCode(stderr, usagef("help %q: unknown command (commands: %s)", args[1], commandNames()))
-		}
-		c, ok := commands[args[0]]
-		if !ok {
-			return exitCode(stderr, usagef("unknown command %q (commands: %s)", args[0], commandNames()))
-		}
-		return c(args[1:], stdout, stderr)
+// dispatch runs the command args name (the main job without one).
+func dispatch(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return cmdMain(args, stdout, stderr)
 	}
-	return cmdMain(args, stdout, stderr)
+	c, ok := lookup(args[0])
+	if !ok {
+		return exitCode(stderr, usagef("unknown command %q (commands: %s)", args[0], commandNames()))
+	}
+	return c.run(args[1:], stdout, stderr)
+}
+
+func cmdHelp(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		return cmdMain([]string{"--help"}, stdout, stderr)
+	case len(args) > 1:
+		return exitCode(stderr, usagef("help takes one command, got %q", args))
+	}
+	if c, ok := lookup(args[0]); ok && !c.hidden && c.name != "help" {
+		return c.run([]string{"--help"}, stdout, stderr)
+	}
+	return exitCode(stderr, usagef("help %q: unknown command (commands: %s)", args[0], commandNames()))
 }
 
 func cmdVersion(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stdout, "connbench", toolVersion())
+	fmt.Fprintln(stdout, "connbench", runner.ToolVersion())
 	return exitOK
 }
 
-// toolVersion is version plus the VCS revision when the binary has one.
-func toolVersion() string {
-	v := version
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				v += "+" + s.Value[:12]
-			}
-		}
-	}
-	return v
-}
+// usagef is a usage error: bad input, exit status 2.
+func usagef(format string, a ...any) error { return runner.Usagef(format, a...) }
 
-// exitCode prints err (one line, prefixed) and maps it to an exit code.
+// exitCode prints err (one line, prefixed, terminal controls removed) and
+// maps it to an exit code.
 func exitCode(stderr io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
-	var xe exitErr
-	if errors.As(err, &xe) {
-		return int(xe) // a child process has printed why
+	var ce runner.ChildError
+	if errors.As(err, &ce) {
+		return ce.Status // a child process has printed why
 	}
-	fmt.Fprintf(stderr, "connbench: %s\n", err)
-	var ue usageError
-	if errors.As(err, &ue) {
+	fmt.Fprintf(stderr, "connbench: %s\n", results.PrintableText(err.Error()))
+	if runner.IsUsage(err) {
 		return exitUsage
 	}
 	return exitFailure

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
 )
 
 // mainEnv makes the test binary act as the connbench command: the
@@ -27,8 +28,8 @@ import (
 const mainEnv = "CONNBENCH_MAIN"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(mainEnv) == "1" || (len(os.Args) > 1 && os.Args[1] == isolatedCmd) {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	if os.Getenv(mainEnv) == "1" || (len(os.Args) > 1 && os.Args[1] == runner.ChildCommand) {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }
@@ -37,7 +38,7 @@ func TestMain(m *testing.M) {
 func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = dispatch(args, &o, &e)
 	return code, o.String(), e.String()
 }
 
@@ -355,7 +356,7 @@ func TestHelp(t *testing.T) {
 		})
 	}
 	code, stdout, _ := cli(t, "version")
-	if code != exitOK || !strings.HasPrefix(stdout, "connbench "+version) {
+	if code != exitOK || !strings.HasPrefix(stdout, "connbench "+runner.Version) {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}
 }

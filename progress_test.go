@@ -42,7 +42,7 @@ func TestProgressTerminalAndPipe(t *testing.T) {
 	var tty bytes.Buffer
 	done := make(chan struct{})
 	go func() { io.Copy(&tty, master); close(done) }()
-	if code := run(args, io.Discard, slave); code != exitOK {
+	if code := dispatch(args, io.Discard, slave); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
 	slave.Close()
@@ -53,7 +53,7 @@ func TestProgressTerminalAndPipe(t *testing.T) {
 	}
 
 	var pipe bytes.Buffer
-	if code := run(args, io.Discard, &pipe); code != exitOK {
+	if code := dispatch(args, io.Discard, &pipe); code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
 	lines := 0
@@ -70,7 +70,7 @@ func TestProgressTerminalAndPipe(t *testing.T) {
 	}
 
 	var quiet bytes.Buffer
-	run(append(args, "--quiet"), io.Discard, &quiet)
+	dispatch(append(args, "--quiet"), io.Discard, &quiet)
 	if strings.Contains(quiet.String(), "tx/s") {
 		t.Errorf("--quiet printed progress: %q", quiet.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
+	"golang.org/x/sys/unix"
 )
 
 // silentServer accepts connections on 127.0.0.1 and never answers: every
@@ -119,7 +122,7 @@ func TestSignalEndsStuckRun(t *testing.T) {
 		{syscall.SIGTERM, 143},
 		{syscall.SIGHUP, 129},
 	} {
-		t.Run(signalName(tc.sig), func(t *testing.T) {
+		t.Run(unix.SignalName(tc.sig), func(t *testing.T) {
 			addr, accepted := silentServer(t)
 			out := filepath.Join(t.TempDir(), "r.json")
 			cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "2", "-n", "100000000",
@@ -142,14 +145,14 @@ func TestSignalEndsStuckRun(t *testing.T) {
 			select {
 			case <-exited:
 			case <-time.After(10 * time.Second):
-				t.Fatalf("still running 10 s after %s", signalName(tc.sig))
+				t.Fatalf("still running 10 s after %s", unix.SignalName(tc.sig))
 			}
 			if code := cmd.ProcessState.ExitCode(); code != tc.code {
 				t.Errorf("exit %d (%v), want %d; stderr:\n%s", code, cmd.ProcessState, tc.code, stderr)
 			}
 			doc, err := results.ReadFile(out)
 			if err != nil {
-				t.Fatalf("no result after %s: %v", signalName(tc.sig), err)
+				t.Fatalf("no result after %s: %v", unix.SignalName(tc.sig), err)
 			}
 			if !doc.Partial || len(doc.Runs) != 1 || !doc.Runs[0].Partial {
 				t.Errorf("document partial %v with %d runs, want one partial run", doc.Partial, len(doc.Runs))
@@ -158,42 +161,13 @@ func TestSignalEndsStuckRun(t *testing.T) {
 	}
 }
 
-// TestSignalContextGrace: the first signal cancels the context and the
-// hard stop follows by itself after the grace, without a second signal;
-// the exit code is that of the signal.
-func TestSignalContextGrace(t *testing.T) {
-	ctx, stop := signalContext()
-	defer stop()
-	if interruptedCode(ctx) != exitInterrupted {
-		t.Errorf("code before a signal: %d, want %d", interruptedCode(ctx), exitInterrupted)
-	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("SIGTERM did not cancel the context")
-	}
-	select {
-	case <-hardStop(ctx):
-	case <-time.After(10 * time.Second):
-		t.Fatal("no hard stop after the grace")
-	}
-	if c := interruptedCode(ctx); c != 143 {
-		t.Errorf("code after SIGTERM: %d, want 143", c)
-	}
-	if hardStop(t.Context()) != nil {
-		t.Error("a context without signals has a hard-stop channel")
-	}
-}
-
-// childOf waits for the process whose parent is ppid and whose command line
-// holds want, and returns its PID.
-func childOf(t *testing.T, ppid int, want string, exited <-chan struct{}) int {
+// childrenOf waits for n processes whose parent is ppid and whose command
+// line holds want, and returns their PIDs in increasing order.
+func childrenOf(t *testing.T, ppid int, want string, n int, exited <-chan struct{}) []int {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
+		var found []int
 		ents, _ := os.ReadDir("/proc")
 		for _, e := range ents {
 			pid, err := strconv.Atoi(e.Name())
@@ -211,8 +185,12 @@ func childOf(t *testing.T, ppid int, want string, exited <-chan struct{}) int {
 			}
 			cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 			if bytes.Contains(cmdline, []byte(want)) {
-				return pid
+				found = append(found, pid)
 			}
+		}
+		if len(found) >= n {
+			sort.Ints(found)
+			return found[:n]
 		}
 		select {
 		case <-exited:
@@ -220,20 +198,26 @@ func childOf(t *testing.T, ppid int, want string, exited <-chan struct{}) int {
 		case <-time.After(10 * time.Millisecond): // polling /proc, bounded
 		}
 	}
-	t.Fatalf("no child of %d with %q in its command line within 20 s", ppid, want)
-	return 0
+	t.Fatalf("no %d children of %d with %q in their command line within 20 s", n, ppid, want)
+	return nil
+}
+
+// childOf is the one child of ppid whose command line holds want.
+func childOf(t *testing.T, ppid int, want string, exited <-chan struct{}) int {
+	t.Helper()
+	return childrenOf(t, ppid, want, 1, exited)[0]
 }
 
 // TestProcsChildKilled: with --procs 2, SIGKILL to one client process does
 // not lose the other's result: the merged document is written, flagged
 // partial, and names the lost process and how it ended; the exit code is 1
-// (the run failed in part), and the parent's temporary directory is gone.
+// (the run failed in part), and the run left no file behind.
 func TestProcsChildKilled(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	out := filepath.Join(t.TempDir(), "m.json")
 	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "2s", "--procs", "2", "-o", out, "--quiet")
-	victim := childOf(t, cmd.Process.Pid, "p1.json", exited)
+	victim := childrenOf(t, cmd.Process.Pid, runner.ChildCommand, 2, exited)[1]
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil { // the test's own grandchild
 		t.Fatal(err)
 	}
@@ -253,7 +237,7 @@ func TestProcsChildKilled(t *testing.T) {
 		t.Fatalf("document partial %v with %d runs, want one partial run", doc.Partial, len(doc.Runs))
 	}
 	r := doc.Runs[0]
-	want := fmt.Sprintf("process 2 of 2 (pid %d) was killed by SIGKILL", victim)
+	want := fmt.Sprintf(" of 2 (pid %d) was killed by SIGKILL", victim)
 	found := false
 	for _, n := range r.Notes {
 		found = found || strings.Contains(n, want)
@@ -267,94 +251,8 @@ func TestProcsChildKilled(t *testing.T) {
 	if r.Counts.Transactions <= 0 || r.Counts.Connections != 2 {
 		t.Errorf("merged: %d transactions over %d connections, want the surviving process's (> 0, 2)", r.Counts.Transactions, r.Counts.Connections)
 	}
-	if left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*")); len(left) > 0 {
-		t.Errorf("temporary directories left behind: %q", left)
-	}
-}
-
-// TestLeftoversRemoved: a temporary directory of a run that died (its PID
-// gone, its lock free) is removed by the next run; one whose owner lives
-// (the lock held), another user's pattern-alike, and a fresh one of a live
-// PID are not.
-func TestLeftoversRemoved(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-
-	// A PID that was alive and is gone: a process of ours that has ended.
-	dead := exec.Command(os.Args[0], "-test.run=^$")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	deadPID := dead.Process.Pid
-	if pidAlive(deadPID) {
-		t.Skipf("PID %d was reused at once; cannot stand for a dead run", deadPID)
-	}
-	stale := filepath.Join(tmp, fmt.Sprintf("%s%d-procs-123", tempPrefix, deadPID))
-	if err := os.MkdirAll(filepath.Join(stale, "sub"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(stale, "p0.json"), []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	live, err := makeTempDir("procs") // held by this process
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer live.remove()
-	if !strings.HasPrefix(live.path, filepath.Join(tmp, fmt.Sprintf("%s%d-procs-", tempPrefix, os.Getpid()))) {
-		t.Errorf("temporary directory %s is not named with the prefix and this PID", live.path)
-	}
-	fresh := filepath.Join(tmp, fmt.Sprintf("%s%d-ns-1", tempPrefix, os.Getpid())) // live PID, not locked yet
-	notOurs := filepath.Join(tmp, fmt.Sprintf("%s%d", tempPrefix, deadPID))        // no "-kind-" part
-	for _, d := range []string{fresh, notOurs} {
-		if err := os.Mkdir(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	if code, _, stderr := cli(t, "run", "-w", "pooled", "-c", "1", "-n", "20", "--quiet"); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
-	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
-		t.Errorf("leftover %s of dead PID %d not removed by the next run (%v)", stale, deadPID, err)
-	}
-	for _, d := range []string{live.path, fresh, notOurs} {
-		if _, err := os.Lstat(d); err != nil {
-			t.Errorf("%s removed, but it is not a leftover: %v", d, err)
-		}
-	}
-
-	// An old directory of a live PID whose lock is free: its owner died
-	// and the PID was reused.
-	old := time.Now().Add(-2 * leftoverAge)
-	if err := os.Chtimes(fresh, old, old); err != nil {
-		t.Fatal(err)
-	}
-	removed, err := cleanLeftovers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(removed) != 1 || removed[0] != fresh {
-		t.Errorf("removed %q, want only %s", removed, fresh)
-	}
-}
-
-func TestLeftoverPID(t *testing.T) {
-	for name, want := range map[string]int{
-		"connbench-run-1234-procs-99": 1234,
-		"connbench-run-1-ns-0":        1,
-		"connbench-run-1234":          0,
-		"connbench-run--procs-1":      0,
-		"connbench-run-01-procs-1":    0,
-		"connbench-run-x1-procs-1":    0,
-		"connbench-run-0-procs-1":     0,
-		"connbench-procs-1234":        0,
-		"connbench-sysctl-restore":    0,
-	} {
-		got, ok := leftoverPID(name)
-		if ok != (want > 0) || got != want {
-			t.Errorf("leftoverPID(%q) = %d, %v; want %d", name, got, ok, want)
-		}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("files left behind in the temporary directory: %v", left)
 	}
 }
 
@@ -365,7 +263,7 @@ func TestProcsListenerKilled(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
 	out := filepath.Join(t.TempDir(), "m.json")
 	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "2s", "--procs", "2", "-o", out, "--quiet")
-	childOf(t, cmd.Process.Pid, "p1.json", exited) // the listener is up before the clients start
+	childrenOf(t, cmd.Process.Pid, runner.ChildCommand, 2, exited) // the listener is up before the clients start
 	victim := childOf(t, cmd.Process.Pid, "serve", exited)
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -427,14 +325,13 @@ func TestProcsSignalForwarded(t *testing.T) {
 }
 
 // TestParentKilledLeavesNothing: SIGKILL to a --procs parent takes its
-// children with it (Pdeathsig), and the next run removes the temporary
-// directory it left.
+// children with it (Pdeathsig), and leaves no file behind (children report
+// over pipes).
 func TestParentKilledLeavesNothing(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	cmd, _, exited := subprocess(t, "run", "-w", "pooled", "-c", "4", "-d", "30s", "--procs", "2", "--quiet")
-	kids := []int{childOf(t, cmd.Process.Pid, "p0.json", exited), childOf(t, cmd.Process.Pid, "p1.json", exited),
-		childOf(t, cmd.Process.Pid, "serve", exited)}
+	kids := append(childrenOf(t, cmd.Process.Pid, runner.ChildCommand, 2, exited), childOf(t, cmd.Process.Pid, "serve", exited))
 	if err := cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -453,15 +350,8 @@ func TestParentKilledLeavesNothing(t *testing.T) {
 			time.Sleep(10 * time.Millisecond) // polling /proc, bounded
 		}
 	}
-	left, _ := filepath.Glob(filepath.Join(tmp, tempPrefix+"*"))
-	if len(left) != 1 {
-		t.Fatalf("the killed parent left %q, want its one directory", left)
-	}
-	if code, _, stderr := cli(t, "run", "-w", "pooled", "-c", "1", "-n", "20", "--quiet"); code != exitOK {
-		t.Fatalf("run: exit %d: %s", code, stderr)
-	}
-	if _, err := os.Lstat(left[0]); !os.IsNotExist(err) {
-		t.Errorf("%s not removed by the next run (%v)", left[0], err)
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("the killed parent left files behind: %v", left)
 	}
 }
 

@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -24,9 +22,6 @@ func TestVarySysctlHostileName(t *testing.T) {
 		{[]string{"compare", "-d", "100ms", "--vary", "sysctl:net..ipv4=1"}, "empty element"},
 		{[]string{"compare", "-d", "100ms", "--vary", "sysctl:net.ipv4.tcp_fin_timeout=1,\"2\x1b[2J\""}, "not allowed"},
 		{[]string{"compare", "127.0.0.1:9", "-d", "100ms", "--allow-host-sysctl", "--vary", "sysctl:/proc/sys/x=1"}, "empty element"},
-		{[]string{isolatedCmd, "--sysctl", "net/../../x=1", "--check"}, "element .. is not allowed"},
-		{[]string{isolatedCmd, "--base", "../x=1", "--check"}, "element .. is not allowed"},
-		{[]string{isolatedCmd, "--sysctl", "net.ipv4.tcp_fin_timeout=1\n2", "--check"}, "not allowed"},
 	} {
 		code, _, stderr := cli(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
@@ -43,7 +38,7 @@ func TestRestoreRefusesUntrustedState(t *testing.T) {
 	dir := t.TempDir()
 	victim := filepath.Join(dir, "victim")
 	os.WriteFile(victim, []byte("keep"), 0o644)
-	good, _ := json.Marshal(stateFile{Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": "60"}})
+	good, _ := json.Marshal(stateDoc{Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": "60"}})
 	write := func(name string, b []byte, mode os.FileMode) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, mode); err != nil {
@@ -52,11 +47,11 @@ func TestRestoreRefusesUntrustedState(t *testing.T) {
 		os.Chmod(p, mode)
 		return p
 	}
-	hostile, _ := json.Marshal(stateFile{Sysctls: map[string]string{
+	hostile, _ := json.Marshal(stateDoc{Sysctls: map[string]string{
 		"net.ipv4.tcp_fin_timeout":            "60",
 		"net/../../../../../../" + victim[1:]: "pwned",
 	}})
-	badValue, _ := json.Marshal(stateFile{Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": "60\n61"}})
+	badValue, _ := json.Marshal(stateDoc{Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": "60\n61"}})
 	link := filepath.Join(dir, "link.json")
 	os.Symlink(write("target.json", good, 0o600), link)
 	fifo := filepath.Join(dir, "fifo.json")
@@ -67,7 +62,7 @@ func TestRestoreRefusesUntrustedState(t *testing.T) {
 		{write("hostile.json", hostile, 0o600), "element .. is not allowed; nothing restored"},
 		{write("badvalue.json", badValue, 0o600), "not allowed"},
 		{write("open.json", good, 0o666), "writable by others"},
-		{write("huge.json", make([]byte, maxStateFile+10), 0o600), "larger than"},
+		{write("huge.json", make([]byte, 1<<20+10), 0o600), "larger than"},
 		{write("junk.json", []byte("{"), 0o600), "not a connbench state file"},
 		{link, "symbolic link"},
 		{fifo, "not a regular file"},
@@ -94,85 +89,7 @@ func TestRestoreRefusesUntrustedState(t *testing.T) {
 	}
 }
 
-// TestStateFileNeverFollowsALink: the save side writes its state file only
-// where nothing is: a planted link (or file) at the path stops the run
-// before any sysctl changes, and the link's target is untouched.
-func TestStateFileNeverFollowsALink(t *testing.T) {
-	dir := t.TempDir()
-	victim := filepath.Join(dir, "victim")
-	os.WriteFile(victim, []byte("keep"), 0o644)
-	state := filepath.Join(dir, "state.json")
-	os.Symlink(victim, state)
-	h := newHostSysctls(state, []string{"net.ipv4.tcp_fin_timeout"})
-	if err := h.begin(); err == nil || !strings.Contains(err.Error(), "exists") {
-		t.Errorf("begin over a planted link: %v, want an error saying it exists", err)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "keep" {
-		t.Errorf("the link's target changed: %q", b)
-	}
-	// The temporary file is never a predictable name next to the target.
-	os.Remove(state)
-	os.Symlink(victim, state+".tmp")
-	if err := writeStateFile(state, []byte("{}")); err != nil {
-		t.Fatalf("writeStateFile: %v", err)
-	}
-	if b, _ := os.ReadFile(victim); string(b) != "keep" {
-		t.Errorf("a link at STATE.tmp was followed: %q", b)
-	}
-	if fi, err := os.Lstat(state); err != nil || !fi.Mode().IsRegular() {
-		t.Errorf("state file not a regular file: %v %v", fi, err)
-	}
-	if err := writeStateFile(state, []byte("{}")); err == nil {
-		t.Error("writeStateFile replaced an existing file")
-	}
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if strings.Contains(e.Name(), ".tmp") && e.Name() != "state.json.tmp" {
-			t.Errorf("temporary file left behind: %s", e.Name())
-		}
-	}
-}
-
-// TestDefaultStateDir: the default state file lives in a root-only
-// directory that prepareStateDir makes 0700; a directory others can write
-// is refused.
-func TestDefaultStateDir(t *testing.T) {
-	if filepath.Dir(defaultStateFile) != stateDir || strings.HasPrefix(defaultStateFile, os.TempDir()) {
-		t.Fatalf("default state file %s is not under %s", defaultStateFile, stateDir)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("making /run/connbench needs root")
-	}
-	if err := prepareStateDir(defaultStateFile); err != nil {
-		t.Fatal(err)
-	}
-	fi, err := os.Lstat(stateDir)
-	if err != nil || !fi.IsDir() || fi.Mode().Perm()&0o077 != 0 {
-		t.Errorf("%s: %v %v; want a directory only its owner can use", stateDir, fi.Mode(), err)
-	}
-}
-
-// TestRestoreRemovesLeftovers: connbench restore also removes the temporary
-// directory of a run that was killed, and says so.
-func TestRestoreRemovesLeftovers(t *testing.T) {
-	tmp := t.TempDir()
-	t.Setenv("TMPDIR", tmp)
-	dead := exec.Command(os.Args[0], "-test.run=^$")
-	if err := dead.Run(); err != nil {
-		t.Fatal(err)
-	}
-	if pidAlive(dead.Process.Pid) {
-		t.Skipf("PID %d was reused at once; cannot stand for a dead run", dead.Process.Pid)
-	}
-	stale := filepath.Join(tmp, fmt.Sprintf("%s%d-ns-7", tempPrefix, dead.Process.Pid))
-	if err := os.Mkdir(stale, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := cli(t, "restore", "--state-file", filepath.Join(tmp, "none.json"))
-	if code != exitOK || !strings.Contains(stdout, "removed "+stale) || !strings.Contains(stdout, "no sysctls to restore") {
-		t.Errorf("restore: exit %d, stdout %q, stderr %q", code, stdout, stderr)
-	}
-	if _, err := os.Lstat(stale); !os.IsNotExist(err) {
-		t.Errorf("restore left %s (%v)", stale, err)
-	}
+// stateDoc is the state file's shape, as compare writes it.
+type stateDoc struct {
+	Sysctls map[string]string `json:"sysctls"`
 }

@@ -1,14 +1,11 @@
-package main
+package runner
 
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/connbench/connbench/flood"
-	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/results"
 )
@@ -16,36 +13,36 @@ import (
 // experimentDefaults fills what the backlog and synflood workloads need
 // when the user did not say: a small accept queue and a slow acceptor for
 // backlog; an emulated path (the flood's namespaces) for synflood.
-func (o *runOptions) experimentDefaults() {
-	switch o.workload {
+func (s *Spec) experimentDefaults() {
+	switch s.Workload {
 	case "backlog":
-		if !o.fs.Changed("backlog") {
-			o.backlog = 16
+		if !s.changed("backlog") {
+			s.Backlog = 16
 		}
-		if !o.fs.Changed("accept-delay") && !o.fs.Changed("accept-pause") {
-			o.acceptDelay = 10 * time.Millisecond
+		if !s.changed("accept-delay") && !s.changed("accept-pause") {
+			s.AcceptDelay = 10 * time.Millisecond
 		}
-		if o.rate == "" {
+		if s.Rate == "" {
 			// Arrivals on a schedule, faster than the slow acceptor
 			// takes them: the queue stays full and SYNs are dropped.
-			o.rate, o.rateA = "500", 500
+			s.Rate, s.rateA = "500", 500
 		}
 	case "synflood":
-		if o.pathCfg == nil {
-			o.pathCfg = &netpath.Config{}
+		if s.pathCfg == nil {
+			s.pathCfg = &netpath.Config{}
 		}
-		if o.rate == "" {
+		if s.Rate == "" {
 			// Legitimate clients arrive on a schedule, as real ones do,
 			// whether or not the ones before got through.
-			o.rate, o.rateA = "200", 200
+			s.Rate, s.rateA = "200", 200
 		}
-		if !o.fs.Changed("connect-timeout") {
-			o.connectTimeout = 3 * time.Second
+		if !s.changed("connect-timeout") {
+			s.ConnectTimeout = 3 * time.Second
 		}
-		if !o.fs.Changed("backlog") {
+		if !s.changed("backlog") {
 			// A common server backlog; the flood fills its SYN queue
 			// (min(backlog, somaxconn)) within milliseconds.
-			o.backlog = 128
+			s.Backlog = 128
 		}
 	}
 }
@@ -71,21 +68,16 @@ func floodRecord(f *flood.Flooder, rate float64) *results.Flood {
 	return &results.Flood{RatePerSec: rate, Sent: st.Sent, Errors: st.Errors, FirstError: st.FirstError, Sources: flood.Range.String()}
 }
 
-// variedSysctlsEnv carries the names of a compare variant's sysctls into
-// the namespaced child, so that an emulated path copies them too.
-const variedSysctlsEnv = "CONNBENCH_VARIED_SYSCTLS"
-
 // pathSysctls is what an emulated path's namespaces get: the sysctls in
-// force here, including any a compare variant set.
-func pathSysctls(sysctls map[string]string) map[string]string {
+// force here, and those a compare variant set (varied), which the run's
+// document may not record.
+func pathSysctls(sysctls, varied map[string]string) map[string]string {
 	out := map[string]string{}
 	for k, v := range sysctls {
 		out[k] = v
 	}
-	if names := os.Getenv(variedSysctlsEnv); names != "" {
-		for k, v := range kernel.ReadSysctls("", strings.Split(names, ",")) {
-			out[k] = v
-		}
+	for k, v := range varied {
+		out[k] = v
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"context"
@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // stopSignals end a run, each the same way: SIGINT (Ctrl-C), SIGTERM (kill,
@@ -31,12 +29,12 @@ type signalState struct {
 	sig  atomic.Int32  // the first signal's number, 0 before one
 }
 
-// signalContext is cancelled by the first SIGINT, SIGTERM or SIGHUP: runs
+// SignalContext is cancelled by the first SIGINT, SIGTERM or SIGHUP: runs
 // stop starting new work and let what is in flight finish. drainGrace
 // later, or at a second signal if sooner, the context's hard-stop channel
 // closes: runs stop at once, still writing what they recorded. A third
 // signal gets the default handling (the process dies).
-func signalContext() (context.Context, func()) {
+func SignalContext() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	st := &signalState{hard: make(chan struct{})}
 	ctx = context.WithValue(ctx, signalKey{}, st)
@@ -84,7 +82,7 @@ func signalContext() (context.Context, func()) {
 }
 
 // hardStop is the channel closed when a stopped run must end at once (nil
-// outside a signalContext).
+// outside a SignalContext).
 func hardStop(ctx context.Context) <-chan struct{} {
 	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
 		return st.hard
@@ -92,29 +90,11 @@ func hardStop(ctx context.Context) <-chan struct{} {
 	return nil
 }
 
-// interruptedCode is the exit code of a run a signal stopped: 128 plus the
-// signal's number, as shells report it (130 for SIGINT, 143 for SIGTERM,
-// 129 for SIGHUP); exitInterrupted when this process received none (a
-// child stopped by its parent's SIGINT).
-func interruptedCode(ctx context.Context) int {
+// StopSignal is the signal that stopped ctx's runs, or 0 when none did (a
+// child stopped by its parent's SIGINT has none of its own).
+func StopSignal(ctx context.Context) syscall.Signal {
 	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
-		if n := st.sig.Load(); n > 0 {
-			return exitForSignal(syscall.Signal(n))
-		}
+		return syscall.Signal(st.sig.Load())
 	}
-	return exitInterrupted
-}
-
-// isInterruptedCode reports whether a child's exit code says a signal
-// stopped it after it wrote its partial result.
-func isInterruptedCode(code int) bool {
-	return code == exitInterrupted || code == exitTerminated || code == exitForSignal(syscall.SIGHUP)
-}
-
-// signalName is a signal's name as kill -l prints it ("SIGKILL").
-func signalName(s syscall.Signal) string {
-	if n := unix.SignalName(s); n != "" {
-		return n
-	}
-	return s.String()
+	return 0
 }

@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"fmt"
@@ -12,8 +12,50 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// progress prints one line per interval on stderr while a run goes: on a
-// terminal one line rewritten in place, otherwise a plain line each time.
+// Text is the Observer for a terminal or a log: status lines prefixed
+// "connbench: ", and one progress line per interval (on a terminal one line
+// rewritten in place, otherwise a plain line each time). Quiet drops all
+// but the warnings.
+type Text struct {
+	W     io.Writer
+	Quiet bool
+	mu    sync.Mutex
+	live  *progress
+}
+
+// NewText returns a Text observer writing to w.
+func NewText(w io.Writer, quiet bool) *Text { return &Text{W: w, Quiet: quiet} }
+
+// Say writes a status line unless quiet.
+func (t *Text) Say(format string, a ...any) {
+	if !t.Quiet {
+		t.line(format, a...)
+	}
+}
+
+// Warn writes a line, quiet or not.
+func (t *Text) Warn(format string, a ...any) { t.line(format, a...) }
+
+func (t *Text) line(format string, a ...any) {
+	t.mu.Lock()
+	live := t.live
+	t.mu.Unlock()
+	if live != nil {
+		live.Done() // end a line being rewritten first
+	}
+	fmt.Fprintf(t.W, "connbench: "+format+"\n", a...)
+}
+
+// Live starts the progress lines of one workload run.
+func (t *Text) Live(cfg workloads.Config) Live {
+	p := newProgress(t.W, t.Quiet, cfg)
+	t.mu.Lock()
+	t.live = p
+	t.mu.Unlock()
+	return p
+}
+
+// progress writes one workload run's progress lines.
 type progress struct {
 	mu    sync.Mutex
 	w     io.Writer
@@ -36,7 +78,8 @@ func isTerminal(w io.Writer) bool {
 	return err == nil
 }
 
-func (p *progress) interval(iv workloads.Interval) {
+// Interval writes the line for iv.
+func (p *progress) Interval(iv workloads.Interval) {
 	if p.quiet {
 		return
 	}
@@ -104,8 +147,8 @@ func (p *progress) format(iv workloads.Interval) string {
 	return b.String()
 }
 
-// done ends a rewritten line so that what follows starts on its own.
-func (p *progress) done() {
+// Done ends a rewritten line so that what follows starts on its own.
+func (p *progress) Done() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.drawn {

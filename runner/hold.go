@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"errors"
@@ -16,22 +16,22 @@ import (
 
 // connsNeeded is the most connections the run holds open at once, and the
 // flag that sets it, for descriptor and process planning.
-func (o *runOptions) connsNeeded() (int, string) {
+func (s *Spec) connsNeeded() (int, string) {
 	switch {
-	case o.workload == "hold":
-		return int(o.requests), fmt.Sprintf("-n %d", o.requests)
-	case o.rate != "" && o.workload != "pooled":
-		return o.maxInflight, fmt.Sprintf("--max-inflight %d", o.maxInflight)
+	case s.Workload == "hold":
+		return int(s.Requests), fmt.Sprintf("-n %d", s.Requests)
+	case s.Rate != "" && s.Workload != "pooled":
+		return s.MaxInflight, fmt.Sprintf("--max-inflight %d", s.MaxInflight)
 	}
-	return o.concurrency, fmt.Sprintf("--concurrency %d", o.concurrency)
+	return s.Concurrency, fmt.Sprintf("--concurrency %d", s.Concurrency)
 }
 
 // spreadSources gives a hold run toward a loopback target as many loopback
 // source addresses as its connections need (one source address gives one
 // connection per ephemeral port toward one destination), unless --source
 // was given. It returns what it did, for the user, or "".
-func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
-	if o.workload != "hold" || o.source != "" || ports <= 0 {
+func (s *Spec) spreadSources(target netip.AddrPort, ports int) string {
+	if s.Workload != "hold" || s.Source != "" || ports <= 0 {
 		return ""
 	}
 	if target.IsValid() && !(target.Addr().Is4() && target.Addr().IsLoopback()) {
@@ -41,7 +41,7 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 	// free port slows down sharply as the range fills (see the connect()
 	// rows by occupancy), and other programs use ports too.
 	per := int64(ports) / 2
-	n := (o.requests + per - 1) / per
+	n := (s.Requests + per - 1) / per
 	if n <= 1 {
 		return ""
 	}
@@ -50,14 +50,14 @@ func (o *runOptions) spreadSources(target netip.AddrPort, ports int) string {
 	}
 	// 127.0.1.0 and up: any 127/8 address is local on lo.
 	a := netip.AddrFrom4([4]byte{127, 0, 1, 1})
-	o.sources = o.sources[:0]
+	s.sources = s.sources[:0]
 	for i := int64(0); i < n; i++ {
-		o.sources = append(o.sources, a)
+		s.sources = append(s.sources, a)
 		a = a.Next()
 	}
-	o.source = fmt.Sprintf("%s-%s", o.sources[0], o.sources[len(o.sources)-1])
+	s.Source = fmt.Sprintf("%s-%s", s.sources[0], s.sources[len(s.sources)-1])
 	return fmt.Sprintf("-n %d needs more than half of the %d ports one source address has toward one destination: spreading over %d loopback sources, each at most half full (--source %s)",
-		o.requests, ports, n, o.source)
+		s.Requests, ports, n, s.Source)
 }
 
 // holdMeter follows a hold run's memory: the process's resident set and

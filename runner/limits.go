@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"io"
@@ -16,40 +16,40 @@ import (
 // anything is allocated or started: no user number sizes an allocation
 // unchecked. README's "Limits" table lists the same values.
 const (
-	// maxConns bounds every number that becomes connection slots or
+	// MaxConns bounds every number that becomes connection slots or
 	// sockets: -c, --max-inflight, hold's -n, --fastopen-queue. The engine
 	// keeps a slot of workloads.SlotBytes (72 bytes) per connection up
 	// front, and each socket costs the kernel some KiB more.
-	maxConns = workloads.MaxSlots
-	// maxRequests bounds -n outside hold: a count, never an allocation.
-	maxRequests = 1_000_000_000_000
-	// maxRate bounds --rate (transactions or connections per second).
-	maxRate = workloads.MaxRate
-	// maxPayload bounds --request-size and what --request @FILE reads.
-	maxPayload = workloads.MaxRequestSize
-	// maxResponse bounds --response-size (the built-in listener holds
+	MaxConns = workloads.MaxSlots
+	// MaxRequests bounds -n outside hold: a count, never an allocation.
+	MaxRequests = 1_000_000_000_000
+	// MaxRate bounds --rate (transactions or connections per second).
+	MaxRate = workloads.MaxRate
+	// MaxPayload bounds --request-size and what --request @FILE reads.
+	MaxPayload = workloads.MaxRequestSize
+	// MaxResponse bounds --response-size (the built-in listener holds
 	// one response in memory).
-	maxResponse = 1 << 30
-	// maxLoops bounds --loops and --listener-loops (each loop has an
+	MaxResponse = 1 << 30
+	// MaxLoops bounds --loops and --listener-loops (each loop has an
 	// epoll instance and its own histograms).
-	maxLoops = workloads.MaxLoops
-	// maxBacklog is listen()'s int; the kernel clamps it to somaxconn.
-	maxBacklog = math.MaxInt32
-	// maxRunTime bounds every duration flag that is not bounded tighter:
+	MaxLoops = workloads.MaxLoops
+	// MaxBacklog is listen()'s int; the kernel clamps it to somaxconn.
+	MaxBacklog = math.MaxInt32
+	// MaxRunTime bounds every duration flag that is not bounded tighter:
 	// --duration, --warmup, --connect-timeout, --timeout, --accept-delay,
 	// --accept-pause's AFTER and FOR.
-	maxRunTime = 30 * 24 * time.Hour
-	// minInterval and maxInterval bound --interval.
-	minInterval = 10 * time.Millisecond
-	maxInterval = time.Hour
-	// minPing and maxPing bound a non-zero --ping.
-	minPing = time.Millisecond
-	maxPing = time.Hour
-	// maxStartAhead is how far in the future --start-at may be.
-	maxStartAhead = 24 * time.Hour
-	// maxUnixSeconds is the last second of year 9999, the last --start-at
+	MaxRunTime = 30 * 24 * time.Hour
+	// MinInterval and MaxInterval bound --interval.
+	MinInterval = 10 * time.Millisecond
+	MaxInterval = time.Hour
+	// MinPing and MaxPing bound a non-zero --ping.
+	MinPing = time.Millisecond
+	MaxPing = time.Hour
+	// MaxStartAhead is how far in the future --start-at may be.
+	MaxStartAhead = 24 * time.Hour
+	// MaxUnixSeconds is the last second of year 9999, the last --start-at
 	// RFC 3339 can write.
-	maxUnixSeconds = 253402300799
+	MaxUnixSeconds = 253402300799
 )
 
 // grouped writes n with thousands separators: 10,000,000.
@@ -92,7 +92,7 @@ func checkInt(flag string, v, lo, hi int64) error {
 	if v >= lo && v <= hi {
 		return nil
 	}
-	return usagef("--%s %d: out of range (allowed: %s <= %s <= %s)", flag, v, grouped(lo), flag, grouped(hi))
+	return Usagef("--%s %d: out of range (allowed: %s <= %s <= %s)", flag, v, grouped(lo), flag, grouped(hi))
 }
 
 // checkDur is checkInt for durations.
@@ -100,18 +100,18 @@ func checkDur(flag string, v, lo, hi time.Duration) error {
 	if v >= lo && v <= hi {
 		return nil
 	}
-	return usagef("--%s %s: out of range (allowed: %s <= %s <= %s)", flag, v, shortDur(lo), flag, shortDur(hi))
+	return Usagef("--%s %s: out of range (allowed: %s <= %s <= %s)", flag, v, shortDur(lo), flag, shortDur(hi))
 }
 
 // parseRate parses --rate: N, or a ramp A:B from A to B over --duration.
-// N is finite with 0 < N <= maxRate; A and B are finite, 0 to maxRate,
+// N is finite with 0 < N <= MaxRate; A and B are finite, 0 to MaxRate,
 // not both 0. Errors are usage errors naming --rate.
 func parseRate(s string) (a, b float64, ramp bool, err error) {
 	as, bs, ramp := strings.Cut(s, ":")
 	if !ramp {
 		a, err = rateNumber(s, as)
 		if err == nil && a == 0 {
-			err = usagef("--rate %s: zero transactions per second (allowed: 0 < rate <= %s; leave --rate out for a closed loop)", s, grouped(maxRate))
+			err = Usagef("--rate %s: zero transactions per second (allowed: 0 < rate <= %s; leave --rate out for a closed loop)", s, grouped(MaxRate))
 		}
 		return a, 0, false, err
 	}
@@ -122,7 +122,7 @@ func parseRate(s string) (a, b float64, ramp bool, err error) {
 		return 0, 0, false, err
 	}
 	if a == 0 && b == 0 {
-		return 0, 0, false, usagef("--rate %s: a ramp from 0 to 0 (allowed: A:B with 0 <= A, B <= %s, not both 0)", s, grouped(maxRate))
+		return 0, 0, false, Usagef("--rate %s: a ramp from 0 to 0 (allowed: A:B with 0 <= A, B <= %s, not both 0)", s, grouped(MaxRate))
 	}
 	return a, b, true, nil
 }
@@ -132,9 +132,9 @@ func rateNumber(s, n string) (float64, error) {
 	v, err := strconv.ParseFloat(n, 64)
 	switch {
 	case err != nil || math.IsNaN(v) || math.IsInf(v, 0):
-		return 0, usagef("--rate %s: %q is not a number of transactions per second (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(maxRate))
-	case v < 0 || v > maxRate:
-		return 0, usagef("--rate %s: %s transactions per second is out of range (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(maxRate))
+		return 0, Usagef("--rate %s: %q is not a number of transactions per second (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(MaxRate))
+	case v < 0 || v > MaxRate:
+		return 0, Usagef("--rate %s: %s transactions per second is out of range (allowed: 0 < rate <= %s, or a ramp A:B)", s, n, grouped(MaxRate))
 	}
 	return v, nil
 }
@@ -149,30 +149,30 @@ func formatRate(a, b float64, ramp bool) string {
 	return s
 }
 
-// readRequestFile reads --request @FILE: at most maxPayload bytes, and not
+// readRequestFile reads --request @FILE: at most MaxPayload bytes, and not
 // an empty file. Devices and pipes are read up to the bound, so
 // @/dev/zero is refused rather than read forever.
 func readRequestFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, usagef("--request @%s: %v", name, unwrapPath(err))
+		return nil, Usagef("--request @%s: %v", name, unwrapPath(err))
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxPayload {
-		return nil, usagef("--request @%s: larger than %d bytes (the --request limit)", name, maxPayload)
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxPayload {
+		return nil, Usagef("--request @%s: larger than %d bytes (the --request limit)", name, MaxPayload)
 	}
 	if st, err := f.Stat(); err == nil && st.IsDir() {
-		return nil, usagef("--request @%s: is a directory", name)
+		return nil, Usagef("--request @%s: is a directory", name)
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxPayload+1))
+	b, err := io.ReadAll(io.LimitReader(f, MaxPayload+1))
 	if err != nil {
-		return nil, usagef("--request @%s: %v", name, unwrapPath(err))
+		return nil, Usagef("--request @%s: %v", name, unwrapPath(err))
 	}
-	if len(b) > maxPayload {
-		return nil, usagef("--request @%s: larger than %d bytes (the --request limit)", name, maxPayload)
+	if len(b) > MaxPayload {
+		return nil, Usagef("--request @%s: larger than %d bytes (the --request limit)", name, MaxPayload)
 	}
 	if len(b) == 0 {
-		return nil, usagef("--request @%s: the file is empty", name)
+		return nil, Usagef("--request @%s: the file is empty", name)
 	}
 	return b, nil
 }
@@ -186,17 +186,17 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// checkListenerRanges checks the numbers of `connbench serve` against the
+// CheckListener checks the numbers of `connbench serve` against the
 // same ranges as run's built-in-listener flags (the listener holds one
 // response of ResponseSize bytes in memory).
-func checkListenerRanges(cfg listener.Config) error {
+func CheckListener(cfg listener.Config) error {
 	for _, err := range []error{
-		checkInt("loops", int64(cfg.Loops), 0, maxLoops),
-		checkInt("backlog", int64(cfg.Backlog), 0, maxBacklog),
-		checkInt("request-size", int64(cfg.RequestSize), 1, maxPayload),
-		checkInt("response-size", int64(cfg.ResponseSize), 1, maxResponse),
-		checkInt("fastopen-queue", int64(cfg.FastOpenQueue), 0, maxConns),
-		checkDur("accept-delay", cfg.AcceptDelay, 0, maxRunTime),
+		checkInt("loops", int64(cfg.Loops), 0, MaxLoops),
+		checkInt("backlog", int64(cfg.Backlog), 0, MaxBacklog),
+		checkInt("request-size", int64(cfg.RequestSize), 1, MaxPayload),
+		checkInt("response-size", int64(cfg.ResponseSize), 1, MaxResponse),
+		checkInt("fastopen-queue", int64(cfg.FastOpenQueue), 0, MaxConns),
+		checkDur("accept-delay", cfg.AcceptDelay, 0, MaxRunTime),
 	} {
 		if err != nil {
 			return err

@@ -1,9 +1,8 @@
-package main
+package runner
 
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/netip"
 	"os"
@@ -16,77 +15,58 @@ import (
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/results"
-	"github.com/spf13/pflag"
 )
 
-// pathFlags are the emulated-path flags (--rtt, --jitter, --loss,
-// --drop-syn, --rate-limit, --path-realtime), kept as typed so that
-// compare can vary them like any other flag.
-type pathFlags struct {
-	rtt, jitter time.Duration
-	loss        string
-	dropSYN     string
-	rateLimit   string
-	realtime    bool
-}
+// pathFlagNames are the emulated path's flags: any of them given puts the
+// run on an emulated path.
+var pathFlagNames = []string{"rtt", "jitter", "loss", "drop-syn", "rate-limit", "path-realtime"}
 
-func (pf *pathFlags) register(fs *pflag.FlagSet) {
-	fs.DurationVar(&pf.rtt, "rtt", 0, "emulated path: round-trip time the path adds (e.g. 50ms); client and built-in listener then run in two network namespaces joined by it (root)")
-	fs.DurationVar(&pf.jitter, "jitter", 0, "emulated path: vary each one-way delay uniformly by ± this much (packets stay in order)")
-	fs.StringVar(&pf.loss, "loss", "", "emulated path: drop this share of packets each way, e.g. 1% or 0.01")
-	fs.StringVar(&pf.dropSYN, "drop-syn", "", "emulated path: drop the first N transmissions of every connection's SYN (1: each handshake waits the 1 s initial RTO), or a share of SYNs, e.g. 20%")
-	fs.StringVar(&pf.rateLimit, "rate-limit", "", "emulated path: bandwidth each way, e.g. 100mbit, 1gbit, 500kbit")
-	fs.BoolVar(&pf.realtime, "path-realtime", false, "emulated path: run the forwarder threads at real-time priority (SCHED_FIFO), so the load cannot delay packets")
-}
-
-// on reports whether any path flag was given.
-func (pf *pathFlags) on(fs *pflag.FlagSet) bool {
+// pathOn reports whether any path flag was given.
+func (s *Spec) pathOn() bool {
 	for _, n := range pathFlagNames {
-		if fs.Changed(n) {
+		if s.changed(n) {
 			return true
 		}
 	}
 	return false
 }
 
-var pathFlagNames = []string{"rtt", "jitter", "loss", "drop-syn", "rate-limit", "path-realtime"}
-
-// config checks the flags and builds the path's configuration; the errors
-// name the flag.
-func (pf *pathFlags) config() (netpath.Config, error) {
-	c := netpath.Config{RTT: pf.rtt, Jitter: pf.jitter, Realtime: pf.realtime}
-	if err := checkDur("rtt", pf.rtt, 0, time.Minute); err != nil {
+// pathConfig checks the path flags and builds the path's configuration;
+// the errors name the flag.
+func (s *Spec) pathConfig() (netpath.Config, error) {
+	c := netpath.Config{RTT: s.RTT, Jitter: s.Jitter, Realtime: s.PathRealtime}
+	if err := checkDur("rtt", s.RTT, 0, time.Minute); err != nil {
 		return c, err
 	}
-	if err := checkDur("jitter", pf.jitter, 0, time.Minute); err != nil {
+	if err := checkDur("jitter", s.Jitter, 0, time.Minute); err != nil {
 		return c, err
 	}
-	if pf.loss != "" {
-		v, err := parseShare(pf.loss)
+	if s.Loss != "" {
+		v, err := parseShare(s.Loss)
 		if err != nil || v >= 1 {
-			return c, usagef("--loss %q: want a share, e.g. 1%% or 0.01 (allowed: 0 <= loss < 100%%)", pf.loss)
+			return c, Usagef("--loss %q: want a share, e.g. 1%% or 0.01 (allowed: 0 <= loss < 100%%)", s.Loss)
 		}
 		c.Loss = v
 	}
-	if pf.dropSYN != "" {
-		if strings.HasSuffix(pf.dropSYN, "%") {
-			v, err := parseShare(pf.dropSYN)
+	if s.DropSYN != "" {
+		if strings.HasSuffix(s.DropSYN, "%") {
+			v, err := parseShare(s.DropSYN)
 			if err != nil {
-				return c, usagef("--drop-syn %q: want a count (1, 2, ...) or a share (allowed: 0%% <= share <= 100%%)", pf.dropSYN)
+				return c, Usagef("--drop-syn %q: want a count (1, 2, ...) or a share (allowed: 0%% <= share <= 100%%)", s.DropSYN)
 			}
 			c.DropSYNShare = v
 		} else {
-			n, err := strconv.Atoi(pf.dropSYN)
+			n, err := strconv.Atoi(s.DropSYN)
 			if err != nil || n < 0 || n > 10 {
-				return c, usagef("--drop-syn %q: want a count or a share such as 20%% (allowed: 0 <= count <= 10)", pf.dropSYN)
+				return c, Usagef("--drop-syn %q: want a count or a share such as 20%% (allowed: 0 <= count <= 10)", s.DropSYN)
 			}
 			c.DropSYN = n
 		}
 	}
-	if pf.rateLimit != "" {
-		v, err := parseBitRate(pf.rateLimit)
+	if s.RateLimit != "" {
+		v, err := parseBitRate(s.RateLimit)
 		if err != nil {
-			return c, usagef("--rate-limit %q: %v", pf.rateLimit, err)
+			return c, Usagef("--rate-limit %q: %v", s.RateLimit, err)
 		}
 		c.Rate = v
 	}
@@ -142,7 +122,7 @@ type emulated struct {
 // here (a fresh namespace starts from the kernel's defaults, not the
 // host's), applies what Fast Open needs on each side, and starts the
 // built-in listener inside the server's namespace.
-func startPath(cfg netpath.Config, sysctls map[string]string, lc listener.Config, fastopen bool, stderr io.Writer, quiet bool) (*emulated, *listener.Listener, error) {
+func startPath(cfg netpath.Config, sysctls map[string]string, lc listener.Config, fastopen bool, obs Observer) (*emulated, *listener.Listener, error) {
 	if os.Geteuid() != 0 {
 		return nil, nil, errors.New("the emulated path (--rtt, --jitter, --loss, --drop-syn, --rate-limit) needs root: it creates two network namespaces and TUN devices")
 	}
@@ -189,10 +169,8 @@ func startPath(cfg netpath.Config, sysctls map[string]string, lc listener.Config
 			return nil, nil, fmt.Errorf("emulated path: %s namespace: %w", ns.Name(), err)
 		}
 	}
-	if !quiet {
-		for _, n := range notes {
-			fmt.Fprintf(stderr, "connbench: %s\n", n)
-		}
+	for _, n := range notes {
+		obs.Say("%s", n)
 	}
 	lc.Addr = netip.AddrPortFrom(p.ServerAddr, 0)
 	var ln *listener.Listener

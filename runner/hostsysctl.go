@@ -1,4 +1,4 @@
-package main
+package runner
 
 import (
 	"encoding/json"
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/kernel"
-	"github.com/spf13/pflag"
 )
 
 // stateDir is where host sysctl variants record the original values: a
@@ -20,8 +19,8 @@ import (
 // plant a state file that restore would trust, nor a link the save follows.
 const stateDir = "/run/connbench"
 
-// defaultStateFile is the state file compare and restore use by default.
-var defaultStateFile = filepath.Join(stateDir, "sysctl-restore.json")
+// DefaultStateFile is the state file compare and restore use by default.
+var DefaultStateFile = filepath.Join(stateDir, "sysctl-restore.json")
 
 // maxStateFile bounds what restore reads: a state file holds a few sysctls.
 const maxStateFile = 1 << 20
@@ -245,53 +244,18 @@ func restoreSysctls(vals map[string]string) error {
 	return nil
 }
 
-const restoreUsage = `Usage: connbench restore [--state-file FILE]
-
-Writes back the sysctl values that a compare run with --allow-host-sysctl
-recorded before changing them, and removes the state file. Needed only when
-that run could not restore them itself (it was killed). It also removes the
-temporary directories of connbench runs that were killed (SIGKILL) before
-they could remove them.
-
-The state file lives in /run/connbench/ (a directory only root can write,
-made 0700). restore refuses a state file that is a link, a device or a FIFO,
-that another user owns or others can write, that is larger than 1 MiB, or that
-names anything but valid sysctls and values: all of it is checked before any
-sysctl is written.
-
-Flags:
-`
-
-func cmdRestore(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("connbench restore", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	path := fs.String("state-file", defaultStateFile, "the state file the compare run wrote")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, restoreUsage, fs.FlagUsages())
-			return exitOK
-		}
-		return exitCode(stderr, usagef("%v (see connbench restore --help)", err))
-	}
-	removed, _ := cleanLeftovers()
-	for _, d := range removed {
-		fmt.Fprintf(stdout, "connbench: removed %s, left by a run that was killed\n", d)
-	}
-	st, err := readStateFile(*path)
+// Restore writes back the sysctls the state file at path recorded, after
+// checking all of it (readStateFile), and removes the file. It returns the
+// name and value of each sysctl restored, in name order; an error wrapping
+// os.ErrNotExist when there is no state file.
+func Restore(path string) ([][2]string, error) {
+	st, err := readStateFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(stdout, "connbench: no sysctls to restore (%s does not exist)\n", *path)
-			return exitOK
-		}
-		return exitCode(stderr, err)
+		return nil, err
 	}
 	if err := restoreSysctls(st.Sysctls); err != nil {
-		return exitCode(stderr, err)
+		return nil, err
 	}
-	os.Remove(*path)
-	for _, kv := range sortedPairs(st.Sysctls) {
-		fmt.Fprintf(stdout, "connbench: restored %s = %s\n", kv[0], kv[1])
-	}
-	return exitOK
+	os.Remove(path)
+	return sortedPairs(st.Sysctls), nil
 }

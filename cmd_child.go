@@ -1,0 +1,42 @@
+package main
+
+import (
+	"io"
+	"os"
+
+	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/runner"
+)
+
+// cmdChild is the child side of a run a parent connbench split off (a
+// --procs share, or a compare variant in a fresh network namespace): the
+// request comes on standard input, the result document goes to standard
+// output, what the run has to say to standard error.
+func cmdChild(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		return exitCode(stderr, usagef("%s: takes its request on standard input, not arguments", runner.ChildCommand))
+	}
+	req, err := runner.ReadChildRequest(os.Stdin)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	ctx, stop := runner.SignalContext()
+	defer stop()
+	doc, err := runner.RunChild(ctx, req, runner.NewText(stderr, req.Spec.Quiet))
+	if doc == nil {
+		return exitCode(stderr, err)
+	}
+	if werr := results.Encode(stdout, doc); werr != nil {
+		return exitCode(stderr, werr)
+	}
+	switch {
+	case err != nil:
+		return exitCode(stderr, err)
+	case doc.Partial:
+		if sig := runner.StopSignal(ctx); sig != 0 {
+			return exitForSignal(sig)
+		}
+		return exitInterrupted
+	}
+	return exitOK
+}

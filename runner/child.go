@@ -1,0 +1,232 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/results"
+	"golang.org/x/sys/unix"
+)
+
+// ChildCommand is the hidden command a parent connbench starts a child
+// process with. The child reads a ChildRequest (JSON) on its standard
+// input, makes the run, and writes the result document (JSON) on its
+// standard output; what it has to say goes to its standard error. Nothing
+// travels in the environment.
+const ChildCommand = "__child"
+
+// maxChildRequest bounds what a child reads of its request.
+const maxChildRequest = 16 << 20
+
+// ChildRequest is what a parent sends a child process.
+type ChildRequest struct {
+	Spec   *Spec  `json:"spec"`
+	Target string `json:"target,omitempty"` // HOST:PORT; empty: the built-in listener
+	// Namespace: the child runs in a fresh network namespace its parent
+	// made; it brings loopback up and writes Base (the host's values, so
+	// the namespace behaves like the host; failures ignored), then Sysctls
+	// (the variant's; a refused value is a usage error naming it).
+	Namespace bool              `json:"namespace,omitempty"`
+	Base      map[string]string `json:"base,omitempty"`
+	Sysctls   map[string]string `json:"sysctls,omitempty"`
+	// Check stops after the sysctls: how a compare tries every variant's
+	// values before anything runs.
+	Check bool `json:"check,omitempty"`
+}
+
+// ReadChildRequest reads a ChildRequest from r, at most 16 MiB.
+func ReadChildRequest(r io.Reader) (*ChildRequest, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxChildRequest+1))
+	if err != nil {
+		return nil, fmt.Errorf("child request: %w", err)
+	}
+	if len(b) > maxChildRequest {
+		return nil, fmt.Errorf("child request: larger than %d bytes", maxChildRequest)
+	}
+	var req ChildRequest
+	if err := json.Unmarshal(b, &req); err != nil || req.Spec == nil {
+		return nil, fmt.Errorf("child request: not a request from a connbench parent")
+	}
+	return &req, nil
+}
+
+// RunChild makes the run a parent asked for. With Check it returns a nil
+// document once the sysctls are written.
+func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Document, error) {
+	for _, m := range []map[string]string{req.Base, req.Sysctls} {
+		for _, kv := range sortedPairs(m) {
+			if err := kernel.CheckSysctlName(kv[0]); err != nil {
+				return nil, Usagef("sysctl %v", err)
+			}
+			if err := kernel.CheckSysctlValue(kv[1]); err != nil {
+				return nil, Usagef("sysctl %s: %v", kv[0], err)
+			}
+		}
+	}
+	if req.Namespace {
+		if err := prepareNamespace(req.Base, req.Sysctls); err != nil {
+			return nil, err
+		}
+	}
+	if req.Check {
+		return nil, nil
+	}
+	s := req.Spec
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	var target netip.AddrPort
+	if req.Target != "" {
+		t, err := netip.ParseAddrPort(req.Target)
+		if err != nil {
+			return nil, Usagef("child request: target %q: %v", req.Target, err)
+		}
+		target = t
+	}
+	p := &Plan{Target: target, Repeat: 1, Variants: []Variant{{Label: s.Workload, Spec: s}}}
+	return p.Run(ctx, obs)
+}
+
+// prepareNamespace brings loopback up in this (fresh) network namespace
+// and writes the host's sysctls, then the variant's.
+func prepareNamespace(base, sysctls map[string]string) error {
+	if err := kernel.LinkUp("lo"); err != nil {
+		return fmt.Errorf("network namespace: %w", err)
+	}
+	for _, kv := range sortedPairs(base) {
+		kernel.WriteSysctl("", kv[0], kv[1])
+	}
+	for _, kv := range sortedPairs(sysctls) {
+		if err := checkNamespaced(kv[0]); err != nil {
+			return UsageError{err}
+		}
+		if err := kernel.WriteSysctl("", kv[0], kv[1]); err != nil {
+			return Usagef("--vary sysctl:%s=%s: the kernel refused the value: %v", kv[0], kv[1], errors.Unwrap(err))
+		}
+	}
+	return nil
+}
+
+// child is a connbench process this one started.
+type child struct {
+	name  string
+	cmd   *exec.Cmd
+	out   bytes.Buffer  // its standard output: a result document
+	done  chan struct{} // closed when it has ended; state is set then
+	state *os.ProcessState
+}
+
+// startChild starts connbench with args as a child: in a process group of
+// its own (a Ctrl-C at the terminal reaches the parent only, which passes
+// it on), killed by the kernel if the parent dies, however it dies (so a
+// killed parent leaves no load generator behind), with req on its standard
+// input (nil: none) and its standard output kept (at most a result
+// document's size).
+func startChild(name string, args []string, req *ChildRequest, stderr io.Writer, newNet bool) (*child, error) {
+	cmd, err := command(args, newNet)
+	if err != nil {
+		return nil, err
+	}
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return nil, err
+		}
+		cmd.Stdin = bytes.NewReader(b)
+	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout = &limitedWriter{w: &c.out, n: results.MaxDocumentBytes}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		if newNet && errors.Is(err, syscall.EPERM) {
+			return nil, Usagef("a fresh network namespace needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", err)
+		}
+		return nil, err
+	}
+	go c.wait()
+	return c, nil
+}
+
+// command is this connbench executable with args, set up as a child.
+func command(args []string, newNet bool) (*exec.Cmd, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("cannot re-execute connbench: %w", err)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if newNet {
+		cmd.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+	}
+	return cmd, nil
+}
+
+// wait waits for the child's end and records it.
+func (c *child) wait() {
+	c.cmd.Wait()
+	c.state = c.cmd.ProcessState
+	close(c.done)
+}
+
+func (c *child) exited() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// document decodes what the child wrote (after it ended).
+func (c *child) document() (*results.Document, error) {
+	return results.Decode(&c.out)
+}
+
+// how says how the child ended, for a note.
+func (c *child) how() string {
+	s := fmt.Sprintf("%s (pid %d) ", c.name, c.cmd.Process.Pid)
+	if ws, ok := c.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		sig := ws.Signal()
+		s += fmt.Sprintf("was killed by %s", signalName(sig))
+		if sig == syscall.SIGKILL {
+			s += " (by someone, or by the kernel's out-of-memory killer)"
+		}
+		return s
+	}
+	return s + fmt.Sprintf("exited with status %d and wrote no result", c.state.ExitCode())
+}
+
+// limitedWriter keeps at most n bytes and fails past them.
+type limitedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	n  int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if int64(len(p)) > l.n {
+		return 0, fmt.Errorf("child output larger than %d bytes", results.MaxDocumentBytes)
+	}
+	l.n -= int64(len(p))
+	return l.w.Write(p)
+}
+
+// signalName is a signal's name as kill -l prints it ("SIGKILL").
+func signalName(s syscall.Signal) string {
+	if n := unix.SignalName(s); n != "" {
+		return n
+	}
+	return s.String()
+}

@@ -1,0 +1,362 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/results"
+)
+
+// A run split over processes (--procs N or auto) is for loads that need
+// more descriptors than one process may have (the limit is per process,
+// and often cannot be raised, as in containers). Every child gets its share
+// of the connections, rate, requests and source addresses in a Spec of its
+// own, all start at the same wall-clock time (--start-at), and their
+// documents are merged exactly (histograms merged, counts summed). Against
+// the built-in listener, the listener also runs in processes of its own,
+// sharing one port through SO_REUSEPORT.
+
+// planProcs decides how many processes the run takes (s.procsN; 1: this
+// one alone), raising the open-file limit first when asked, and spreads a
+// hold's connections over loopback sources when one would fill past half.
+func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
+	s.procsN = 1
+	if s.RaiseLimits {
+		conns, _ := s.connsNeeded()
+		need := uint64(conns) + 128
+		if !target.IsValid() {
+			need += uint64(conns)
+		}
+		msg, err := raiseLimits(need)
+		if err != nil {
+			return err
+		}
+		if msg != "" {
+			obs.Say("%s", msg)
+		}
+	}
+	if ports := portFacts(kernel.ReadSysctls("", kernel.DefaultSysctls), s, target).Ports; !s.Child {
+		if note := s.spreadSources(target, ports); note != "" {
+			obs.Say("%s", note)
+		}
+	}
+	conns, _ := s.connsNeeded()
+	need, limit := procsNeeded(conns)
+	n := 1
+	switch s.Procs {
+	case "", "1":
+	case "auto":
+		n = need
+	default:
+		v, err := strconv.Atoi(s.Procs)
+		if err != nil || v < 1 || v > 256 {
+			return Usagef("--procs %q: want a number from 1 to 256, or auto", s.Procs)
+		}
+		n = v
+	}
+	if n <= 1 {
+		return nil
+	}
+	if s.pathCfg != nil {
+		return Usagef("--procs %s: the emulated path (--rtt, --loss, --drop-syn, ...) runs in one process; drop --procs", s.Procs)
+	}
+	if s.HLog != "" {
+		return Usagef("--hlog is not available with --procs yet: merge the processes' documents and use connbench report")
+	}
+	if s.Procs == "auto" {
+		obs.Warn("--procs auto: %d connections at %d descriptors per process → %d processes", conns, limit, n)
+	}
+	s.procsN = n
+	return nil
+}
+
+// procsNeeded is how many processes a load needs: one descriptor per
+// connection (plus a margin), within the per-process limit.
+func procsNeeded(conns int) (int, uint64) {
+	soft, _, err := kernel.RaiseOpenFileLimit()
+	if err != nil || soft < 256 {
+		soft = 1024
+	}
+	per := soft - 128
+	return int((uint64(conns) + per - 1) / per), soft
+}
+
+// share splits total over n parts, the first ones taking the remainder.
+func share(total, n, i int) int {
+	s := total / n
+	if i < total%n {
+		s++
+	}
+	return s
+}
+
+// childSpec is process i's share of the run, starting at start.
+func (s *Spec) childSpec(i int, start time.Time) *Spec {
+	n := s.procsN
+	c := s.Clone()
+	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits = "1", "", "", "", "", false
+	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
+	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
+	c.Set["start-at"] = true
+	c.Concurrency = max(1, share(s.Concurrency, n, i))
+	if i > 0 {
+		// The processes share one kernel: one of them samples its socket
+		// states and counters for all (the merge keeps the largest). A
+		// sock_diag dump walks every socket on the host, so N processes
+		// each dumping a million sockets per interval would be the load.
+		c.NoSample = true
+	}
+	if s.Requests > 0 {
+		c.Requests = int64(share(int(s.Requests), n, i))
+	}
+	if s.Rate != "" {
+		c.Rate = fmt.Sprintf("%g", s.rateA/float64(n))
+		if s.rateB > 0 {
+			c.Rate += fmt.Sprintf(":%g", s.rateB/float64(n))
+		}
+		c.MaxInflight = max(1, share(s.MaxInflight, n, i))
+	}
+	if len(s.sources) >= n && s.Workload != "hold" {
+		var mine []string
+		for j := i; j < len(s.sources); j += n {
+			mine = append(mine, s.sources[j].String())
+		}
+		c.Source = strings.Join(mine, ",")
+	}
+	// Otherwise (fewer sources than processes, or a hold, whose sources
+	// were counted so that none is over half full: a process given one
+	// source of its own would fill it) all share them; the kernel picks
+	// free ports per 4-tuple across processes.
+	return c
+}
+
+// runProcs makes the run in s.procsN child processes (and listener
+// processes against the built-in listener) and merges their documents.
+func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, error) {
+	s := p.spec()
+	n := s.procsN
+	target := p.Target
+	var servers []*child
+	defer func() {
+		for _, c := range servers {
+			c.cmd.Process.Signal(syscall.SIGINT)
+			<-c.done
+		}
+	}()
+	if !target.IsValid() {
+		var err error
+		if target, servers, err = startListeners(s, p.Stderr); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now().Add(time.Second + time.Duration(n)*20*time.Millisecond)
+	msg := fmt.Sprintf("%d client processes", n)
+	if len(servers) > 0 {
+		msg += fmt.Sprintf(" and %d listener processes (SO_REUSEPORT) on %s", len(servers), target)
+	}
+	obs.Say("%s, starting together at %s", msg, start.Format("15:04:05.000"))
+	clients := make([]*child, 0, n)
+	defer func() {
+		for _, c := range clients {
+			c.cmd.Process.Kill() // only those still running: an error for the rest
+			<-c.done
+		}
+	}()
+	for i := 0; i < n; i++ {
+		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String()}
+		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
+		if err != nil {
+			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)
+		}
+		clients = append(clients, c)
+	}
+	waitChildren(ctx, clients)
+	// A listener process that ended before the clients did was lost: the
+	// clients met refused connections from then on.
+	var lost []string
+	for _, c := range servers {
+		if c.exited() {
+			lost = append(lost, c.how())
+		}
+	}
+	var srcs []results.Source
+	for i, c := range clients {
+		if code := c.state.ExitCode(); code == 0 || interruptedStatus(code) {
+			d, err := c.document()
+			if err == nil {
+				srcs = append(srcs, results.Source{Name: fmt.Sprintf("process %d", i+1), Doc: d})
+				continue
+			}
+			obs.Warn("--procs: process %d: %v", i+1, err)
+		}
+		lost = append(lost, c.how())
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("--procs: no process wrote a result: %s", strings.Join(lost, "; "))
+	}
+	doc, err := results.Merge(srcs)
+	if err != nil {
+		return nil, err
+	}
+	if doc.Runs == nil {
+		doc.Runs = []results.Run{} // every process was stopped before the start
+	}
+	fresh := newDocument(p.Argv)
+	doc.Tool, doc.Command = fresh.Tool, fresh.Command
+	for i := range doc.Runs {
+		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
+			n, listenerNote(len(servers))))
+		if len(lost) > 0 {
+			doc.Runs[i].Partial = true
+			doc.Runs[i].Notes = append(doc.Runs[i].Notes, lostNote(lost))
+		}
+	}
+	if len(lost) > 0 {
+		doc.Partial = true
+		return doc, LostError{Note: lostNote(lost)}
+	}
+	return doc, nil
+}
+
+// LostError says which child processes of a --procs run were lost; the
+// document returned with it holds the others' share.
+type LostError struct{ Note string }
+
+func (e LostError) Error() string { return e.Note }
+
+// startListeners starts the built-in listener's processes on one free
+// loopback port (SO_REUSEPORT) and returns their address.
+func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, error) {
+	conns, _ := s.connsNeeded()
+	// SO_REUSEPORT spreads connections by a hash, not evenly: leave each
+	// listener process a quarter of its descriptors spare.
+	count, _ := procsNeeded(conns + conns/4)
+	count = max(1, count)
+	port, err := freePort()
+	if err != nil {
+		return netip.AddrPort{}, nil, fmt.Errorf("--procs: %w", err)
+	}
+	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	cfg := s.ListenerConfig()
+	var servers []*child
+	for i := 0; i < count; i++ {
+		args := []string{"serve", "--reuseport", "--loops", "1", "--mode", cfg.Mode.String(),
+			"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
+			"--backlog", strconv.Itoa(s.Backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
+			"--accept-delay", cfg.AcceptDelay.String()}
+		if s.AcceptPause != "" {
+			args = append(args, "--accept-pause", s.AcceptPause)
+		}
+		if cfg.Leak {
+			args = append(args, "--leak")
+		}
+		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
+		if err != nil {
+			return target, servers, err
+		}
+		servers = append(servers, c)
+	}
+	return target, servers, nil
+}
+
+// startServer starts one `connbench serve` and waits for its "listening
+// on" line.
+func startServer(name string, args []string, stderr io.Writer) (*child, error) {
+	cmd, err := command(args, false)
+	if err != nil {
+		return nil, fmt.Errorf("--procs: %w", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("--procs: start a listener process: %w", err)
+	}
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		io.Copy(io.Discard, out) // before Wait, which closes the pipe
+		c.wait()
+	}()
+	if !strings.Contains(line, "listening on") {
+		return c, fmt.Errorf("--procs: %s did not start: %q", name, strings.TrimSpace(line))
+	}
+	return c, nil
+}
+
+// lostNote names the children whose share of the load is missing.
+func lostNote(lost []string) string {
+	return fmt.Sprintf("partial: %s; the figures are those of the other processes, without the share of the load of those lost.", strings.Join(lost, "; "))
+}
+
+// childrenGrace is how long children may take to write their results after
+// the hard stop before they are killed (and counted as lost).
+const childrenGrace = 3 * time.Second
+
+// waitChildren waits for every child to end. A signal to the parent is
+// passed on as SIGINT (the children stop and write what they recorded);
+// the hard stop passes on a second one; children that still run
+// childrenGrace later are killed.
+func waitChildren(ctx context.Context, cs []*child) {
+	all := make(chan struct{})
+	go func() {
+		for _, c := range cs {
+			<-c.done
+		}
+		close(all)
+	}()
+	signalAll := func(sig os.Signal) {
+		for _, c := range cs {
+			if !c.exited() {
+				c.cmd.Process.Signal(sig)
+			}
+		}
+	}
+	select {
+	case <-all:
+		return
+	case <-ctx.Done():
+	}
+	signalAll(syscall.SIGINT)
+	select {
+	case <-all:
+		return
+	case <-hardStop(ctx):
+	}
+	signalAll(syscall.SIGINT)
+	select {
+	case <-all:
+	case <-time.After(childrenGrace):
+		signalAll(syscall.SIGKILL)
+		<-all
+	}
+}
+
+func listenerNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the built-in listener ran in %d processes of its own (SO_REUSEPORT), whose counters are not in this document", n)
+}
+
+// freePort asks the kernel for a free loopback port.
+func freePort() (uint16, error) {
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}
