@@ -85,6 +85,7 @@ const (
 	tcpNewSynRecv     = 12
 	recvBufSize       = 64 << 10 // dump skbs are at most 32 KiB
 	maxRecvBufSize    = 1 << 20  // the most a datagram's size may grow the buffer to
+	maxErrno          = 4095     // the kernel's MAX_ERRNO: error codes are -1..-4095
 	recvTimeoutSec    = 10
 )
 
@@ -414,8 +415,9 @@ type diagMsg struct {
 // and returns it with the rest of b. Messages of other sequence numbers
 // (left over from an earlier dump) and acknowledgements are skipped. It
 // reads only inside b: a message length shorter than a header or longer
-// than what is left, a socket message too short for inet_diag_msg, or an
-// NLMSG_ERROR without its error code gives an error wrapping ErrMalformed.
+// than what is left, a socket message too short for inet_diag_msg, an
+// NLMSG_ERROR without its error code, or an error code that is not -1 to
+// -4095 (0 too, in NLMSG_ERROR) gives an error wrapping ErrMalformed.
 // Trailing bytes too few for a header are ignored, as the kernel never
 // sends them.
 func nextDiag(b []byte, seq uint32) (diagMsg, []byte, error) {
@@ -435,8 +437,12 @@ func nextDiag(b []byte, seq uint32) (diagMsg, []byte, error) {
 		case unix.NLMSG_DONE:
 			m := diagMsg{kind: diagDone}
 			if len(body) >= 4 {
-				if e := int32(ne.Uint32(body)); e < 0 {
-					m.errno = unix.Errno(-int64(e))
+				e := int32(ne.Uint32(body))
+				if e < -maxErrno {
+					return diagMsg{}, nil, fmt.Errorf("%w: dump error %d is not an errno", ErrMalformed, e)
+				}
+				if e < 0 {
+					m.errno = unix.Errno(-e)
 				}
 			}
 			return m, b, nil
@@ -448,7 +454,10 @@ func nextDiag(b []byte, seq uint32) (diagMsg, []byte, error) {
 			if e == 0 {
 				continue // an acknowledgement
 			}
-			return diagMsg{kind: diagError, errno: unix.Errno(-int64(e))}, b, nil
+			if e > 0 || e < -maxErrno {
+				return diagMsg{}, nil, fmt.Errorf("%w: error code %d is not an errno", ErrMalformed, e)
+			}
+			return diagMsg{kind: diagError, errno: unix.Errno(-e)}, b, nil
 		case unix.SOCK_DIAG_BY_FAMILY:
 			if len(body) < sizeofDiagMsg {
 				return diagMsg{}, nil, fmt.Errorf("%w: socket message of %d bytes", ErrMalformed, len(body))

@@ -110,6 +110,9 @@ func TestNextDiag(t *testing.T) {
 		{"length 2^32-1", func() []byte { b := bytes.Clone(sock); binary.NativeEndian.PutUint32(b, ^uint32(0)); return b }()},
 		{"short socket message", appendNlMsg(nil, unix.SOCK_DIAG_BY_FAMILY, 1, make([]byte, sizeofDiagMsg-1))},
 		{"short error", appendNlMsg(nil, unix.NLMSG_ERROR, 1, []byte{1, 2})},
+		{"positive error code", appendNlMsg(nil, unix.NLMSG_ERROR, 1, errBody(5))},
+		{"error code below -4095", appendNlMsg(nil, unix.NLMSG_ERROR, 1, errBody(-4096))},
+		{"dump error below -4095", appendNlMsg(nil, unix.NLMSG_DONE, 1, errBody(-1<<31))},
 		{"bad second message", append(bytes.Clone(sock), 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)},
 	} {
 		b := c.b
@@ -155,10 +158,13 @@ func FuzzNextDiag(f *testing.F) {
 				}
 				re = appendNlMsg(re, unix.SOCK_DIAG_BY_FAMILY, seq, diagSocketBody(m))
 			case diagDone:
+				if m.errno > maxErrno {
+					t.Fatalf("errno %d", m.errno)
+				}
 				re = appendNlMsg(re, unix.NLMSG_DONE, seq, errBody(-int32(m.errno)))
 			case diagError:
-				if m.errno == 0 {
-					t.Fatal("an acknowledgement returned as an error")
+				if m.errno == 0 || m.errno > maxErrno {
+					t.Fatalf("errno %d returned as an error", m.errno)
 				}
 				re = appendNlMsg(re, unix.NLMSG_ERROR, seq, errBody(-int32(m.errno)))
 			default:
