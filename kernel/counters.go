@@ -60,7 +60,8 @@ const maxCounterLine = 1 << 20
 // still gives the right difference. Blank lines are skipped. A pair whose
 // prefixes or field counts differ, an unpaired line, or a value that is not
 // a number gives an error wrapping ErrMalformed. A name seen twice keeps its
-// last value.
+// last value. At most 16 MiB are read: more is an error wrapping
+// ErrMalformed.
 func ParseCounters(r io.Reader) (Counters, error) {
 	c, err := parseCounters(r)
 	if err != nil {
@@ -72,7 +73,7 @@ func ParseCounters(r io.Reader) (Counters, error) {
 // parseCounters is ParseCounters without the package prefix on errors.
 func parseCounters(r io.Reader) (Counters, error) {
 	c := make(Counters)
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(limitProc(r))
 	sc.Buffer(make([]byte, 0, 64<<10), maxCounterLine)
 	var (
 		header     string // pending header line; "" if none

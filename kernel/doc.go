@@ -16,7 +16,11 @@
 // The package never prints, exits or reads flags.
 package kernel
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"io"
+)
 
 // DefaultProcRoot is the proc root used when a function is given "".
 const DefaultProcRoot = "/proc"
@@ -31,4 +35,38 @@ func rootOr(root string) string {
 		return DefaultProcRoot
 	}
 	return root
+}
+
+// maxProcFile bounds what a parser reads of one /proc file, in bytes. The
+// largest file read here, /proc/slabinfo, is some 30 KiB; the bound keeps
+// what a parse holds in memory (map entries, lines) finite whatever the
+// file, or a reader passed to a Parse function, gives.
+const maxProcFile = 16 << 20
+
+// procLimit reads r and fails, with an error wrapping ErrMalformed, once
+// more than max bytes come out of it.
+type procLimit struct {
+	r    io.Reader
+	left int64
+	max  int64
+}
+
+// limitProc returns r bounded to maxProcFile bytes.
+func limitProc(r io.Reader) io.Reader { return &procLimit{r: r, left: maxProcFile, max: maxProcFile} }
+
+func (l *procLimit) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes", ErrMalformed, l.max)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
 }

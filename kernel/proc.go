@@ -36,7 +36,13 @@ func ReadRSS(pid int) (int64, error) {
 		return 0, fmt.Errorf("kernel: read rss: pid %d is negative", pid)
 	}
 	path := procPidPath(pid, "statm")
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, fmt.Errorf("kernel: read %s: %w", path, err)
+	}
+	defer f.Close()
+	// statm is seven numbers on one line; 4 KiB is far more than that.
+	b, err := io.ReadAll(io.LimitReader(f, 4<<10))
 	if err != nil {
 		return 0, fmt.Errorf("kernel: read %s: %w", path, err)
 	}
@@ -47,16 +53,22 @@ func ReadRSS(pid int) (int64, error) {
 	return pages * int64(os.Getpagesize()), nil
 }
 
+// maxStatmPages bounds the resident pages parseStatmResident accepts: 2^40
+// pages is more memory than any machine has, and times any page size it
+// stays far from overflowing int64.
+const maxStatmPages = 1 << 40
+
 // parseStatmResident returns the second field, resident pages, of the
 // contents of a /proc/PID/statm file ("size resident shared text lib data
-// dt", all in pages).
+// dt", all in pages). A figure that is negative or above maxStatmPages is
+// an error wrapping ErrMalformed.
 func parseStatmResident(s string) (int64, error) {
 	f := strings.Fields(s)
 	if len(f) < 2 {
 		return 0, fmt.Errorf("%w: %d fields, want at least 2", ErrMalformed, len(f))
 	}
 	v, err := strconv.ParseInt(f[1], 10, 64)
-	if err != nil || v < 0 {
+	if err != nil || v < 0 || v > maxStatmPages {
 		return 0, fmt.Errorf("%w: resident pages %q", ErrMalformed, f[1])
 	}
 	return v, nil

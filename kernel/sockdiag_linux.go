@@ -84,6 +84,8 @@ const (
 	bcDCond           = 8 // INET_DIAG_BC_D_COND
 	tcpNewSynRecv     = 12
 	recvBufSize       = 64 << 10 // dump skbs are at most 32 KiB
+	maxRecvBufSize    = 1 << 20  // the most a datagram's size may grow the buffer to
+	maxErrno          = 4095     // the kernel's MAX_ERRNO: error codes are -1..-4095
 	recvTimeoutSec    = 10
 )
 
@@ -343,55 +345,34 @@ func (s *Sampler) dump(fam int, f Filter, states StateMask, bc bool, out *Sample
 			return fmt.Errorf("kernel: sock_diag recv: %w", err)
 		}
 		b := s.buf[:n]
-		for len(b) >= sizeofNlMsghdr {
-			h := (*unix.NlMsghdr)(unsafe.Pointer(&b[0]))
-			l := int(h.Len)
-			if l < sizeofNlMsghdr || l > len(b) {
+		for {
+			var m diagMsg
+			m, b, err = nextDiag(b, s.seq)
+			if err != nil {
 				s.close()
-				return fmt.Errorf("kernel: sock_diag recv: %w: message length %d of %d", ErrMalformed, l, len(b))
+				return fmt.Errorf("kernel: sock_diag recv: %w", err)
 			}
-			body := b[sizeofNlMsghdr:l]
-			b = b[min((l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1), len(b)):]
-			if h.Seq != s.seq {
-				continue // left over from an earlier request
-			}
-			switch h.Type {
-			case unix.NLMSG_DONE:
-				if len(body) >= 4 {
-					if e := int32(binary.NativeEndian.Uint32(body)); e < 0 {
-						return fmt.Errorf("kernel: sock_diag dump: %w", unix.Errno(-e))
-					}
+			switch m.kind {
+			case diagDone:
+				if m.errno != 0 {
+					return fmt.Errorf("kernel: sock_diag dump: %w", m.errno)
 				}
 				return nil
-			case unix.NLMSG_ERROR:
-				if len(body) < 4 {
-					return fmt.Errorf("kernel: sock_diag: %w: short error message", ErrMalformed)
+			case diagError:
+				if bc && !got && m.errno == unix.EINVAL {
+					return fmt.Errorf("kernel: sock_diag: %w: %w", errBytecodeRejected, m.errno)
 				}
-				e := int32(binary.NativeEndian.Uint32(body))
-				if e == 0 {
-					continue // an acknowledgement
-				}
-				errno := unix.Errno(-e)
-				if bc && !got && errno == unix.EINVAL {
-					return fmt.Errorf("kernel: sock_diag: %w: %w", errBytecodeRejected, errno)
-				}
-				return fmt.Errorf("kernel: sock_diag: %w", errno)
-			case unix.SOCK_DIAG_BY_FAMILY:
+				return fmt.Errorf("kernel: sock_diag: %w", m.errno)
+			case diagSocket:
 				got = true
-				if len(body) < sizeofDiagMsg {
-					s.close()
-					return fmt.Errorf("kernel: sock_diag recv: %w: socket message of %d bytes", ErrMalformed, len(body))
-				}
 				s.received++
-				m := (*inetDiagMsg)(unsafe.Pointer(&body[0]))
-				sport := binary.BigEndian.Uint16(m.ID.Sport[:])
-				if fremote && !matchEnd(f.Remote, binary.BigEndian.Uint16(m.ID.Dport[:]), &m.ID.Dst) {
+				if fremote && !matchEnd(f.Remote, m.dport, &m.dst) {
 					continue
 				}
-				if flocal && !matchEnd(f.Local, sport, &m.ID.Src) {
+				if flocal && !matchEnd(f.Local, m.sport, &m.src) {
 					continue
 				}
-				st := State(m.State)
+				st := State(m.state)
 				if st == tcpNewSynRecv {
 					st = StateSynRecv
 				}
@@ -399,10 +380,99 @@ func (s *Sampler) dump(fam int, f Filter, states StateMask, bc bool, out *Sample
 					continue
 				}
 				out.States[st]++
-				s.ports[sport>>6] |= 1 << (sport & 63)
+				s.ports[m.sport>>6] |= 1 << (m.sport & 63)
+				continue
 			}
+			break // diagEnd: the datagram is used up
 		}
 	}
+}
+
+// diagKind says what nextDiag found.
+type diagKind uint8
+
+const (
+	diagEnd    diagKind = iota // no whole message left in the datagram
+	diagSocket                 // a socket of the dump
+	diagDone                   // NLMSG_DONE: the dump is over
+	diagError                  // NLMSG_ERROR other than an acknowledgement
+)
+
+// diagMsg is one message of a SOCK_DIAG_BY_FAMILY dump, decoded.
+type diagMsg struct {
+	kind  diagKind
+	errno unix.Errno // diagError: the kernel's error; diagDone: the dump's, or 0
+
+	// diagSocket: the socket's state and ends, ports in host order and
+	// addresses as the 16-byte fields of inet_diag_sockid.
+	state        uint8
+	sport, dport uint16
+	src, dst     [16]byte
+}
+
+// nextDiag decodes the first message of b, a datagram (or what is left of
+// one) of the dump with sequence number seq, that matters to that dump,
+// and returns it with the rest of b. Messages of other sequence numbers
+// (left over from an earlier dump) and acknowledgements are skipped. It
+// reads only inside b: a message length shorter than a header or longer
+// than what is left, a socket message too short for inet_diag_msg, an
+// NLMSG_ERROR without its error code, or an error code that is not -1 to
+// -4095 (0 too, in NLMSG_ERROR) gives an error wrapping ErrMalformed.
+// Trailing bytes too few for a header are ignored, as the kernel never
+// sends them.
+func nextDiag(b []byte, seq uint32) (diagMsg, []byte, error) {
+	ne := binary.NativeEndian
+	for len(b) >= sizeofNlMsghdr {
+		l := ne.Uint32(b[0:4])
+		if l < uint32(sizeofNlMsghdr) || l > uint32(len(b)) {
+			return diagMsg{}, nil, fmt.Errorf("%w: message length %d of %d", ErrMalformed, l, len(b))
+		}
+		typ, mseq := ne.Uint16(b[4:6]), ne.Uint32(b[8:12])
+		body := b[sizeofNlMsghdr:l]
+		b = b[min(int(l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1), len(b)):]
+		if mseq != seq {
+			continue
+		}
+		switch typ {
+		case unix.NLMSG_DONE:
+			m := diagMsg{kind: diagDone}
+			if len(body) >= 4 {
+				e := int32(ne.Uint32(body))
+				if e < -maxErrno {
+					return diagMsg{}, nil, fmt.Errorf("%w: dump error %d is not an errno", ErrMalformed, e)
+				}
+				if e < 0 {
+					m.errno = unix.Errno(-e)
+				}
+			}
+			return m, b, nil
+		case unix.NLMSG_ERROR:
+			if len(body) < 4 {
+				return diagMsg{}, nil, fmt.Errorf("%w: error message of %d bytes", ErrMalformed, len(body))
+			}
+			e := int32(ne.Uint32(body))
+			if e == 0 {
+				continue // an acknowledgement
+			}
+			if e > 0 || e < -maxErrno {
+				return diagMsg{}, nil, fmt.Errorf("%w: error code %d is not an errno", ErrMalformed, e)
+			}
+			return diagMsg{kind: diagError, errno: unix.Errno(-e)}, b, nil
+		case unix.SOCK_DIAG_BY_FAMILY:
+			if len(body) < sizeofDiagMsg {
+				return diagMsg{}, nil, fmt.Errorf("%w: socket message of %d bytes", ErrMalformed, len(body))
+			}
+			// inet_diag_msg: family, state, timer, retrans, then
+			// inet_diag_sockid: sport, dport, src[16], dst[16], ...
+			m := diagMsg{kind: diagSocket, state: body[1]}
+			m.sport = binary.BigEndian.Uint16(body[4:6])
+			m.dport = binary.BigEndian.Uint16(body[6:8])
+			m.src = [16]byte(body[8:24])
+			m.dst = [16]byte(body[24:40])
+			return m, b, nil
+		}
+	}
+	return diagMsg{kind: diagEnd}, nil, nil
 }
 
 // send sends req to the kernel (an unconnected netlink socket's default
@@ -437,8 +507,10 @@ func (s *Sampler) recv() (int, error) {
 		}
 		if int(n) > len(s.buf) {
 			// The datagram was cut: this dump is lost, the next one
-			// gets a buffer large enough.
-			s.buf = make([]byte, (int(n)+4095)&^4095)
+			// gets a buffer large enough, up to maxRecvBufSize.
+			if int(n) <= maxRecvBufSize {
+				s.buf = make([]byte, (int(n)+4095)&^4095)
+			}
 			return 0, fmt.Errorf("%w: %d-byte datagram truncated", ErrMalformed, n)
 		}
 		return int(n), nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -78,9 +79,20 @@ type Sockstat struct {
 }
 
 // TCPMemBytes returns TCPMemPages in bytes, using the page size of the
-// running system (os.Getpagesize).
-func (s Sockstat) TCPMemBytes() int64 {
-	return s.TCPMemPages * int64(os.Getpagesize())
+// running system (os.Getpagesize). A figure too large for int64 in bytes,
+// which no kernel gives, saturates at the int64 bound of its sign.
+func (s Sockstat) TCPMemBytes() int64 { return pagesToBytes(s.TCPMemPages, int64(os.Getpagesize())) }
+
+// pagesToBytes returns pages × page, saturated at math.MaxInt64 or
+// math.MinInt64 instead of wrapping; page must be positive.
+func pagesToBytes(pages, page int64) int64 {
+	switch {
+	case pages > math.MaxInt64/page:
+		return math.MaxInt64
+	case pages < math.MinInt64/page:
+		return math.MinInt64
+	}
+	return pages * page
 }
 
 // ParseSockstat parses the format of /proc/net/sockstat: lines
@@ -88,8 +100,8 @@ func (s Sockstat) TCPMemBytes() int64 {
 // lines and ignores the others (UDP, UDPLITE, RAW, FRAG), as well as keys
 // it does not know on those two lines. It is an error, wrapping
 // ErrMalformed, for either line or one of the keys of Sockstat to be
-// missing, for a line of those two not to alternate keys and values, or
-// for a value not to be a decimal integer.
+// missing, for a line of those two not to alternate keys and values, for
+// a value not to be a decimal integer, or for the input to exceed 16 MiB.
 func ParseSockstat(r io.Reader) (Sockstat, error) {
 	s, err := parseSockstat(r)
 	if err != nil {
@@ -120,7 +132,7 @@ func parseSockstat(r io.Reader) (Sockstat, error) {
 		seen = make([]bool, len(sockstatFields))
 		line int
 	)
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(limitProc(r))
 	for sc.Scan() {
 		line++
 		prefix, rest, ok := strings.Cut(sc.Text(), ":")
@@ -275,8 +287,10 @@ func (s Slabinfo) Sum(names ...string) (objects, bytes int64) {
 // with SLAB debugging) is ignored. A name may in principle contain spaces:
 // it is what comes before the five figures preceding the first ":". Two
 // caches with the same name (kmem_cache names need not be unique) are
-// added together. A missing or other version line, or a cache line that
-// does not have this shape, gives an error wrapping ErrMalformed.
+// added together. A missing or other version line, a cache line that
+// does not have this shape, a figure that is negative or above 2^40 (or
+// whose slabs' pages or objects' bytes are), or input beyond 16 MiB gives
+// an error wrapping ErrMalformed.
 func ParseSlabinfo(r io.Reader) (Slabinfo, error) {
 	s, err := parseSlabinfo(r)
 	if err != nil {
@@ -288,7 +302,7 @@ func ParseSlabinfo(r io.Reader) (Slabinfo, error) {
 // parseSlabinfo is ParseSlabinfo without the package prefix on errors.
 func parseSlabinfo(r io.Reader) (Slabinfo, error) {
 	s := make(Slabinfo, 256)
-	sc := bufio.NewScanner(r)
+	sc := bufio.NewScanner(limitProc(r))
 	line := 0
 	for sc.Scan() {
 		line++
@@ -312,6 +326,9 @@ func parseSlabinfo(r io.Reader) (Slabinfo, error) {
 			c.NumObjs += prev.NumObjs
 			c.ActiveSlabs += prev.ActiveSlabs
 			c.NumSlabs += prev.NumSlabs
+			if err := c.check(); err != nil {
+				return nil, fmt.Errorf("line %d: %w", line, err)
+			}
 		}
 		s[c.Name] = c
 	}
@@ -343,7 +360,7 @@ func parseSlabLine(text string) (SlabCache, error) {
 	var nums [7]int64
 	for i := range 5 {
 		v, err := strconv.ParseInt(f[colon-5+i], 10, 64)
-		if err != nil {
+		if err != nil || v < 0 || v > maxSlabFigure {
 			return SlabCache{}, fmt.Errorf("%w: value %q", ErrMalformed, f[colon-5+i])
 		}
 		nums[i] = v
@@ -360,12 +377,12 @@ func parseSlabLine(text string) (SlabCache, error) {
 	}
 	for i := range 2 {
 		v, err := strconv.ParseInt(f[sd+1+i], 10, 64)
-		if err != nil {
+		if err != nil || v < 0 || v > maxSlabFigure {
 			return SlabCache{}, fmt.Errorf("%w: slabdata value %q", ErrMalformed, f[sd+1+i])
 		}
 		nums[5+i] = v
 	}
-	return SlabCache{
+	c := SlabCache{
 		Name:         strings.Join(f[:colon-5], " "),
 		ActiveObjs:   nums[0],
 		NumObjs:      nums[1],
@@ -374,8 +391,36 @@ func parseSlabLine(text string) (SlabCache, error) {
 		PagesPerSlab: nums[4],
 		ActiveSlabs:  nums[5],
 		NumSlabs:     nums[6],
-	}, nil
+	}
+	if err := c.check(); err != nil {
+		return SlabCache{}, err
+	}
+	return c, nil
 }
+
+// maxSlabFigure bounds each figure of a slabinfo line, and the products
+// SlabBytes and ActiveBytes take, so that they and their sums over a few
+// caches stay far from overflowing: 2^40 objects, slabs or pages is more
+// than any machine holds.
+const maxSlabFigure = 1 << 40
+
+// check returns an error wrapping ErrMalformed if a figure of c, or the
+// pages or the bytes of objects it adds up to, is beyond maxSlabFigure.
+func (c SlabCache) check() error {
+	for _, v := range [...]int64{c.ActiveObjs, c.NumObjs, c.ObjSize, c.ObjPerSlab, c.PagesPerSlab, c.ActiveSlabs, c.NumSlabs} {
+		if v < 0 || v > maxSlabFigure {
+			return fmt.Errorf("%w: %s: figure %d out of range", ErrMalformed, c.Name, v)
+		}
+	}
+	if mulOver(c.NumSlabs, c.PagesPerSlab, maxSlabFigure) || mulOver(c.NumObjs, c.ObjSize, maxSlabFigure) ||
+		mulOver(c.ActiveObjs, c.ObjSize, maxSlabFigure) {
+		return fmt.Errorf("%w: %s: more than 2^40 pages or bytes", ErrMalformed, c.Name)
+	}
+	return nil
+}
+
+// mulOver reports whether a×b, both in [0, max], exceeds max.
+func mulOver(a, b, max int64) bool { return a != 0 && b > max/a }
 
 // ReadSlabinfo reads and parses path, a file in the format of
 // /proc/slabinfo; "" means /proc/slabinfo, which needs root (see

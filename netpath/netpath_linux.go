@@ -278,7 +278,9 @@ func addRoute(prefix netip.Prefix, dev string) error {
 
 // parseAck looks in the netlink messages b for the acknowledgement
 // (NLMSG_ERROR) of request seq: ok reports whether it is there, errno is
-// what it says (0 for success).
+// what it says (0 for success). A message length shorter than a header or
+// past the end of b, a short NLMSG_ERROR, or an error code that is not 0
+// to -4095 is an error.
 func parseAck(b []byte, seq uint32) (errno unix.Errno, ok bool, err error) {
 	ne := binary.NativeEndian
 	for len(b) >= unix.SizeofNlMsghdr {
@@ -291,7 +293,11 @@ func parseAck(b []byte, seq uint32) (errno unix.Errno, ok bool, err error) {
 			if l < unix.SizeofNlMsghdr+4 {
 				return 0, false, errors.New("short NLMSG_ERROR")
 			}
-			return unix.Errno(-int32(ne.Uint32(b[unix.SizeofNlMsghdr:]))), true, nil
+			e := int32(ne.Uint32(b[unix.SizeofNlMsghdr:]))
+			if e > 0 || e < -4095 { // MAX_ERRNO
+				return 0, false, fmt.Errorf("error code %d is not an errno", e)
+			}
+			return unix.Errno(-e), true, nil
 		}
 		// Messages are padded to 4 bytes.
 		next := min(int(l+3)&^3, len(b))

@@ -102,7 +102,11 @@ type synKey struct {
 }
 
 // parseSYN reports whether pkt is an IPv4 TCP segment with SYN set and ACK
-// clear, and returns its 4-tuple and initial sequence number.
+// clear, and returns its 4-tuple and initial sequence number. A packet
+// whose headers do not fit in it (IHL below 5, a TCP data offset below 5,
+// a total length shorter than the headers or longer than pkt) or that is a
+// fragment other than the first is not taken for a SYN, and is then only
+// subject to Loss.
 func parseSYN(pkt []byte) (k synKey, isn uint32, ok bool) {
 	if len(pkt) < 20 || pkt[0]>>4 != 4 || pkt[9] != 6 {
 		return k, 0, false
@@ -112,6 +116,11 @@ func parseSYN(pkt []byte) (k synKey, isn uint32, ok bool) {
 		return k, 0, false // bad header, or a later fragment
 	}
 	tcp := pkt[ihl:]
+	doff := int(tcp[12]>>4) * 4
+	total := int(binary.BigEndian.Uint16(pkt[2:4]))
+	if doff < 20 || total < ihl+doff || total > len(pkt) {
+		return k, 0, false
+	}
 	if tcp[13]&(0x02|0x10) != 0x02 {
 		return k, 0, false
 	}
@@ -224,7 +233,8 @@ func (q *queue) pop() {
 }
 
 // parseDevDrops reads a /proc/net/dev table and returns the receive and
-// transmit drop counts of device dev.
+// transmit drop counts of device dev. A count that is not a decimal
+// integer from 0 to 2^63-1 is an error.
 func parseDevDrops(r io.Reader, dev string) (rx, tx int64, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -242,6 +252,9 @@ func parseDevDrops(r io.Reader, dev string) (rx, tx int64, err error) {
 		if err := errors.Join(err1, err2); err != nil {
 			return 0, 0, fmt.Errorf("netpath: /proc/net/dev: %s: %w", dev, err)
 		}
+		if rx < 0 || tx < 0 {
+			return 0, 0, fmt.Errorf("netpath: /proc/net/dev: %s: negative drop count %q or %q", dev, f[3], f[8+3])
+		}
 		return rx, tx, nil
 	}
 	if err := sc.Err(); err != nil {
@@ -250,8 +263,13 @@ func parseDevDrops(r io.Reader, dev string) (rx, tx int64, err error) {
 	return 0, 0, fmt.Errorf("netpath: /proc/net/dev: no device %s", dev)
 }
 
+// maxConfig bounds what configHasNetem reads of a kernel config, after
+// decompression: a real one is some 300 KiB.
+const maxConfig = 16 << 20
+
 // configHasNetem reports whether a kernel config (plain or gzipped, as
-// /proc/config.gz) builds sch_netem into the kernel.
+// /proc/config.gz) builds sch_netem into the kernel. It reads at most
+// maxConfig bytes of it, decompressed.
 func configHasNetem(r io.Reader) bool {
 	br := bufio.NewReader(r)
 	if magic, err := br.Peek(2); err == nil && bytes.Equal(magic, []byte{0x1f, 0x8b}) {
@@ -260,7 +278,9 @@ func configHasNetem(r io.Reader) bool {
 			return false
 		}
 		defer zr.Close()
-		br = bufio.NewReader(zr)
+		br = bufio.NewReader(io.LimitReader(zr, maxConfig))
+	} else {
+		br = bufio.NewReader(io.LimitReader(br, maxConfig))
 	}
 	sc := bufio.NewScanner(br)
 	for sc.Scan() {

@@ -68,6 +68,7 @@ func TestParseSYN(t *testing.T) {
 	opts := append(tcpPacket(cli, srv, 1, 2, 7, 0)[:20:20], make([]byte, 4)...)
 	opts[0] = 0x46 // 24-byte IP header
 	opts = append(opts, tcpPacket(cli, srv, 1, 2, 7, synFlag)[20:]...)
+	binary.BigEndian.PutUint16(opts[2:], uint16(len(opts)))
 	if _, isn, ok := parseSYN(opts); !ok || isn != 7 {
 		t.Error("SYN after IP options not found")
 	}
