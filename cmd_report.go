@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/spf13/pflag"
 )
 
@@ -107,21 +108,21 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	var buf bytes.Buffer
 	switch o.format {
 	case "text":
-		err = results.WriteReport(&buf, srcs)
+		err = view.WriteReport(&buf, srcs)
 	case "json":
 		err = results.Encode(&buf, results.Combine(srcs))
 	case "csv":
-		err = results.WriteCSV(&buf, srcs)
+		err = view.WriteCSV(&buf, srcs)
 	case "series-csv":
-		err = results.WriteSeriesCSV(&buf, srcs)
+		err = view.WriteSeriesCSV(&buf, srcs)
 	case "hgrm":
 		var n int
-		n, err = results.WriteHgrm(&buf, srcs, o.phases)
+		n, err = view.WriteHgrm(&buf, srcs, o.phases)
 		if err == nil && n == 0 {
 			err = fmt.Errorf("no run has latencies in phase %s", strings.Join(o.phases, " or "))
 		}
 	case "html":
-		err = results.WriteHTML(&buf, srcs)
+		err = view.WriteHTML(&buf, srcs)
 	}
 	if err != nil {
 		return exitCode(stderr, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -82,7 +83,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 		return usagef("%v (-o was written)", err)
 	}
 	if hlog != "" {
-		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
+		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return view.WriteHlog(w, doc) }); err != nil {
 			return fmt.Errorf("--hlog: %w", err)
 		}
 		if !quiet {
@@ -95,7 +96,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 			name = "run"
 		}
 		err := results.WriteAtomic(hgrm, func(w io.Writer) error {
-			_, err := results.WriteHgrm(w, []results.Source{{Name: name, Doc: doc}}, results.PhaseOrder)
+			_, err := view.WriteHgrm(w, []results.Source{{Name: name, Doc: doc}}, results.PhaseOrder)
 			return err
 		})
 		if err != nil {
@@ -243,7 +244,7 @@ func (p *plan) execute(argv []string, stdout, stderr io.Writer) int {
 		doc.Sysctls = p.host.original()
 	}
 	if !p.child {
-		if err := results.WriteTable(tableOut, doc); err != nil {
+		if err := view.WriteTable(tableOut, doc); err != nil {
 			return exitCode(stderr, err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 )
 
 // procsPlan splits one run over several connbench processes, for loads
@@ -212,7 +213,7 @@ func (pp *procsPlan) execute(argv []string, stdout, stderr io.Writer) int {
 	if o.output == "-" {
 		tableOut = stderr
 	}
-	if err := results.WriteTable(tableOut, doc); err != nil {
+	if err := view.WriteTable(tableOut, doc); err != nil {
 		return exitCode(stderr, err)
 	}
 	if o.output != "" {

@@ -235,7 +235,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	}
 	if window > 0 {
 		notes = append(notes, fmt.Sprintf("merged from %d generators (%s); rates are the sum of their rates over the %s all of them were measuring",
-			len(parts), strings.Join(names, ", "), Seconds(window)))
+			len(parts), strings.Join(names, ", "), window.Round(time.Millisecond)))
 	} else {
 		notes = append(notes, fmt.Sprintf("merged from %d generators (%s), whose measured times did not overlap: rates are the sum of each one's whole-run rate",
 			len(parts), strings.Join(names, ", ")))
