@@ -8,7 +8,7 @@ import (
 
 	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/kernel"
-	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/spf13/pflag"
 )
 
@@ -45,8 +45,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		items = append(items, explain.Item{
 			Title:   "open files",
-			Setting: fmt.Sprintf("RLIMIT_NOFILE %s (hard %s)", results.Count(int64(soft)), results.Count(int64(hard))),
-			Meaning: fmt.Sprintf("one connbench process holds at most ~%s connections (each is a descriptor; TIME_WAIT sockets are not); with the built-in listener in the same process, half that. A server here meets the same wall.", results.Count(int64(max(soft, 64)-64))),
+			Setting: fmt.Sprintf("RLIMIT_NOFILE %s (hard %s)", view.Count(int64(soft)), view.Count(int64(hard))),
+			Meaning: fmt.Sprintf("one connbench process holds at most ~%s connections (each is a descriptor; TIME_WAIT sockets are not); with the built-in listener in the same process, half that. A server here meets the same wall.", view.Count(int64(max(soft, 64)-64))),
 			Warn:    hard < 65536,
 		})
 	}
@@ -57,7 +57,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			var parts []string
 			for st := kernel.State(1); st < kernel.NumStates; st++ {
 				if n := smp.States[st]; n > 0 {
-					parts = append(parts, fmt.Sprintf("%s %s", st, results.Count(int64(n))))
+					parts = append(parts, fmt.Sprintf("%s %s", st, view.Count(int64(n))))
 				}
 			}
 			if len(parts) == 0 {

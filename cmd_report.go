@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/spf13/pflag"
 )
 
@@ -44,7 +45,7 @@ Examples:
 Flags:
 `
 
-var reportFormats = []string{"text", "json", "csv", "series-csv", "hgrm", "html"}
+var reportFormats = view.Names()
 
 type reportOptions struct {
 	format string
@@ -81,7 +82,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	var o reportOptions
-	fs.StringVarP(&o.format, "format", "f", "text", "text, json, csv, series-csv, hgrm or html")
+	fs.StringVarP(&o.format, "format", "f", "text", strings.Join(reportFormats[:len(reportFormats)-1], ", ")+" or "+reportFormats[len(reportFormats)-1])
 	fs.StringVarP(&o.output, "output", "o", "-", "write to this file (- for stdout); written whole or not at all")
 	fs.StringVar(&o.phase, "phase", "transaction", "hgrm: the phase(s) to write, comma-separated, or all")
 	if err := fs.Parse(args); err != nil {
@@ -104,25 +105,9 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
+	render, _ := view.Lookup(o.format) // validate checked the name
 	var buf bytes.Buffer
-	switch o.format {
-	case "text":
-		err = results.WriteReport(&buf, srcs)
-	case "json":
-		err = results.Encode(&buf, results.Combine(srcs))
-	case "csv":
-		err = results.WriteCSV(&buf, srcs)
-	case "series-csv":
-		err = results.WriteSeriesCSV(&buf, srcs)
-	case "hgrm":
-		var n int
-		n, err = results.WriteHgrm(&buf, srcs, o.phases)
-		if err == nil && n == 0 {
-			err = fmt.Errorf("no run has latencies in phase %s", strings.Join(o.phases, " or "))
-		}
-	case "html":
-		err = results.WriteHTML(&buf, srcs)
-	}
+	err = render(&buf, srcs, view.Options{Phases: o.phases})
 	if err != nil {
 		return exitCode(stderr, err)
 	}

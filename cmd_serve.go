@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/connbench/connbench/listener"
-	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/runner"
 	"github.com/spf13/pflag"
 )
@@ -106,8 +106,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	ln.Close()
 	s := ln.Stats()
 	fmt.Fprintf(stdout, "connbench: served %s connections, %s requests; %s bytes in, %s bytes out; %s resets, %s errors; CPU %s user, %s system\n",
-		results.Count(s.Accepted), results.Count(s.Requests), results.Count(s.BytesReceived), results.Count(s.BytesSent),
-		results.Count(s.Resets), results.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
+		view.Count(s.Accepted), view.Count(s.Requests), view.Count(s.BytesReceived), view.Count(s.BytesSent),
+		view.Count(s.Resets), view.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
 	return exitOK
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/runner"
 )
 
@@ -21,7 +22,7 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	if s.Output == "-" {
 		tableOut = stderr
 	}
-	if werr := results.WriteTable(tableOut, doc); werr != nil {
+	if werr := view.WriteTable(tableOut, doc); werr != nil {
 		return exitCode(stderr, werr)
 	}
 	if s.Output != "" {
@@ -57,7 +58,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 		return usagef("%v (-o was written)", err)
 	}
 	if hlog != "" {
-		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return results.WriteHlog(w, doc) }); err != nil {
+		if err := results.WriteAtomic(hlog, func(w io.Writer) error { return view.WriteHlog(w, doc) }); err != nil {
 			return fmt.Errorf("--hlog: %w", err)
 		}
 		if !quiet {
@@ -70,7 +71,7 @@ func writeHistograms(doc *results.Document, hlog, hgrm, output string, quiet boo
 			name = "run"
 		}
 		err := results.WriteAtomic(hgrm, func(w io.Writer) error {
-			_, err := results.WriteHgrm(w, []results.Source{{Name: name, Doc: doc}}, results.PhaseOrder)
+			_, err := view.WriteHgrm(w, []results.Source{{Name: name, Doc: doc}}, results.PhaseOrder)
 			return err
 		})
 		if err != nil {

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 )
 
 // Item is one line of the checklist: a setting and what it means here.
@@ -30,7 +30,7 @@ func Checklist(sc map[string]string) []Item {
 			Title:   "ephemeral ports",
 			Setting: "net.ipv4.ip_local_port_range = " + get("net.ipv4.ip_local_port_range"),
 			Meaning: fmt.Sprintf("%s local ports per (source address, destination address:port). A graceful close holds the closer's port 60 s in TIME_WAIT, so without TIME_WAIT reuse one source address sustains %s new connections/s to one destination (%s / 60 s); beyond that connect() fails with EADDRNOTAVAIL. More source addresses (connbench --source), more destination ports, or pooling multiply it.",
-				results.Count(int64(ports)), results.Count(int64(ports/60)), results.Count(int64(ports))),
+				view.Count(int64(ports)), view.Count(int64(ports/60)), view.Count(int64(ports))),
 			Warn: ports < 16384,
 		})
 	}
@@ -48,7 +48,7 @@ func Checklist(sc map[string]string) []Item {
 		case 1:
 			it.Meaning = fmt.Sprintf("on: connect() may take over a TIME_WAIT port once it is %d ms old (safe: timestamps tell old segments apart).", delay)
 		case 2:
-			it.Meaning = fmt.Sprintf("loopback only: connect() takes over TIME_WAIT ports %d ms old toward 127.0.0.0/8 and ::1 only; toward other hosts each port waits 60 s. Loopback churn to one destination tops out near %s/s (even ports first). For remote backends consider 1, or pooling.", delay, results.Count(int64(ports/2*1000/max(delay, 1))))
+			it.Meaning = fmt.Sprintf("loopback only: connect() takes over TIME_WAIT ports %d ms old toward 127.0.0.0/8 and ::1 only; toward other hosts each port waits 60 s. Loopback churn to one destination tops out near %s/s (even ports first). For remote backends consider 1, or pooling.", delay, view.Count(int64(ports/2*1000/max(delay, 1))))
 		}
 		if v != 0 && ts == 0 {
 			it.Meaning += " But tcp_timestamps = 0: reuse needs timestamps and does not happen."
@@ -59,23 +59,23 @@ func Checklist(sc map[string]string) []Item {
 	if v, ok := atoi(get("net.ipv4.tcp_max_tw_buckets")); ok {
 		items = append(items, Item{
 			Title:   "TIME_WAIT cap",
-			Setting: "net.ipv4.tcp_max_tw_buckets = " + results.Count(int64(v)),
-			Meaning: fmt.Sprintf("at most %s TIME_WAIT sockets at once; past that new ones are destroyed at once (counter TCPTimeWaitOverflow), which frees ports early. Reached by closing more than %s connections/s (this many / 60 s).", results.Count(int64(v)), results.Count(int64(v/60))),
+			Setting: "net.ipv4.tcp_max_tw_buckets = " + view.Count(int64(v)),
+			Meaning: fmt.Sprintf("at most %s TIME_WAIT sockets at once; past that new ones are destroyed at once (counter TCPTimeWaitOverflow), which frees ports early. Reached by closing more than %s connections/s (this many / 60 s).", view.Count(int64(v)), view.Count(int64(v/60))),
 		})
 	}
 	if v, ok := atoi(get("net.core.somaxconn")); ok {
 		items = append(items, Item{
 			Title:   "accept queue",
-			Setting: "net.core.somaxconn = " + results.Count(int64(v)),
-			Meaning: fmt.Sprintf("listen() backlogs are capped at %s completed connections waiting for accept(). When a queue is full, SYNs and final ACKs are dropped (ListenOverflows, ListenDrops) and clients retry after 1 s, 2 s, 4 s ...", results.Count(int64(v))),
+			Setting: "net.core.somaxconn = " + view.Count(int64(v)),
+			Meaning: fmt.Sprintf("listen() backlogs are capped at %s completed connections waiting for accept(). When a queue is full, SYNs and final ACKs are dropped (ListenOverflows, ListenDrops) and clients retry after 1 s, 2 s, 4 s ...", view.Count(int64(v))),
 			Warn:    v < 1024,
 		})
 	}
 	if v, ok := atoi(get("net.ipv4.tcp_max_syn_backlog")); ok {
 		items = append(items, Item{
 			Title:   "SYN queue",
-			Setting: "net.ipv4.tcp_max_syn_backlog = " + results.Count(int64(v)),
-			Meaning: fmt.Sprintf("up to about %s half-open connections (SYN_RECV) per listener, also bounded by its backlog; past that SYN cookies take over if enabled, else SYNs are dropped.", results.Count(int64(v))),
+			Setting: "net.ipv4.tcp_max_syn_backlog = " + view.Count(int64(v)),
+			Meaning: fmt.Sprintf("up to about %s half-open connections (SYN_RECV) per listener, also bounded by its backlog; past that SYN cookies take over if enabled, else SYNs are dropped.", view.Count(int64(v))),
 		})
 	}
 	if v, ok := atoi(get("net.ipv4.tcp_syncookies")); ok {

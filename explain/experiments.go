@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 )
 
 // handshakeModes counts handshakes by the SYN retransmission they waited
@@ -25,7 +26,7 @@ func handshakeModes(p results.Phase) string {
 		bands[min(i, 4)] += b.Count
 	}
 	return fmt.Sprintf("%s handshakes took under 0.5 s, %s about 1 s, %s about 2 s, %s about 3 s and %s longer: each second is a SYN (or SYN-ACK) retransmission timeout",
-		results.Count(bands[0]), results.Count(bands[1]), results.Count(bands[2]), results.Count(bands[3]), results.Count(bands[4]))
+		view.Count(bands[0]), view.Count(bands[1]), view.Count(bands[2]), view.Count(bands[3]), view.Count(bands[4]))
 }
 
 // experimentNotes explains what a backlog, synflood or --leak run shows.
@@ -41,14 +42,14 @@ func experimentNotes(r *results.Run, c Context) []string {
 		}
 		if total > 0 {
 			out = append(out, fmt.Sprintf("%s of %s connections got through (%.1f%%); %s failed (timeouts: the client gave up, --connect-timeout %s, --timeout %s); %s were still waiting at the end",
-				results.Count(r.Counts.Transactions), results.Count(total), 100*float64(r.Counts.Transactions)/float64(total),
-				results.Count(r.FailuresTotal), c.Config.Timeouts.Connect, c.Config.Timeouts.Response, results.Count(r.Unfinished())))
+				view.Count(r.Counts.Transactions), view.Count(total), 100*float64(r.Counts.Transactions)/float64(total),
+				view.Count(r.FailuresTotal), c.Config.Timeouts.Connect, c.Config.Timeouts.Response, view.Count(r.Unfinished())))
 		}
 	case "synflood":
 		if total > 0 {
 			out = append(out, fmt.Sprintf("legitimate clients: %s of %s transactions started succeeded (%.1f%%; %s failed, %s still waiting at the end) while the flood ran",
-				results.Count(r.Counts.Transactions), results.Count(total), 100*float64(r.Counts.Transactions)/float64(total),
-				results.Count(r.FailuresTotal), results.Count(r.Unfinished())))
+				view.Count(r.Counts.Transactions), view.Count(total), 100*float64(r.Counts.Transactions)/float64(total),
+				view.Count(r.FailuresTotal), view.Count(r.Unfinished())))
 		}
 		if l := r.Listener; l != nil && l.Counters != nil {
 			if l.Counters["TcpExt.SyncookiesSent"] > 0 {
@@ -60,7 +61,7 @@ func experimentNotes(r *results.Run, c Context) []string {
 	}
 	if l := r.Listener; l != nil && l.Leaked > 0 {
 		out = append(out, fmt.Sprintf("--leak: the listener never closed %s connections after the client closed them: they sit in CLOSE_WAIT (peak %s) and each holds a descriptor (peak %s) until the process runs out (EMFILE) — a server that misses read() returning 0 and never calls close()",
-			results.Count(l.Leaked), results.Count(int64(l.PeakStates["close_wait"])), results.Count(l.PeakDescriptors)))
+			view.Count(l.Leaked), view.Count(int64(l.PeakStates["close_wait"])), view.Count(l.PeakDescriptors)))
 	}
 	return out
 }

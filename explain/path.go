@@ -5,6 +5,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -38,7 +39,7 @@ func fastOpenNotes(r *results.Run, mode dialer.FastOpenMode) []string {
 			why = "no SYN carried data: the server's net.ipv4.tcp_fastopen lacks bit 0x2 or its listener has no TCP_FASTOPEN queue, a middlebox strips the option, or the kernel's blackhole detection disabled Fast Open (TcpExt.TCPFastOpenBlackhole)"
 		}
 		out = append(out, fmt.Sprintf("warning: Fast Open was asked for, but only %s of %s connections (%.1f%%) had their request in the SYN: %s",
-			results.Count(t.SYNData), results.Count(t.FastOpen), 100*share, why))
+			view.Count(t.SYNData), view.Count(t.FastOpen), 100*share, why))
 	}
 	return out
 }

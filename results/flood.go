@@ -21,9 +21,7 @@ func mergeFlood(parts []part) *Flood {
 		if out == nil {
 			out = &Flood{Sources: f.Sources, FirstError: f.FirstError}
 		}
-		out.RatePerSec += f.RatePerSec
-		out.Sent += f.Sent
-		out.Errors += f.Errors
+		out.Add(f)
 	}
 	return out
 }

@@ -176,18 +176,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	for _, p := range parts {
 		x := p.run
 		r.Partial = r.Partial || x.Partial
-		r.Counts.Connections += x.Counts.Connections
-		r.Counts.Transactions += x.Counts.Transactions
-		r.Counts.BytesSent += x.Counts.BytesSent
-		r.Counts.BytesReceived += x.Counts.BytesReceived
-		for c, n := range x.Failures {
-			r.Failures[c] += n
-		}
-		r.FailuresTotal += x.FailuresTotal
-		r.CPU.UserNs += x.CPU.UserNs
-		r.CPU.SysNs += x.CPU.SysNs
-		r.CPU.ProcessUserNs += x.CPU.ProcessUserNs
-		r.CPU.ProcessSysNs += x.CPU.ProcessSysNs
+		r.Add(x)
 		if p.run != a && !sameJSON(x.Config, a.Config) {
 			differ = append(differ, p.name)
 		}
@@ -197,12 +186,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 			}
 		}
 	}
-	if r.Counts.Connections > 0 {
-		r.CPU.UserNsPerConn = float64(r.CPU.UserNs) / float64(r.Counts.Connections)
-	}
-	if r.Counts.Transactions > 0 {
-		r.CPU.UserNsPerTransaction = float64(r.CPU.UserNs) / float64(r.Counts.Transactions)
-	}
+	r.CPU.Per(r.Counts)
 
 	var err error
 	if r.Phases, err = mergePhases(parts, func(x *Run) map[string]Phase { return x.Phases }, "phase"); err != nil {
@@ -235,7 +219,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	}
 	if window > 0 {
 		notes = append(notes, fmt.Sprintf("merged from %d generators (%s); rates are the sum of their rates over the %s all of them were measuring",
-			len(parts), strings.Join(names, ", "), Seconds(window)))
+			len(parts), strings.Join(names, ", "), window.Round(time.Millisecond)))
 	} else {
 		notes = append(notes, fmt.Sprintf("merged from %d generators (%s), whose measured times did not overlap: rates are the sum of each one's whole-run rate",
 			len(parts), strings.Join(names, ", ")))
@@ -323,12 +307,10 @@ func mergeRates(parts []part, from, to time.Time) Rates {
 			}
 		}
 		if covered > 0 {
-			out.TransactionsPerSec += float64(tx) / (float64(covered) / 1e9)
-			out.ConnsPerSec += float64(conns) / (float64(covered) / 1e9)
+			out.Add(Rates{TransactionsPerSec: float64(tx) / (float64(covered) / 1e9), ConnsPerSec: float64(conns) / (float64(covered) / 1e9)})
 			continue
 		}
-		out.TransactionsPerSec += p.run.Rates.TransactionsPerSec
-		out.ConnsPerSec += p.run.Rates.ConnsPerSec
+		out.Add(p.run.Rates)
 	}
 	return out
 }
@@ -394,38 +376,9 @@ func mergeSeries(parts []part, origin time.Time, sameHost bool) ([]Interval, err
 				slots[slot] = a
 			}
 			m := &a.iv
-			m.Warmup = m.Warmup || iv.Warmup
-			m.Transactions += iv.Transactions
-			m.Connections += iv.Connections
-			m.BytesSent += iv.BytesSent
-			m.BytesReceived += iv.BytesReceived
-			m.FailuresTotal += iv.FailuresTotal
-			m.Inflight += iv.Inflight
 			// On one host every generator samples the same kernel: its
 			// socket counts and counters are one observation, not parts.
-			if sameHost {
-				m.PortsInUse = max(m.PortsInUse, iv.PortsInUse)
-			} else {
-				m.PortsInUse += iv.PortsInUse
-			}
-			m.Failures = addCounts(m.Failures, iv.Failures)
-			if sameHost {
-				m.Counters = maxCounts(m.Counters, iv.Counters)
-			} else {
-				m.Counters = addCounts(m.Counters, iv.Counters)
-			}
-			if len(iv.States) > 0 {
-				if m.States == nil {
-					m.States = map[string]int{}
-				}
-				for k, v := range iv.States {
-					if sameHost {
-						m.States[k] = max(m.States[k], v)
-						continue
-					}
-					m.States[k] += v
-				}
-			}
+			m.Add(iv, sameHost)
 			pp := a.perPart[pi]
 			if pp == nil {
 				pp = &[3]int64{}
@@ -495,19 +448,6 @@ func mergeSeries(parts []part, origin time.Time, sameHost bool) ([]Interval, err
 	return out, nil
 }
 
-func addCounts(dst, src map[string]int64) map[string]int64 {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = map[string]int64{}
-	}
-	for k, v := range src {
-		dst[k] += v
-	}
-	return dst
-}
-
 func mergeSchedule(parts []part) *Schedule {
 	var out *Schedule
 	for _, p := range parts {
@@ -518,9 +458,7 @@ func mergeSchedule(parts []part) *Schedule {
 		if out == nil {
 			out = &Schedule{}
 		}
-		out.RatePerSec += s.RatePerSec
-		out.RateEndPerSec += s.RateEndPerSec
-		out.Behind += s.Behind
+		out.Add(s)
 	}
 	return out
 }
@@ -544,25 +482,7 @@ func mergeKernel(parts []part, series []Interval, sameHost bool) *Kernel {
 		} else if !sameHost {
 			capacity += PortCapacity(k)
 		}
-		for s, v := range k.PeakStates {
-			if out.PeakStates == nil {
-				out.PeakStates = map[string]int{}
-			}
-			if sameHost {
-				out.PeakStates[s] = max(out.PeakStates[s], v)
-			} else {
-				out.PeakStates[s] += v
-			}
-		}
-		if sameHost {
-			out.Counters = maxCounts(out.Counters, k.Counters)
-			out.PeakPortsInUse = max(out.PeakPortsInUse, k.PeakPortsInUse)
-		} else {
-			out.Counters = addCounts(out.Counters, k.Counters)
-			out.PeakPortsInUse += k.PeakPortsInUse
-		}
-		out.Samples += k.Samples
-		out.SampleMaxNs = max(out.SampleMaxNs, k.SampleMaxNs)
+		out.Add(k, sameHost)
 	}
 	if out == nil {
 		return nil
@@ -631,42 +551,11 @@ func mergeListener(parts []part) *Listener {
 		if !slices.Contains(addrs, l.Addr) {
 			addrs = append(addrs, l.Addr)
 		}
-		out.Accepted += l.Accepted
-		out.Requests += l.Requests
-		out.BytesReceived += l.BytesReceived
-		out.BytesSent += l.BytesSent
-		out.Resets += l.Resets
-		out.Errors += l.Errors
-		out.CPUUserNs += l.CPUUserNs
-		out.CPUSysNs += l.CPUSysNs
-		out.Leaked += l.Leaked
-		out.PeakDescriptors += l.PeakDescriptors // separate listeners: an upper bound of the joint peak
-		for k, v := range l.PeakStates {
-			if out.PeakStates == nil {
-				out.PeakStates = map[string]int{}
-			}
-			out.PeakStates[k] = max(out.PeakStates[k], v) // one kernel's sockets, seen by each
-		}
-		out.Counters = maxCounts(out.Counters, l.Counters)
+		out.Add(l)
 	}
 	sort.Strings(addrs)
 	out.Addr = strings.Join(addrs, ", ")
 	return &out
-}
-
-// maxCounts keeps, per key, the larger of dst and src: the same kernel's
-// counters seen by several generators on one host.
-func maxCounts(dst, src map[string]int64) map[string]int64 {
-	if len(src) == 0 {
-		return dst
-	}
-	if dst == nil {
-		dst = map[string]int64{}
-	}
-	for k, v := range src {
-		dst[k] = max(dst[k], v)
-	}
-	return dst
 }
 
 // mergeStatuses sums the parts' answer counts; nil when none has them.

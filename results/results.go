@@ -1,9 +1,13 @@
-// Package results is connbench's result document: its types, JSON encoding
-// and decoding, and the text table a run prints. A document describes itself
-// (schema version, tool version, host, sysctls, the configuration of every
-// run) so that two files can be compared months later, and it carries each
-// latency histogram losslessly (HdrHistogram V2, base64) next to the
-// percentiles, so files from several generators merge exactly.
+// Package results is the result model: connbench's result document (runs,
+// phases and their histograms, counters), its JSON encoding, reading, safe
+// writing, combining and merging; it never renders (views are in
+// results/view).
+//
+// A document describes itself (schema version, tool version, host, sysctls,
+// the configuration of every run) so that two files can be compared months
+// later, and it carries each latency histogram losslessly (HdrHistogram V2,
+// base64) next to the percentiles, so files from several generators merge
+// exactly.
 //
 // The schema is documented in SCHEMA.md beside this file.
 package results
@@ -330,4 +334,17 @@ func (r *Run) SuccessShare() float64 {
 		return -1
 	}
 	return float64(r.Counts.Transactions) / float64(n)
+}
+
+// PhaseOrder is the order phases are shown in.
+var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction", "scheduled", "start_lag",
+	"connect_first_byte", "connect_first_byte_cold", "connect_first_byte_warm"}
+
+// PortCapacity is the number of ephemeral ports the run could use toward
+// its target: port_range_size × sources; 0 when unknown.
+func PortCapacity(k *Kernel) int {
+	if k == nil || k.PortRangeSize <= 0 {
+		return 0
+	}
+	return k.PortRangeSize * max(k.Sources, 1)
 }

@@ -36,12 +36,7 @@ func mergeTCPInfo(parts []part) *TCPInfo {
 		if out == nil {
 			out = &TCPInfo{}
 		}
-		out.Handshakes += t.Handshakes
-		out.Retransmitted += t.Retransmitted
-		out.RTOs += t.RTOs
-		out.HasRTO = out.HasRTO || t.HasRTO
-		out.FastOpen += t.FastOpen
-		out.SYNData += t.SYNData
+		out.Add(t)
 	}
 	return out
 }

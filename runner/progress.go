@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/workloads"
 	"golang.org/x/sys/unix"
 )
@@ -101,9 +101,9 @@ func (p *progress) format(iv workloads.Interval) string {
 		total = "/" + p.cfg.Duration.String()
 	}
 	if iv.Warmup {
-		fmt.Fprintf(&b, "  warm-up %s", results.Seconds(iv.End+p.cfg.Warmup))
+		fmt.Fprintf(&b, "  warm-up %s", view.Seconds(iv.End+p.cfg.Warmup))
 	} else {
-		fmt.Fprintf(&b, "  %s%s", results.Seconds(iv.End), total)
+		fmt.Fprintf(&b, "  %s%s", view.Seconds(iv.End), total)
 	}
 	secs := (iv.End - iv.Start).Seconds()
 	if secs <= 0 {
@@ -111,16 +111,16 @@ func (p *progress) format(iv workloads.Interval) string {
 	}
 	if p.cfg.Workload == "hold" {
 		// Inflight is what is open or opening; the rate is of opens.
-		fmt.Fprintf(&b, "  open %s of %s  %s opened/s (asked %s)", results.Count(int64(iv.Inflight)), results.Count(p.cfg.Requests),
-			results.Count(int64(float64(iv.Connections)/secs)), results.Count(int64(p.cfg.Rate)))
+		fmt.Fprintf(&b, "  open %s of %s  %s opened/s (asked %s)", view.Count(int64(iv.Inflight)), view.Count(p.cfg.Requests),
+			view.Count(int64(float64(iv.Connections)/secs)), view.Count(int64(p.cfg.Rate)))
 		if iv.Transactions > 0 {
-			fmt.Fprintf(&b, "  %s pings/s", results.Count(int64(float64(iv.Transactions)/secs)))
+			fmt.Fprintf(&b, "  %s pings/s", view.Count(int64(float64(iv.Transactions)/secs)))
 		}
 	} else {
-		fmt.Fprintf(&b, "  %s tx/s", results.Count(int64(float64(iv.Transactions)/secs)))
+		fmt.Fprintf(&b, "  %s tx/s", view.Count(int64(float64(iv.Transactions)/secs)))
 	}
 	if p.cfg.Rate > 0 && p.cfg.Workload != "hold" {
-		fmt.Fprintf(&b, " (asked %s)", results.Count(int64(p.cfg.Rate)))
+		fmt.Fprintf(&b, " (asked %s)", view.Count(int64(p.cfg.Rate)))
 	}
 	phases := []string{workloads.PhaseHandshake, workloads.PhaseTransaction}
 	if workloads.Registry[p.cfg.Workload].Persistent && p.cfg.Workload != "hold" {
@@ -128,7 +128,7 @@ func (p *progress) format(iv workloads.Interval) string {
 	}
 	for _, ph := range phases {
 		if s, ok := iv.Phases[ph]; ok && s.Count > 0 {
-			fmt.Fprintf(&b, "  p99 %s %s", ph, results.Dur(s.P99Ns))
+			fmt.Fprintf(&b, "  p99 %s %s", ph, view.Dur(s.P99Ns))
 			break
 		}
 	}
@@ -136,12 +136,12 @@ func (p *progress) format(iv workloads.Interval) string {
 	for _, v := range iv.Failures {
 		fails += v
 	}
-	fmt.Fprintf(&b, "  failures %s", results.Count(fails))
+	fmt.Fprintf(&b, "  failures %s", view.Count(fails))
 	if iv.States != nil {
-		fmt.Fprintf(&b, "  TIME_WAIT %s", results.Count(int64(iv.States["time_wait"])))
+		fmt.Fprintf(&b, "  TIME_WAIT %s", view.Count(int64(iv.States["time_wait"])))
 		if p.cfg.PortRange > 0 {
 			n := max(1, len(p.cfg.Socket.Sources))
-			fmt.Fprintf(&b, "  ports %s/%s", results.Count(int64(iv.PortsInUse)), results.Count(int64(p.cfg.PortRange*n)))
+			fmt.Fprintf(&b, "  ports %s/%s", view.Count(int64(iv.PortsInUse)), view.Count(int64(p.cfg.PortRange*n)))
 		}
 	}
 	return b.String()

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
 // HgrmTicksPerHalfDistance is the number of percentile rows per halving of
@@ -34,7 +35,7 @@ const hgrmScale = 1e6
 // blocks are separated by two blank lines, so gnuplot reads block i as
 // "index i". A run without the phase, or with no values in it, has no
 // block. It returns the number of blocks written and the error of w.
-func WriteHgrm(w io.Writer, srcs []Source, phases []string) (int, error) {
+func WriteHgrm(w io.Writer, srcs []results.Source, phases []string) (int, error) {
 	var b strings.Builder
 	n := 0
 	for _, s := range srcs {
@@ -58,7 +59,7 @@ func WriteHgrm(w io.Writer, srcs []Source, phases []string) (int, error) {
 					b.WriteString("\n\n")
 				}
 				// A name or label from a file stays on its comment line.
-				fmt.Fprintf(&b, "# %s run %s phase %s", Printable(s.Name), Printable(r.Label), ph)
+				fmt.Fprintf(&b, "# %s run %s phase %s", results.Printable(s.Name), results.Printable(r.Label), ph)
 				if r.Repetition > 0 {
 					fmt.Fprintf(&b, " repetition %d", r.Repetition)
 				}

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
 // WriteHTML writes a report of the sources as one self-contained HTML page:
@@ -26,7 +27,7 @@ import (
 // time against the ephemeral port capacity, failures by class over time,
 // the text table, and tables of the configuration, sysctls and host.
 // Several sources also get their spectra overlaid in one section.
-func WriteHTML(w io.Writer, srcs []Source) error {
+func WriteHTML(w io.Writer, srcs []results.Source) error {
 	var b bytes.Buffer
 	title := "connbench report"
 	if len(srcs) == 1 {
@@ -53,7 +54,7 @@ func WriteHTML(w io.Writer, srcs []Source) error {
 		}
 	}
 	if len(srcs) > 1 {
-		all := Combine(srcs)
+		all := results.Combine(srcs)
 		b.WriteString("<section id=\"all\">\n<h2>All files together</h2>\n")
 		b.WriteString("<p class=\"meta\">Every run of every file, its percentile spectrum overlaid per phase. A label seen in several files is prefixed with its file.</p>\n")
 		if err := writeSpectra(&b, "all", all.Runs); err != nil {
@@ -67,7 +68,7 @@ func WriteHTML(w io.Writer, srcs []Source) error {
 	return err
 }
 
-func writeHTMLDoc(b *bytes.Buffer, id string, s Source) error {
+func writeHTMLDoc(b *bytes.Buffer, id string, s results.Source) error {
 	d := s.Doc
 	fmt.Fprintf(b, "<section id=\"%s\">\n<h2>%s</h2>\n", id, esc(s.Name))
 	meta := []string{fmt.Sprintf("%s %s", d.Tool.Name, d.Tool.Version), "host " + d.Host.Hostname, "kernel " + d.Host.Kernel,
@@ -89,7 +90,7 @@ func writeHTMLDoc(b *bytes.Buffer, id string, s Source) error {
 	for _, h := range Headline(d) {
 		fmt.Fprintf(b, "<p class=\"headline\">%s</p>\n", esc(h))
 	}
-	runs := make([]*Run, len(d.Runs))
+	runs := make([]*results.Run, len(d.Runs))
 	for i := range d.Runs {
 		runs[i] = &d.Runs[i]
 	}
@@ -113,7 +114,7 @@ func writeHTMLDoc(b *bytes.Buffer, id string, s Source) error {
 }
 
 // runName is a run's name in legends and table headers.
-func runName(r *Run) string {
+func runName(r *results.Run) string {
 	n := r.Label
 	if r.Repetition > 0 {
 		n += fmt.Sprintf(" #%d", r.Repetition)
@@ -169,7 +170,7 @@ func Spectrum(rec *histogram.Recorder) (x, y []float64) {
 
 // writeSpectra draws one percentile-spectrum chart per phase, the runs
 // overlaid.
-func writeSpectra(b *bytes.Buffer, id string, runs []Run) error {
+func writeSpectra(b *bytes.Buffer, id string, runs []results.Run) error {
 	var phases []string
 	{
 		set := map[string]bool{}
@@ -180,7 +181,7 @@ func writeSpectra(b *bytes.Buffer, id string, runs []Run) error {
 				}
 			}
 		}
-		phases = ordered(set, PhaseOrder)
+		phases = ordered(set, results.PhaseOrder)
 	}
 	b.WriteString("<h3>Latency percentiles</h3>\n")
 	if len(phases) == 0 {
@@ -230,9 +231,9 @@ func writeFigure(b *bytes.Buffer, c *chart) {
 }
 
 // midpoints returns the intervals' midpoints in seconds.
-func mid(iv Interval) float64 { return float64(iv.StartNs+iv.EndNs) / 2 / 1e9 }
+func mid(iv results.Interval) float64 { return float64(iv.StartNs+iv.EndNs) / 2 / 1e9 }
 
-func warmupEnd(runs []*Run) (bool, float64) {
+func warmupEnd(runs []*results.Run) (bool, float64) {
 	for _, r := range runs {
 		for _, iv := range r.Series {
 			if iv.Warmup || iv.StartNs < 0 {
@@ -245,7 +246,7 @@ func warmupEnd(runs []*Run) (bool, float64) {
 
 // timeAxis is the x axis of the time charts: from the earliest interval
 // start to the latest end, in seconds.
-func timeAxis(runs []*Run) axis {
+func timeAxis(runs []*results.Run) axis {
 	a := axis{title: timeTitle, format: tickSeconds}
 	first := true
 	for _, r := range runs {
@@ -263,7 +264,7 @@ func timeAxis(runs []*Run) axis {
 	return a
 }
 
-func hasSeries(runs []*Run) bool {
+func hasSeries(runs []*results.Run) bool {
 	for _, r := range runs {
 		if len(r.Series) > 0 {
 			return true
@@ -275,7 +276,7 @@ func hasSeries(runs []*Run) bool {
 const timeTitle = "time since the measured start (s)"
 
 // writeTimelines draws the per-interval rates and latency of every run.
-func writeTimelines(b *bytes.Buffer, id string, runs []*Run) {
+func writeTimelines(b *bytes.Buffer, id string, runs []*results.Run) {
 	b.WriteString("<h3>Over time</h3>\n")
 	if !hasSeries(runs) {
 		b.WriteString("<p class=\"none\">No time series in this file.</p>\n")
@@ -328,7 +329,7 @@ func writeTimelines(b *bytes.Buffer, id string, runs []*Run) {
 
 	// Latency per interval: the transaction phase when there is one.
 	ph := ""
-	for _, cand := range append(append([]string{}, "transaction"), PhaseOrder...) {
+	for _, cand := range append(append([]string{}, "transaction"), results.PhaseOrder...) {
 		for _, r := range runs {
 			for _, iv := range r.Series {
 				if p, ok := iv.Phases[cand]; ok && p.Count > 0 && ph == "" {
@@ -378,7 +379,7 @@ func writeTimelines(b *bytes.Buffer, id string, runs []*Run) {
 
 // writeStates draws each run's client sockets by TCP state at the end of
 // each interval, with the ephemeral port capacity as a limit line.
-func writeStates(b *bytes.Buffer, id string, runs []*Run) {
+func writeStates(b *bytes.Buffer, id string, runs []*results.Run) {
 	b.WriteString("<h3>Socket states</h3>\n")
 	sampled := false
 	for _, r := range runs {
@@ -397,9 +398,9 @@ func writeStates(b *bytes.Buffer, id string, runs []*Run) {
 		if len(r.Series) == 0 {
 			continue
 		}
-		shade, to := warmupEnd([]*Run{r})
+		shade, to := warmupEnd([]*results.Run{r})
 		c := chart{id: fmt.Sprintf("%s-states-%d", id, i), title: "Socket states: " + runName(r),
-			x: timeAxis([]*Run{r}), y: axis{title: "sockets", zero: true, format: tickCount},
+			x: timeAxis([]*results.Run{r}), y: axis{title: "sockets", zero: true, format: tickCount},
 			shade: shade, shadeTo: to}
 		set := map[string]bool{}
 		peak := 0
@@ -426,7 +427,7 @@ func writeStates(b *bytes.Buffer, id string, runs []*Run) {
 			ports.y = append(ports.y, float64(iv.PortsInUse))
 		}
 		c.lines = append(c.lines, ports)
-		if capacity := PortCapacity(r.Kernel); capacity > 0 {
+		if capacity := results.PortCapacity(r.Kernel); capacity > 0 {
 			label := fmt.Sprintf("ephemeral ports: %s", Count(int64(capacity)))
 			if r.Kernel.Sources > 1 {
 				label += fmt.Sprintf(" (%s × %d sources)", Count(int64(r.Kernel.PortRangeSize)), r.Kernel.Sources)
@@ -451,7 +452,7 @@ func stateColourOf(s string) string {
 }
 
 // writeFailures draws each failing run's failures per second by class.
-func writeFailures(b *bytes.Buffer, id string, runs []*Run) {
+func writeFailures(b *bytes.Buffer, id string, runs []*results.Run) {
 	b.WriteString("<h3>Failures by class</h3>\n")
 	var failing []int
 	for i, r := range runs {
@@ -489,9 +490,9 @@ func writeFailures(b *bytes.Buffer, id string, runs []*Run) {
 		if len(set) == 0 {
 			continue
 		}
-		shade, to := warmupEnd([]*Run{r})
+		shade, to := warmupEnd([]*results.Run{r})
 		c := chart{id: fmt.Sprintf("%s-failures-%d", id, i), title: "Failures per second by class: " + runName(r),
-			x: timeAxis([]*Run{r}), y: axis{title: "failures per second", zero: true, format: tickCount},
+			x: timeAxis([]*results.Run{r}), y: axis{title: "failures per second", zero: true, format: tickCount},
 			shade: shade, shadeTo: to}
 		for k, class := range ordered(set, nil) {
 			l := line{name: class, color: colour(k + 1), markers: len(r.Series) <= 120}
@@ -513,7 +514,7 @@ func writeFailures(b *bytes.Buffer, id string, runs []*Run) {
 
 // writeConfigTable shows every run's configuration echo, flattened to
 // dotted keys, the runs side by side.
-func writeConfigTable(b *bytes.Buffer, runs []*Run) {
+func writeConfigTable(b *bytes.Buffer, runs []*results.Run) {
 	b.WriteString("<h3>Configuration</h3>\n")
 	var keys []string
 	vals := make([]map[string]string, len(runs))
@@ -615,9 +616,9 @@ func flattenJSON(raw json.RawMessage, add func(k, v string)) {
 	}
 }
 
-func writeSysctlTable(b *bytes.Buffer, d *Document, runs []*Run) {
+func writeSysctlTable(b *bytes.Buffer, d *results.Document, runs []*results.Run) {
 	b.WriteString("<h3>Sysctls</h3>\n")
-	var own []*Run
+	var own []*results.Run
 	set := map[string]bool{}
 	for k := range d.Sysctls {
 		set[k] = true
@@ -667,7 +668,7 @@ func orDash(m map[string]string, k string) string {
 	return "—"
 }
 
-func writeHostTable(b *bytes.Buffer, d *Document) {
+func writeHostTable(b *bytes.Buffer, d *results.Document) {
 	b.WriteString("<h3>Host, kernel and tool</h3>\n<table><tbody>\n")
 	row := func(k, v string) { fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td></tr>\n", esc(k), esc(v)) }
 	row("hostname", d.Host.Hostname)

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
 var tagUnsafe = regexp.MustCompile(`[^A-Za-z0-9_.:=+-]+`)
@@ -23,7 +24,7 @@ func HlogTag(label, phase string) string {
 // HdrHistogram's own log tools (HistogramLogProcessor, the plotter) read
 // them. Values are nanoseconds; the log's max column is in milliseconds as
 // the format expects. Intervals without values are left out.
-func WriteHlog(w io.Writer, doc *Document) error {
+func WriteHlog(w io.Writer, doc *results.Document) error {
 	lw := hdrhistogram.NewHistogramLogWriter(w)
 	base := doc.StartedAt.UnixMilli()
 	if len(doc.Runs) > 0 {
@@ -68,7 +69,7 @@ func WriteHlog(w io.Writer, doc *Document) error {
 	return nil
 }
 
-func seriesStartMs(r Run) int64 {
+func seriesStartMs(r results.Run) int64 {
 	if len(r.Series) == 0 {
 		return 0
 	}

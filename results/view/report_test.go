@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -11,18 +11,19 @@ import (
 	"testing"
 
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
 // twoSources is the fixture twice, as two generators' files: the second
 // is the odd half of a split, on another host, with other sysctls.
-func twoSources(t testing.TB) []Source {
+func twoSources(t testing.TB) []results.Source {
 	a, _, _ := reportDoc(t, 0, 1)
 	b, _, _ := reportDoc(t, 1, 2)
 	b.Host.Hostname = "gen2"
 	b.Sysctls = map[string]string{"net.ipv4.tcp_tw_reuse": "1"}
-	b.Runs = append(b.Runs, Run{Label: "connect", Workload: "connect", Target: "127.0.0.1:9000",
-		DurationNs: 1e9, Failures: map[string]int64{}, Phases: map[string]Phase{"handshake": phaseOf(t, recorder(10_000, 20_000, 30_000))}})
-	return []Source{{Name: "main.json", Doc: a}, {Name: "gen2.json", Doc: b}}
+	b.Runs = append(b.Runs, results.Run{Label: "connect", Workload: "connect", Target: "127.0.0.1:9000",
+		DurationNs: 1e9, Failures: map[string]int64{}, Phases: map[string]results.Phase{"handshake": phaseOf(t, recorder(10_000, 20_000, 30_000))}})
+	return []results.Source{{Name: "main.json", Doc: a}, {Name: "gen2.json", Doc: b}}
 }
 
 func renderWith(t *testing.T, f func(b *bytes.Buffer) error) []byte {
@@ -79,41 +80,6 @@ func TestReportTextOneFileIsTheTable(t *testing.T) {
 	}
 	if strings.Contains(two, "gen2.json: connect") {
 		t.Errorf("a label only one file has was prefixed:\n%s", two)
-	}
-}
-
-func TestCombine(t *testing.T) {
-	srcs := twoSources(t)
-	srcs[1].Doc.Partial = true
-	d := Combine(srcs)
-	var labels []string
-	for _, r := range d.Runs {
-		labels = append(labels, r.Label)
-	}
-	want := []string{"main.json: pooled", "main.json: per-request", "gen2.json: pooled", "gen2.json: per-request", "connect"}
-	if !slices.Equal(labels, want) {
-		t.Errorf("labels %q, want %q", labels, want)
-	}
-	if !d.Partial || d.Schema != Schema || d.Host.Hostname != "vm, gen2" || d.Host.CPUs != 4 {
-		t.Errorf("partial %v, schema %q, host %+v", d.Partial, d.Schema, d.Host)
-	}
-	if d.Runs[0].Sysctls != nil || d.Runs[2].Sysctls["net.ipv4.tcp_tw_reuse"] != "1" {
-		t.Errorf("run sysctls: first file's %v, second file's %v", d.Runs[0].Sysctls, d.Runs[2].Sysctls)
-	}
-	if d.Runs[4].Notes[0] != "from gen2.json (host gen2, kernel 6.18.44)" {
-		t.Errorf("source note %q", d.Runs[4].Notes)
-	}
-	// The sources are not modified.
-	if srcs[0].Doc.Runs[0].Label != "pooled" || len(srcs[0].Doc.Runs[0].Notes) != 1 {
-		t.Errorf("Combine modified its input: %q %q", srcs[0].Doc.Runs[0].Label, srcs[0].Doc.Runs[0].Notes)
-	}
-	// The combined document is a valid document.
-	back, err := Decode(bytes.NewReader(encode(t, d)))
-	if err != nil || len(back.Runs) != 5 {
-		t.Fatalf("combined document does not decode: %v", err)
-	}
-	if one := Combine(srcs[:1]); one != srcs[0].Doc {
-		t.Errorf("Combine of one source is not that source")
 	}
 }
 
@@ -327,12 +293,12 @@ func TestHgrm(t *testing.T) {
 		t.Errorf("absent phase: %d blocks, %v, %q", n, err, none.String())
 	}
 	// Overflowed values are mentioned in the block's title.
-	d := &Document{Schema: Schema, Runs: []Run{{Label: "x", Phases: map[string]Phase{}}}}
+	d := &results.Document{Schema: results.Schema, Runs: []results.Run{{Label: "x", Phases: map[string]results.Phase{}}}}
 	r := recorder(5, 10)
 	r.Record(histogram.HighestNs * 2)
 	d.Runs[0].Phases["transaction"] = phaseOf(t, r)
 	var ov strings.Builder
-	WriteHgrm(&ov, []Source{{"o.json", d}}, []string{"transaction"})
+	WriteHgrm(&ov, []results.Source{{Name: "o.json", Doc: d}}, []string{"transaction"})
 	if !strings.HasPrefix(ov.String(), "# o.json run x phase transaction (1 values above 3600000 ms counted as 3600000 ms)\n") {
 		t.Errorf("overflow not in the title: %q", strings.SplitN(ov.String(), "\n", 2)[0])
 	}
@@ -379,19 +345,19 @@ func FuzzReport(f *testing.F) {
 	f.Add(encode(f, small))
 	f.Add([]byte(`{"schema":"connbench/v1","runs":[{"label":"x","duration_ns":-5,"series":[{"start_ns":10,"end_ns":-10,"states":{"time_wait":-3},"hdr":{"transaction":"x"},"phases":{"transaction":{"count":1}}}],"kernel":{"port_range_size":-1,"sources":-4}}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := Decode(bytes.NewReader(data))
+		doc, err := results.Decode(bytes.NewReader(data))
 		if err != nil {
 			return
 		}
-		srcs := []Source{{Name: "a.json", Doc: doc}, {Name: "b.json", Doc: doc}}
+		srcs := []results.Source{{Name: "a.json", Doc: doc}, {Name: "b.json", Doc: doc}}
 		var b bytes.Buffer
 		WriteReport(&b, srcs)
 		WriteCSV(&b, srcs)
 		WriteSeriesCSV(&b, srcs)
-		WriteHgrm(&b, srcs, PhaseOrder)
+		WriteHgrm(&b, srcs, results.PhaseOrder)
 		WriteHTML(&b, srcs)
-		if m, err := Merge(srcs); err == nil {
-			WriteHTML(&b, []Source{{Name: "m.json", Doc: m}})
+		if m, err := results.Merge(srcs); err == nil {
+			WriteHTML(&b, []results.Source{{Name: "m.json", Doc: m}})
 		}
 	})
 }
@@ -402,9 +368,9 @@ func TestHgrmHugeCount(t *testing.T) {
 	r := histogram.New()
 	r.RecordN(1000, maxHgrmCount)
 	r.Record(2000)
-	d := &Document{Schema: Schema, Runs: []Run{{Label: "x", Phases: map[string]Phase{"transaction": phaseOf(t, r)}}}}
+	d := &results.Document{Schema: results.Schema, Runs: []results.Run{{Label: "x", Phases: map[string]results.Phase{"transaction": phaseOf(t, r)}}}}
 	var b strings.Builder
-	if _, err := WriteHgrm(&b, []Source{{"h.json", d}}, []string{"transaction"}); err == nil || !strings.Contains(err.Error(), "more than hgrm can list") {
+	if _, err := WriteHgrm(&b, []results.Source{{Name: "h.json", Doc: d}}, []string{"transaction"}); err == nil || !strings.Contains(err.Error(), "more than hgrm can list") {
 		t.Errorf("huge count: %v", err)
 	}
 	if x, _ := Spectrum(r); len(x) == 0 || x[len(x)-1] != spectrumMaxX {

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -11,50 +11,51 @@ import (
 	"testing"
 
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
-var update = flag.Bool("update", false, "rewrite results/testdata/*.golden from the current output")
+var update = flag.Bool("update", false, "rewrite results/view/testdata/*.golden from the current output")
 
-func summary(count, p50, p90, p99, p999, max int64) Phase {
-	return Phase{Summary: histogram.Summary{Count: count, MinNs: p50 / 2, MeanNs: float64(p90),
+func summary(count, p50, p90, p99, p999, max int64) results.Phase {
+	return results.Phase{Summary: histogram.Summary{Count: count, MinNs: p50 / 2, MeanNs: float64(p90),
 		P50Ns: p50, P90Ns: p90, P99Ns: p99, P999Ns: p999, MaxNs: max}}
 }
 
 // tableDoc is a fixed document: pooled at 100,000/s and per-request at
 // 25,000/s over 2 s, with one failure class and notes. partial marks the
 // per-request run (and the document) as stopped early.
-func tableDoc(partial bool) *Document {
-	pooled := Run{
+func tableDoc(partial bool) *results.Document {
+	pooled := results.Run{
 		Label: "pooled", Workload: "pooled", Target: "127.0.0.1:9000", BuiltinListener: true,
 		DurationNs: 2_000_000_000,
-		Counts:     Counts{Connections: 16, Transactions: 200_000, BytesSent: 200_000, BytesReceived: 200_000},
-		Rates:      Rates{ConnsPerSec: 8, TransactionsPerSec: 100_000},
+		Counts:     results.Counts{Connections: 16, Transactions: 200_000, BytesSent: 200_000, BytesReceived: 200_000},
+		Rates:      results.Rates{ConnsPerSec: 8, TransactionsPerSec: 100_000},
 		Failures:   map[string]int64{},
-		CPU:        CPU{UserNs: 100_000_000, SysNs: 1_300_000_000},
-		Phases: map[string]Phase{
+		CPU:        results.CPU{UserNs: 100_000_000, SysNs: 1_300_000_000},
+		Phases: map[string]results.Phase{
 			"handshake":   summary(16, 45_100, 61_200, 88_000, 88_000, 88_000),
 			"first_byte":  summary(200_000, 9_870, 15_400, 41_000, 250_000, 2_340_000),
 			"response":    summary(200_000, 9_880, 15_500, 41_200, 251_000, 2_350_000),
 			"transaction": summary(200_000, 10_000, 16_000, 42_000, 260_000, 2_400_000),
 		},
-		Listener: &Listener{Addr: "127.0.0.1:9000", Accepted: 16, Requests: 200_004, CPUUserNs: 60_000_000, CPUSysNs: 900_000_000},
+		Listener: &results.Listener{Addr: "127.0.0.1:9000", Accepted: 16, Requests: 200_004, CPUUserNs: 60_000_000, CPUSysNs: 900_000_000},
 		Notes:    []string{"the built-in listener ran in this process on the same CPUs."},
 	}
-	perReq := Run{
+	perReq := results.Run{
 		Label: "per-request", Workload: "per-request", Target: "127.0.0.1:9000", BuiltinListener: true,
 		DurationNs:    2_000_000_000,
-		Counts:        Counts{Connections: 50_012, Transactions: 50_000, BytesSent: 50_012, BytesReceived: 50_000},
-		Rates:         Rates{ConnsPerSec: 25_006, TransactionsPerSec: 25_000},
+		Counts:        results.Counts{Connections: 50_012, Transactions: 50_000, BytesSent: 50_012, BytesReceived: 50_000},
+		Rates:         results.Rates{ConnsPerSec: 25_006, TransactionsPerSec: 25_000},
 		Failures:      map[string]int64{"ECONNREFUSED": 12, "EADDRNOTAVAIL": 0},
 		FailuresTotal: 12,
-		CPU:           CPU{UserNs: 125_000_000, SysNs: 2_000_000_000},
-		Phases: map[string]Phase{
+		CPU:           results.CPU{UserNs: 125_000_000, SysNs: 2_000_000_000},
+		Phases: map[string]results.Phase{
 			"handshake":   summary(50_012, 61_000, 150_000, 700_000, 20_600_000, 56_600_000),
 			"first_byte":  summary(50_000, 12_300, 52_000, 1_550_000, 35_800_000, 36_400_000),
 			"response":    summary(50_000, 12_400, 52_100, 1_560_000, 35_900_000, 36_500_000),
 			"transaction": summary(50_000, 85_000, 210_000, 2_100_000, 36_000_000, 36_600_000),
 		},
-		Listener: &Listener{Addr: "127.0.0.1:9000", Accepted: 50_016, Requests: 50_012, CPUUserNs: 75_000_000, CPUSysNs: 1_500_000_000},
+		Listener: &results.Listener{Addr: "127.0.0.1:9000", Accepted: 50_016, Requests: 50_012, CPUUserNs: 75_000_000, CPUSysNs: 1_500_000_000},
 		Notes: []string{
 			"graceful close (--close fin) leaves each connection in TIME_WAIT on the client for 60 s.",
 			"the built-in listener ran in this process on the same CPUs.",
@@ -64,17 +65,17 @@ func tableDoc(partial bool) *Document {
 		perReq.Partial = true
 		perReq.DurationNs = 1_234_567_890
 	}
-	return &Document{Schema: Schema, Partial: partial, Runs: []Run{pooled, perReq}}
+	return &results.Document{Schema: results.Schema, Partial: partial, Runs: []results.Run{pooled, perReq}}
 }
 
 // refusedDoc is one run against a closed port: failures only.
-func refusedDoc() *Document {
-	return &Document{Schema: Schema, Runs: []Run{{
+func refusedDoc() *results.Document {
+	return &results.Document{Schema: results.Schema, Runs: []results.Run{{
 		Label: "per-request", Workload: "per-request", Target: "127.0.0.1:1",
 		DurationNs:    456_000,
 		Failures:      map[string]int64{"ECONNREFUSED": 10},
 		FailuresTotal: 10,
-		Phases: map[string]Phase{
+		Phases: map[string]results.Phase{
 			"handshake": {}, "first_byte": {}, "response": {}, "transaction": {},
 		},
 	}}}
@@ -101,7 +102,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func render(t *testing.T, doc *Document) []byte {
+func render(t *testing.T, doc *results.Document) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := WriteTable(&b, doc); err != nil {
@@ -113,12 +114,12 @@ func render(t *testing.T, doc *Document) []byte {
 func TestWriteTableGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		doc  *Document
+		doc  *results.Document
 	}{
 		{"table", tableDoc(false)},
 		{"table_partial", tableDoc(true)},
 		{"table_refused", refusedDoc()},
-		{"table_no_runs", &Document{Schema: Schema}},
+		{"table_no_runs", &results.Document{Schema: results.Schema}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := render(t, tc.doc)
@@ -251,7 +252,7 @@ func TestHeadline(t *testing.T) {
 	// No rate sentence when a rate is 0; no latency sentence without data.
 	zero := tableDoc(false)
 	zero.Runs[1].Rates.TransactionsPerSec = 0
-	zero.Runs[1].Phases = map[string]Phase{}
+	zero.Runs[1].Phases = map[string]results.Phase{}
 	if h := Headline(zero); len(h) != 0 {
 		t.Errorf("per-request without transactions: headline %q", h)
 	}

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -13,13 +13,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/connbench/connbench/results"
 )
 
 var screenshot = flag.String("screenshot", "", "TestHTMLInChromium: also copy the report's screenshot to this PNG file")
 
 // htmlSources is the fixture plus a second generator's file, so the page
 // has every kind of chart and the all-files section.
-func htmlSources(t testing.TB) []Source { return twoSources(t) }
+func htmlSources(t testing.TB) []results.Source { return twoSources(t) }
 
 // wantCharts are the data-chart ids the fixture's page must draw: per file
 // four spectra, rate and latency over time, socket states per run with a
@@ -99,8 +101,8 @@ func TestHTMLSelfContained(t *testing.T) {
 
 // A document with nothing to draw still makes a valid page, saying so.
 func TestHTMLEmpty(t *testing.T) {
-	for _, d := range []*Document{{Schema: Schema}, refusedDoc()} {
-		page := string(renderWith(t, func(b *bytes.Buffer) error { return WriteHTML(b, []Source{{"x.json", d}}) }))
+	for _, d := range []*results.Document{{Schema: results.Schema}, refusedDoc()} {
+		page := string(renderWith(t, func(b *bytes.Buffer) error { return WriteHTML(b, []results.Source{{Name: "x.json", Doc: d}}) }))
 		if strings.Contains(page, `<svg class="chart"`) {
 			t.Errorf("%d runs: a chart without data", len(d.Runs))
 		}

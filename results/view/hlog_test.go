@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/connbench/connbench/histogram"
+	"github.com/connbench/connbench/results"
 )
 
 // TestHlogReadBack: the log written is read back by hdrhistogram-go's log
@@ -16,7 +17,7 @@ import (
 func TestHlogReadBack(t *testing.T) {
 	start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 	total := histogram.New()
-	run := Run{Label: "per-request, close=rst", StartedAt: start, Phases: map[string]Phase{}}
+	run := results.Run{Label: "per-request, close=rst", StartedAt: start, Phases: map[string]results.Phase{}}
 	for i := 0; i < 3; i++ {
 		iv := histogram.New()
 		for v := int64(1); v <= int64(1000*(i+1)); v++ {
@@ -27,14 +28,14 @@ func TestHlogReadBack(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		run.Series = append(run.Series, Interval{StartNs: int64(i) * 1e9, EndNs: int64(i+1) * 1e9,
+		run.Series = append(run.Series, results.Interval{StartNs: int64(i) * 1e9, EndNs: int64(i+1) * 1e9,
 			Hdr: map[string]string{"handshake": enc}})
 	}
 	// An empty interval is left out.
-	run.Series = append(run.Series, Interval{StartNs: 3e9, EndNs: 4e9})
-	p, _ := NewPhase(total)
+	run.Series = append(run.Series, results.Interval{StartNs: 3e9, EndNs: 4e9})
+	p, _ := results.NewPhase(total)
 	run.Phases["handshake"] = p
-	doc := &Document{Schema: Schema, StartedAt: start, Tool: Tool{Version: "test"}, Runs: []Run{run}}
+	doc := &results.Document{Schema: results.Schema, StartedAt: start, Tool: results.Tool{Version: "test"}, Runs: []results.Run{run}}
 	var buf bytes.Buffer
 	if err := WriteHlog(&buf, doc); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package results
+package view
 
 import (
 	"encoding/csv"
@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/connbench/connbench/results"
 )
 
 // WriteCSV writes one CSV row per run of every source, after a header row:
@@ -29,8 +31,8 @@ import (
 //
 // Latencies are integer nanoseconds, rates per second. The output depends
 // only on the documents (no map order), so it can be compared as text.
-func WriteCSV(w io.Writer, srcs []Source) error {
-	var runs []*Run
+func WriteCSV(w io.Writer, srcs []results.Source) error {
+	var runs []*results.Run
 	var files []string
 	for _, s := range srcs {
 		for i := range s.Doc.Runs {
@@ -38,9 +40,9 @@ func WriteCSV(w io.Writer, srcs []Source) error {
 			files = append(files, s.Name)
 		}
 	}
-	phases := phaseNames(runs, func(r *Run) []string { return slices.Collect(maps.Keys(r.Phases)) })
-	classes := unionKeys(runs, func(r *Run) map[string]int64 { return r.Failures })
-	settings := unionKeys(runs, func(r *Run) map[string]string { return r.Settings })
+	phases := phaseNames(runs, func(r *results.Run) []string { return slices.Collect(maps.Keys(r.Phases)) })
+	classes := unionKeys(runs, func(r *results.Run) map[string]int64 { return r.Failures })
+	settings := unionKeys(runs, func(r *results.Run) map[string]string { return r.Settings })
 
 	header := []string{"file", "label", "repetition", "workload", "target", "started_at", "duration_ns", "partial",
 		"transactions", "connections", "bytes_sent", "bytes_received", "transactions_per_sec", "conns_per_sec",
@@ -109,8 +111,8 @@ func WriteCSV(w io.Writer, srcs []Source) error {
 //
 // A missing value (a phase with no latencies in the interval, a state not
 // sampled) is an empty cell, except states and failures, which are 0.
-func WriteSeriesCSV(w io.Writer, srcs []Source) error {
-	var runs []*Run
+func WriteSeriesCSV(w io.Writer, srcs []results.Source) error {
+	var runs []*results.Run
 	var files []string
 	for _, s := range srcs {
 		for i := range s.Doc.Runs {
@@ -136,7 +138,7 @@ func WriteSeriesCSV(w io.Writer, srcs []Source) error {
 				}
 			}
 		}
-		phases = ordered(ph, PhaseOrder)
+		phases = ordered(ph, results.PhaseOrder)
 		states = ordered(st, StateOrder)
 		classes = ordered(cl, nil)
 	}
@@ -193,17 +195,8 @@ func WriteSeriesCSV(w io.Writer, srcs []Source) error {
 var StateOrder = []string{"syn_sent", "syn_recv", "established", "fin_wait1", "fin_wait2", "close_wait",
 	"last_ack", "closing", "time_wait", "close", "listen"}
 
-// PortCapacity is the number of ephemeral ports the run could use toward
-// its target: port_range_size × sources; 0 when unknown.
-func PortCapacity(k *Kernel) int {
-	if k == nil || k.PortRangeSize <= 0 {
-		return 0
-	}
-	return k.PortRangeSize * max(k.Sources, 1)
-}
-
-func portCapacityString(k *Kernel) string {
-	if n := PortCapacity(k); n > 0 {
+func portCapacityString(k *results.Kernel) string {
+	if n := results.PortCapacity(k); n > 0 {
 		return strconv.Itoa(n)
 	}
 	return ""
@@ -211,14 +204,14 @@ func portCapacityString(k *Kernel) string {
 
 // phaseNames returns the phase names the runs have, PhaseOrder first and
 // any others sorted after.
-func phaseNames(runs []*Run, names func(r *Run) []string) []string {
+func phaseNames(runs []*results.Run, names func(r *results.Run) []string) []string {
 	set := map[string]bool{}
 	for _, r := range runs {
 		for _, n := range names(r) {
 			set[n] = true
 		}
 	}
-	return ordered(set, PhaseOrder)
+	return ordered(set, results.PhaseOrder)
 }
 
 // ordered returns the members of set: those in first in its order, then
@@ -241,7 +234,7 @@ func ordered(set map[string]bool, first []string) []string {
 
 // unionKeys returns the keys of the runs' maps, sorted; for count maps
 // only keys with a non-zero count somewhere.
-func unionKeys[V comparable](runs []*Run, m func(r *Run) map[string]V) []string {
+func unionKeys[V comparable](runs []*results.Run, m func(r *results.Run) map[string]V) []string {
 	set := map[string]bool{}
 	var zero V
 	for _, r := range runs {
@@ -277,7 +270,7 @@ func timeString(t time.Time) string {
 // terminal first.
 func printableRow(row []string) []string {
 	for i, f := range row {
-		row[i] = Printable(f)
+		row[i] = results.Printable(f)
 	}
 	return row
 }
