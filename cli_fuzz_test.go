@@ -18,28 +18,6 @@ import (
 // isUsage reports whether err is a usage error (exit 2).
 func isUsage(err error) bool { return runner.IsUsage(err) }
 
-func FuzzParseListenAddr(f *testing.F) {
-	for _, s := range []string{"9000", ":9000", "0.0.0.0:9000", "[::1]:9000", "[::]:0", "127.0.0.1:70000", "[::1]", "a:b", "", ":",
-		"[fe80::1%eth0]:80", "[::ffff:1.2.3.4]:80", "1.2.3.4:+80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ap, err := parseListenAddr(s)
-		if err != nil {
-			if !isUsage(err) {
-				t.Fatalf("%q: %v is not a usage error", s, err)
-			}
-			return
-		}
-		if !ap.Addr().IsValid() {
-			t.Fatalf("%q: accepted %s", s, ap)
-		}
-		again, err := parseListenAddr(ap.String())
-		if err != nil || again != ap {
-			t.Fatalf("%q -> %s -> %s, %v", s, ap, again, err)
-		}
-	})
-}
 
 // FuzzSources: --source lists and ranges give at most 65536 valid
 // addresses, whatever the range asked for.

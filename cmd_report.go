@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -120,42 +119,6 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// readSources reads and checks every file (each at most
-// results.MaxDocumentBytes); the first bad one is the error (it names the
-// file). A file given twice is named "FILE (2)" the second time, so its
-// runs stay apart; with distinct (merge) it is refused instead, as one file
-// under two names (links) is.
-func readSources(paths []string, distinct bool) ([]results.Source, error) {
-	srcs := make([]results.Source, 0, len(paths))
-	seen := map[string]int{}
-	var stats []os.FileInfo
-	for _, p := range paths {
-		if distinct {
-			if st, err := os.Stat(p); err == nil {
-				for j, prev := range stats {
-					if prev != nil && os.SameFile(prev, st) && st.Mode().IsRegular() {
-						return nil, usagef("%s and %s are the same file: merging it with itself would count its runs twice", paths[j], p)
-					}
-				}
-				stats = append(stats, st)
-			} else {
-				stats = append(stats, nil)
-			}
-		}
-		doc, err := results.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		seen[p]++
-		name := p
-		if seen[p] > 1 {
-			name = fmt.Sprintf("%s (%d)", p, seen[p])
-		}
-		srcs = append(srcs, results.Source{Name: name, Doc: doc})
-	}
-	return srcs, nil
-}
-
 // writeOutput writes data to stdout for "-", else by results.Write's
 // rules: a device or FIFO in place, a new or regular file atomically (a
 // failure leaves no partial file behind), a symbolic link to a regular
@@ -165,4 +128,14 @@ func writeOutput(path string, data []byte, stdout io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// readSources is results.ReadSources, with one file given twice to a merge
+// a usage error.
+func readSources(paths []string, distinct bool) ([]results.Source, error) {
+	srcs, err := results.ReadSources(paths, distinct)
+	if errors.Is(err, results.ErrSameFile) {
+		err = usagef("%v", err)
+	}
+	return srcs, err
 }

@@ -564,10 +564,9 @@ func TestHistogramFilesCollide(t *testing.T) {
 	doc := rptDoc(t, "per-request", 5, 6, 7)
 	out := rptSave(t, dir, "out.json", doc)
 	before := dirState(t, dir)
-	var stderr bytes.Buffer
-	err := writeHistograms(doc, out, "", out, false, &stderr)
+	_, err := runner.WriteOutputs(doc, &runner.Spec{Output: out, HLog: out}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "-o and --hlog both name "+out) {
-		t.Errorf("writeHistograms over the -o file: %v", err)
+		t.Errorf("--hlog over the -o file: %v", err)
 	}
 	if got := dirState(t, dir); !maps.Equal(got, before) {
 		t.Errorf("the -o file changed")

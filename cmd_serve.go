@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
-	"strconv"
-	"strings"
 
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results/view"
@@ -90,7 +87,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, usagef("--loops and --backlog cannot be negative"))
 	}
 	if fs.NArg() == 1 {
-		if cfg.Addr, err = parseListenAddr(fs.Arg(0)); err != nil {
+		if cfg.Addr, err = runner.ParseListenAddr(fs.Arg(0)); err != nil {
 			return exitCode(stderr, err)
 		}
 	}
@@ -109,31 +106,4 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		view.Count(s.Accepted), view.Count(s.Requests), view.Count(s.BytesReceived), view.Count(s.BytesSent),
 		view.Count(s.Resets), view.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
 	return exitOK
-}
-
-// parseListenAddr accepts HOST:PORT, :PORT or PORT.
-func parseListenAddr(s string) (netip.AddrPort, error) {
-	if !strings.Contains(s, ":") {
-		s = ":" + s
-	}
-	if strings.HasPrefix(s, ":") {
-		s = "127.0.0.1" + s
-	}
-	host, port, ok := strings.Cut(s, ":")
-	if strings.HasPrefix(s, "[") {
-		i := strings.LastIndex(s, "]:")
-		if i < 0 {
-			return netip.AddrPort{}, usagef("address %q: want HOST:PORT", s)
-		}
-		host, port, ok = s[1:i], s[i+2:], true
-	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if !ok || err != nil {
-		return netip.AddrPort{}, usagef("address %q: port %q must be a number from 0 to 65535", s, port)
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return netip.AddrPort{}, usagef("address %q: %q is not an IP address", s, host)
-	}
-	return netip.AddrPortFrom(a, uint16(p)), nil
 }

@@ -100,3 +100,43 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	l.left -= int64(n)
 	return n, err
 }
+
+// ErrSameFile is wrapped by ReadSources' error for one file given twice to
+// a merge.
+var ErrSameFile = errors.New("the same file")
+
+// ReadSources reads and checks every file (each at most
+// MaxDocumentBytes); the first bad one is the error (it names the
+// file). A file given twice is named "FILE (2)" the second time, so its
+// runs stay apart; with distinct (merge) it is refused instead, as one file
+// under two names (links) is, with an error wrapping ErrSameFile.
+func ReadSources(paths []string, distinct bool) ([]Source, error) {
+	srcs := make([]Source, 0, len(paths))
+	seen := map[string]int{}
+	var stats []os.FileInfo
+	for _, p := range paths {
+		if distinct {
+			if st, err := os.Stat(p); err == nil {
+				for j, prev := range stats {
+					if prev != nil && os.SameFile(prev, st) && st.Mode().IsRegular() {
+						return nil, fmt.Errorf("%s and %s are %w: merging it with itself would count its runs twice", paths[j], p, ErrSameFile)
+					}
+				}
+				stats = append(stats, st)
+			} else {
+				stats = append(stats, nil)
+			}
+		}
+		doc, err := ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		seen[p]++
+		name := p
+		if seen[p] > 1 {
+			name = fmt.Sprintf("%s (%d)", p, seen[p])
+		}
+		srcs = append(srcs, Source{Name: name, Doc: doc})
+	}
+	return srcs, nil
+}

@@ -534,3 +534,30 @@ func parseStartAt(s string) (time.Time, error) {
 
 // Path is the emulated path's configuration Validate derived (nil: none).
 func (s *Spec) Path() *netpath.Config { return s.pathCfg }
+
+// ParseListenAddr accepts HOST:PORT, :PORT or PORT.
+func ParseListenAddr(s string) (netip.AddrPort, error) {
+	if !strings.Contains(s, ":") {
+		s = ":" + s
+	}
+	if strings.HasPrefix(s, ":") {
+		s = "127.0.0.1" + s
+	}
+	host, port, ok := strings.Cut(s, ":")
+	if strings.HasPrefix(s, "[") {
+		i := strings.LastIndex(s, "]:")
+		if i < 0 {
+			return netip.AddrPort{}, Usagef("address %q: want HOST:PORT", s)
+		}
+		host, port, ok = s[1:i], s[i+2:], true
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if !ok || err != nil {
+		return netip.AddrPort{}, Usagef("address %q: port %q must be a number from 0 to 65535", s, port)
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.AddrPort{}, Usagef("address %q: %q is not an IP address", s, host)
+	}
+	return netip.AddrPortFrom(a, uint16(p)), nil
+}
