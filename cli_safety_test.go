@@ -139,7 +139,7 @@ func TestRangesAtTheirEdges(t *testing.T) {
 		if (err == nil) != tc.ok {
 			t.Errorf("%q: err %v, want ok=%v", tc.args, err, tc.ok)
 		}
-		if cfg := o.Config(o.Workload, netip.AddrPort{}); err == nil && o.Rate == "" && (cfg.Rate != 0 || cfg.RateEnd != 0) {
+		if cfg := o.Config(o.Workload, netip.AddrPort{}); err == nil && !o.Rate.IsSet() && (cfg.Rate != 0 || cfg.RateEnd != 0) {
 			t.Errorf("%q: no --rate but rate %g:%g", tc.args, cfg.Rate, cfg.RateEnd)
 		}
 	}

@@ -64,7 +64,7 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 
 // portFacts gathers what decides port exhaustion toward target.
 func portFacts(sysctls map[string]string, s *Spec, target netip.AddrPort) workloads.PortFacts {
-	f := workloads.PortFacts{Sources: len(s.sources), Loopback: target.Addr().IsLoopback()}
+	f := workloads.PortFacts{Sources: len(s.Source.Addrs), Loopback: target.Addr().IsLoopback()}
 	if lo, hi, ok := explain.PortRange(sysctls["net.ipv4.ip_local_port_range"]); ok {
 		f.Ports = hi - lo + 1
 	}

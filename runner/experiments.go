@@ -22,19 +22,19 @@ func (s *Spec) experimentDefaults() {
 		if !s.changed("accept-delay") && !s.changed("accept-pause") {
 			s.AcceptDelay = 10 * time.Millisecond
 		}
-		if s.Rate == "" {
+		if !s.Rate.IsSet() {
 			// Arrivals on a schedule, faster than the slow acceptor
 			// takes them: the queue stays full and SYNs are dropped.
-			s.Rate, s.rateA = "500", 500
+			s.Rate = Rate{Start: 500}
 		}
 	case "synflood":
 		if s.pathCfg == nil {
 			s.pathCfg = &netpath.Config{}
 		}
-		if s.Rate == "" {
+		if !s.Rate.IsSet() {
 			// Legitimate clients arrive on a schedule, as real ones do,
 			// whether or not the ones before got through.
-			s.Rate, s.rateA = "200", 200
+			s.Rate = Rate{Start: 200}
 		}
 		if !s.changed("connect-timeout") {
 			s.ConnectTimeout = 3 * time.Second

@@ -20,7 +20,7 @@ func (s *Spec) connsNeeded() (int, string) {
 	switch {
 	case s.Workload == "hold":
 		return int(s.Requests), fmt.Sprintf("-n %d", s.Requests)
-	case s.Rate != "" && s.Workload != "pooled":
+	case s.Rate.IsSet() && s.Workload != "pooled":
 		return s.MaxInflight, fmt.Sprintf("--max-inflight %d", s.MaxInflight)
 	}
 	return s.Concurrency, fmt.Sprintf("--concurrency %d", s.Concurrency)
@@ -31,7 +31,7 @@ func (s *Spec) connsNeeded() (int, string) {
 // connection per ephemeral port toward one destination), unless --source
 // was given. It returns what it did, for the user, or "".
 func (s *Spec) spreadSources(target netip.AddrPort, ports int) string {
-	if s.Workload != "hold" || s.Source != "" || ports <= 0 {
+	if s.Workload != "hold" || s.Source.Text != "" || ports <= 0 {
 		return ""
 	}
 	if target.IsValid() && !(target.Addr().Is4() && target.Addr().IsLoopback()) {
@@ -50,12 +50,7 @@ func (s *Spec) spreadSources(target netip.AddrPort, ports int) string {
 	}
 	// 127.0.1.0 and up: any 127/8 address is local on lo.
 	a := netip.AddrFrom4([4]byte{127, 0, 1, 1})
-	s.sources = s.sources[:0]
-	for i := int64(0); i < n; i++ {
-		s.sources = append(s.sources, a)
-		a = a.Next()
-	}
-	s.Source = fmt.Sprintf("%s-%s", s.sources[0], s.sources[len(s.sources)-1])
+	s.Source = sourceRange(a, int(n))
 	return fmt.Sprintf("-n %d needs more than half of the %d ports one source address has toward one destination: spreading over %d loopback sources, each at most half full (--source %s)",
 		s.Requests, ports, n, s.Source)
 }

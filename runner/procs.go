@@ -119,19 +119,16 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	if s.Requests > 0 {
 		c.Requests = int64(share(int(s.Requests), n, i))
 	}
-	if s.Rate != "" {
-		c.Rate = fmt.Sprintf("%g", s.rateA/float64(n))
-		if s.rateB > 0 {
-			c.Rate += fmt.Sprintf(":%g", s.rateB/float64(n))
-		}
+	if s.Rate.IsSet() {
+		c.Rate = Rate{Start: s.Rate.Start / float64(n), End: s.Rate.End / float64(n), Ramp: s.Rate.Ramp}
 		c.MaxInflight = max(1, share(s.MaxInflight, n, i))
 	}
-	if len(s.sources) >= n && s.Workload != "hold" {
-		var mine []string
-		for j := i; j < len(s.sources); j += n {
-			mine = append(mine, s.sources[j].String())
+	if len(s.Source.Addrs) >= n && s.Workload != "hold" {
+		var mine []netip.Addr
+		for j := i; j < len(s.Source.Addrs); j += n {
+			mine = append(mine, s.Source.Addrs[j])
 		}
-		c.Source = strings.Join(mine, ",")
+		c.Source = sourceList(mine)
 	}
 	// Otherwise (fewer sources than processes, or a hold, whose sources
 	// were counted so that none is over half full: a process given one

@@ -40,7 +40,7 @@ type Spec struct {
 	ReuseAddr      bool          `json:"reuseaddr,omitempty"`        // --reuseaddr
 	Close          string        `json:"close"`                      // --close fin|rst
 	BindNoPort     bool          `json:"bind_no_port,omitempty"`     // --bind-no-port
-	Source         string        `json:"source,omitempty"`           // --source
+	Source         Sources       `json:"source"`                     // --source
 	LocalPortRange string        `json:"local_port_range,omitempty"` // --local-port-range LO-HI
 	ConnectTimeout time.Duration `json:"connect_timeout"`            // --connect-timeout
 	Timeout        time.Duration `json:"timeout"`                    // --timeout
@@ -57,7 +57,7 @@ type Spec struct {
 	HGrm           string        `json:"hgrm,omitempty"`             // --hgrm
 	StartAt        string        `json:"start_at,omitempty"`         // --start-at
 	Procs          string        `json:"procs,omitempty"`            // --procs N|auto
-	Rate           string        `json:"rate,omitempty"`             // --rate N or A:B
+	Rate           Rate          `json:"rate"`                       // --rate N or A:B
 	MaxInflight    int           `json:"max_inflight"`               // --max-inflight
 	Interval       time.Duration `json:"interval"`                   // --interval
 	UntilExhausted bool          `json:"until_exhausted,omitempty"`  // --until-exhausted
@@ -93,9 +93,6 @@ type Spec struct {
 
 	// derived by Validate
 	start    time.Time
-	rateA    float64
-	rateB    float64
-	sources  []netip.Addr
 	close    dialer.CloseMode
 	payload  []byte
 	lportLo  uint16
@@ -126,7 +123,7 @@ func (s *Spec) Clone() *Spec {
 			c.VariedSysctls[k] = v
 		}
 	}
-	c.sources = append([]netip.Addr(nil), s.sources...)
+	c.Source.Addrs = append([]netip.Addr(nil), s.Source.Addrs...)
 	return &c
 }
 
@@ -157,18 +154,10 @@ func (s *Spec) Validate() error {
 	if s.changed("requests") && !s.changed("duration") && s.Workload != "hold" {
 		s.Duration = 0 // -n alone: run until the requests are done
 	}
-	s.rateA, s.rateB = 0, 0
-	if s.Rate != "" {
-		a, b, ramp, err := parseRate(s.Rate)
-		if err != nil {
-			return err
-		}
-		s.rateA, s.rateB = a, b
-		if ramp && s.Duration == 0 {
-			return Usagef("--rate %s: a ramp needs --duration", s.Rate)
-		}
+	if s.Rate.Ramp && s.Duration == 0 {
+		return Usagef("--rate %s: a ramp needs --duration", s.Rate)
 	}
-	if s.Workload != "" && workloads.Registry[s.Workload].NeedsRate && s.Rate == "" {
+	if s.Workload != "" && workloads.Registry[s.Workload].NeedsRate && !s.Rate.IsSet() {
 		return Usagef("--workload %s needs --rate N (connections per second), e.g. --rate 2000", s.Workload)
 	}
 	if s.StartAt != "" {
@@ -184,11 +173,6 @@ func (s *Spec) Validate() error {
 	var err error
 	if s.close, err = dialer.ParseCloseMode(s.Close); err != nil {
 		return Usagef("--close %q: want fin or rst", s.Close)
-	}
-	if s.Source != "" {
-		if s.sources, err = dialer.ParseSources(s.Source); err != nil {
-			return Usagef("--source %q: %v", s.Source, strings.TrimPrefix(err.Error(), "dialer: "))
-		}
 	}
 	if s.LocalPortRange != "" {
 		lo, hi, ok := strings.Cut(s.LocalPortRange, "-")
@@ -335,13 +319,13 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 			ReuseAddr:      s.ReuseAddr,
 			Close:          s.close,
 			BindNoPort:     s.BindNoPort,
-			Sources:        s.sources,
+			Sources:        s.Source.Addrs,
 			LocalPortRange: [2]uint16{s.lportLo, s.lportHi},
 			FastOpen:       s.foMode,
 		},
 		Timeouts:       dialer.Timeouts{Connect: s.ConnectTimeout, Response: s.Timeout},
-		Rate:           s.rateA,
-		RateEnd:        s.rateB,
+		Rate:           s.Rate.Start,
+		RateEnd:        s.Rate.End,
 		MaxInflight:    s.MaxInflight,
 		Interval:       s.Interval,
 		UntilExhausted: s.UntilExhausted,
