@@ -18,7 +18,6 @@ import (
 // isUsage reports whether err is a usage error (exit 2).
 func isUsage(err error) bool { return runner.IsUsage(err) }
 
-
 // FuzzSources: --source lists and ranges give at most 65536 valid
 // addresses, whatever the range asked for.
 func FuzzSources(f *testing.F) {

@@ -232,7 +232,7 @@ func validated(args ...string) (*runner.Spec, error) {
 	s := &runner.Spec{}
 	registerRun(f, s, false)
 	f.done()
-	if _, _, err := parseRun(f, s, args, 0); err != nil {
+	if _, err := parseRun(f, s, args, 0); err != nil {
 		return s, err
 	}
 	return s, s.Validate()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,37 +11,6 @@ import (
 	"github.com/connbench/connbench/results/view"
 	"github.com/spf13/pflag"
 )
-
-const reportUsage = `Usage: connbench report FILE... [--format FORMAT] [-o OUT]
-
-Reads result files (written by connbench -o or connbench run -o) and renders
-them. FORMAT is one of:
-
-  text        the table a run prints (the default); several files: one line
-              per file, then all their runs side by side
-  json        one document holding the runs of every file; a label found in
-              several files is prefixed with the file name ("a.json: pooled")
-  csv         one row per run: counts, rates, failures, and per phase the
-              count, min, mean, p50, p90, p99, p99.9 and max in ns
-  series-csv  one row per run and interval of the time series: rates, p50/p99
-              per phase, socket states, ports in use, failures by class
-  hgrm        HdrHistogram's percentile distribution (values in ms, as its
-              plotter expects), one block per run for the --phase chosen
-  html        one self-contained page (no network): percentile spectra, rate
-              and latency over time, socket states, failures, configuration
-
-Each FILE may be a file, a FIFO or /dev/stdin, of at most 512 MiB. OUT is
-replaced atomically when it is a regular file, written in place when it is a
-device or FIFO (-o /dev/null); a symbolic link to a regular file is refused.
-
-Examples:
-  connbench report connbench.json
-  connbench report connbench.json --format html -o report.html
-  connbench report gen1.json gen2.json --format csv -o runs.csv
-  connbench report connbench.json --format hgrm --phase handshake -o handshake.hgrm
-
-Flags:
-`
 
 var reportFormats = view.Names()
 
@@ -63,44 +31,33 @@ func (o *reportOptions) validate(fs *pflag.FlagSet) error {
 	if o.output == "" {
 		return usagef("--output: empty file name (use - for stdout)")
 	}
-	if o.phase == "all" {
-		o.phases = results.PhaseOrder
-		return nil
-	}
-	for _, p := range strings.Split(o.phase, ",") {
-		if !slices.Contains(results.PhaseOrder, p) {
-			return usagef("--phase %q: want all or a comma-separated list of %s", p, strings.Join(results.PhaseOrder, ", "))
-		}
-		o.phases = append(o.phases, p)
+	var err error
+	if o.phases, err = view.ParsePhases(o.phase); err != nil {
+		return usagef("--phase %v", err)
 	}
 	return nil
 }
 
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("connbench report", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	f := newFlags("connbench report")
+	fs := f.group("Flags")
 	var o reportOptions
 	fs.StringVarP(&o.format, "format", "f", "text", strings.Join(reportFormats[:len(reportFormats)-1], ", ")+" or "+reportFormats[len(reportFormats)-1])
 	fs.StringVarP(&o.output, "output", "o", "-", "write to this file (- for stdout); written whole or not at all")
 	fs.StringVar(&o.phase, "phase", "transaction", "hgrm: the phase(s) to write, comma-separated, or all")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, reportUsage, fs.FlagUsages())
-			return exitOK
-		}
-		return exitCode(stderr, usagef("%v (see connbench report --help)", err))
+	if err := f.done().parse(args); err != nil {
+		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.usage(), stdout, stderr)
 	}
-	if fs.NArg() == 0 {
+	if f.NArg() == 0 {
 		return exitCode(stderr, usagef("report needs at least one result file (see connbench report --help)"))
 	}
-	if err := o.validate(fs); err != nil {
+	if err := o.validate(f.FlagSet); err != nil {
 		return exitCode(stderr, err)
 	}
 	if err := results.CheckWritable(o.output); err != nil {
 		return exitCode(stderr, fmt.Errorf("--output: %w", err))
 	}
-	srcs, err := readSources(fs.Args(), false)
+	srcs, err := results.ReadSources(f.Args(), false)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -128,14 +85,4 @@ func writeOutput(path string, data []byte, stdout io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
-}
-
-// readSources is results.ReadSources, with one file given twice to a merge
-// a usage error.
-func readSources(paths []string, distinct bool) ([]results.Source, error) {
-	srcs, err := results.ReadSources(paths, distinct)
-	if errors.Is(err, results.ErrSameFile) {
-		err = usagef("%v", err)
-	}
-	return srcs, err
 }

@@ -1,45 +1,17 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/runner"
-	"github.com/spf13/pflag"
 )
 
-const serveUsage = `Usage: connbench serve [flags] [ADDR]
-
-Runs the built-in listener alone until Ctrl-C, then prints what it served.
-ADDR is HOST:PORT, :PORT (127.0.0.1) or empty (127.0.0.1, ephemeral port).
-Each --request-size bytes received are answered with --response-size bytes;
-point connbench run (or any client) at it from another shell or host.
-
-Whatever a client does, what the listener holds per connection is bounded:
-  - a client that connects and sends nothing costs a descriptor and a small
-    fixed entry; there is no idle timeout, so it stays until it closes or
-    serve ends (the descriptor limit bounds how many);
-  - --mode echo: a client that sends and never reads has at most 64 KiB
-    held for it; then the listener stops reading from it, and TCP's flow
-    control stops the client's sends;
-  - --mode http: a request head is buffered up to 16 KiB (longer: 431 and
-    the close); request bodies are skipped, not kept;
-  - respond and http count the response bytes they owe, never buffer them.
-
-Examples:
-  connbench serve :9000
-  connbench serve --reuseport --response-size 1024 0.0.0.0:9000
-
-Flags:
-`
-
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("connbench serve", pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	f := newFlags("connbench serve")
+	fs := f.group("Flags")
 	var cfg listener.Config
 	var mode string
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
@@ -55,15 +27,11 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			fmt.Fprint(stdout, serveUsage, fs.FlagUsages())
-			return exitOK
-		}
-		return exitCode(stderr, usagef("%v (see connbench serve --help)", err))
+	if err := f.done().parse(args); err != nil {
+		return stop(err, helpText("serve")+f.usage(), stdout, stderr)
 	}
-	if fs.NArg() > 1 {
-		return exitCode(stderr, usagef("serve takes at most one address, got %q", fs.Args()))
+	if f.NArg() > 1 {
+		return exitCode(stderr, usagef("serve takes at most one address, got %q", f.Args()))
 	}
 	var err error
 	if cfg.Mode, err = listener.ParseMode(mode); err != nil {
@@ -77,17 +45,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	if err := runner.CheckListener(cfg); err != nil {
 		return exitCode(stderr, err)
 	}
-	if cfg.AcceptDelay < 0 || cfg.FastOpenQueue < 0 {
-		return exitCode(stderr, usagef("--accept-delay and --fastopen-queue cannot be negative"))
-	}
-	if cfg.RequestSize < 1 || cfg.ResponseSize < 1 {
-		return exitCode(stderr, usagef("--request-size and --response-size must be at least 1"))
-	}
-	if cfg.Loops < 0 || cfg.Backlog < 0 {
-		return exitCode(stderr, usagef("--loops and --backlog cannot be negative"))
-	}
-	if fs.NArg() == 1 {
-		if cfg.Addr, err = runner.ParseListenAddr(fs.Arg(0)); err != nil {
+	if f.NArg() == 1 {
+		if cfg.Addr, err = runner.ParseListenAddr(f.Arg(0)); err != nil {
 			return exitCode(stderr, err)
 		}
 	}

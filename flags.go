@@ -49,7 +49,9 @@ func (f *flags) usage() string {
 	var b strings.Builder
 	b.WriteString("\nFlags:\n")
 	for _, g := range f.groups {
-		if u := g.fs.FlagUsages(); u != "" {
+		if u := g.fs.FlagUsages(); u != "" && len(f.groups) == 1 {
+			b.WriteString(u)
+		} else if u != "" {
 			fmt.Fprintf(&b, "\n  %s:\n%s", g.title, u)
 		}
 	}
@@ -66,27 +68,43 @@ func (f *flags) given() map[string]bool {
 // registerRun defines the run flags on f, in groups, bound to s.
 func registerRun(f *flags, s *runner.Spec, mainJob bool) { s.DefineFlags(f.group, mainJob) }
 
-// parseRun parses args into s by f (made by registerRun) and validates s.
-// It returns the target (zero: none given) or a usage error naming what
-// was wrong; help is true when --help was asked.
-func parseRun(f *flags, s *runner.Spec, args []string, maxTargets int) (rest []string, help bool, err error) {
-	if err := f.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
-			return nil, true, nil
-		}
-		msg := err.Error()
-		// A typed value's own error names its flag and value already:
-		// drop pflag's `invalid argument "V" for "--flag" flag: ` before it.
-		if i := strings.Index(msg, " flag: --"); i >= 0 && strings.HasPrefix(msg, "invalid argument ") {
-			msg = msg[i+len(" flag: "):]
-		}
-		return nil, false, usagef("%s (see %s --help)", msg, f.Name())
+// parse parses args by f: errHelp when --help was asked, a usage error
+// naming what was wrong, or nil.
+func (f *flags) parse(args []string) error {
+	err := f.Parse(args)
+	if err == nil || err == errHelp {
+		return err
+	}
+	msg := err.Error()
+	// A typed value's own error names its flag and value already: drop
+	// pflag's `invalid argument "V" for "--flag" flag: ` before it.
+	if i := strings.Index(msg, " flag: --"); i >= 0 && strings.HasPrefix(msg, "invalid argument ") {
+		msg = msg[i+len(" flag: "):]
+	}
+	return usagef("%s (see %s --help)", msg, f.Name())
+}
+
+// stop ends a command whose flags did not parse: help on stdout for
+// --help, else the usage error.
+func stop(err error, help string, stdout, stderr io.Writer) int {
+	if err == errHelp {
+		fmt.Fprint(stdout, help)
+		return exitOK
+	}
+	return exitCode(stderr, err)
+}
+
+// parseRun parses args into s by f (made by registerRun) and records which
+// flags were given; at most maxTargets arguments may follow.
+func parseRun(f *flags, s *runner.Spec, args []string, maxTargets int) ([]string, error) {
+	if err := f.parse(args); err != nil {
+		return nil, err
 	}
 	if f.NArg() > maxTargets {
-		return nil, false, usagef("%s takes at most one target, got %q", strings.TrimPrefix(f.Name(), "connbench "), f.Args())
+		return nil, usagef("%s takes at most one target, got %q", strings.TrimPrefix(f.Name(), "connbench "), f.Args())
 	}
 	s.Set = f.given()
-	return f.Args(), false, nil
+	return f.Args(), nil
 }
 
 // flagArgs turns the flags set on fs, except those skip names, back into

@@ -54,3 +54,25 @@ func TestFlagsGolden(t *testing.T) {
 		t.Errorf("flags or defaults changed (go test -run TestFlagsGolden -update rewrites %s after a deliberate change):\n--- got:\n%s\n--- want:\n%s", path, got, want)
 	}
 }
+
+// TestEveryCommandHasHelp: `connbench help` lists every visible command of
+// the table, and `help NAME` shows each one's help (its help/NAME.txt is
+// embedded).
+func TestEveryCommandHasHelp(t *testing.T) {
+	_, list, _ := cli(t, "help")
+	for _, c := range commands {
+		if c.hidden {
+			continue
+		}
+		if !strings.Contains(list, "connbench "+c.usage) {
+			t.Errorf("help does not list %q", c.usage)
+		}
+		if c.name == "help" || c.name == "version" {
+			continue
+		}
+		code, out, stderr := cli(t, "help", c.name)
+		if code != exitOK || !strings.Contains(out, "Usage: connbench "+c.name) {
+			t.Errorf("help %s: exit %d, stderr %q, stdout %.80q", c.name, code, stderr, out)
+		}
+	}
+}

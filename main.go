@@ -8,6 +8,7 @@
 package main
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +20,7 @@ import (
 	"github.com/connbench/connbench/runner"
 )
 
-// Exit codes, documented in the usage text (exitCodesHelp) and README:
+// Exit codes, documented in help/exit-status.txt (shown by --help) and README:
 // each names one outcome, whatever the command.
 const (
 	exitOK          = 0   // success
@@ -28,16 +29,6 @@ const (
 	exitInterrupted = 130 // stopped by SIGINT (128+2); partial results were written
 	exitTerminated  = 143 // stopped by SIGTERM (128+15); partial results were written
 )
-
-// exitCodesHelp ends the top-level usage text.
-const exitCodesHelp = `
-Exit status:
-  0    success
-  1    the run failed, a result could not be written, or a check failed
-  2    usage error: a bad command, flag, value or argument (nothing was started)
-  130  interrupted by SIGINT (Ctrl-C); 143 by SIGTERM, 129 by SIGHUP: the
-       results so far were written, flagged partial
-`
 
 // exitForSignal is the exit code for a run ended by sig: 128 plus the
 // signal's number, as shells report it (SIGINT 130, SIGTERM 143, SIGHUP 129).
@@ -155,8 +146,23 @@ func exitCode(stderr io.Writer, err error) int {
 		return ce.Status // a child process has printed why
 	}
 	fmt.Fprintf(stderr, "connbench: %s\n", results.PrintableText(err.Error()))
-	if runner.IsUsage(err) {
+	if runner.IsUsage(err) || errors.Is(err, results.ErrSameFile) {
 		return exitUsage
 	}
 	return exitFailure
+}
+
+// helpFiles hold each command's long help: what it does, examples, what
+// its output means (help/NAME.txt).
+//
+//go:embed help/*.txt
+var helpFiles embed.FS
+
+// helpText is help/NAME.txt.
+func helpText(name string) string {
+	b, err := helpFiles.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		panic("connbench: no help/" + name + ".txt") // a build without its help files
+	}
+	return string(b)
 }

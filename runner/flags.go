@@ -99,3 +99,15 @@ func workloadHelp() []string {
 	}
 	return out
 }
+
+// DefineFlags defines compare's own flags, bound to c's fields, in a group
+// group makes.
+func (c *Compare) DefineFlags(group func(title string) *pflag.FlagSet) {
+	g := group("Comparison")
+	g.StringArrayVar(&c.Varies, "vary", nil, "KEY=V1,V2,...: a run flag or sysctl:NAME and its values (repeatable; the product of all is run)")
+	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with min–max")
+	g.BoolVar(&c.Yes, "yes", false, "allow more than 64 variants")
+	g.BoolVar(&c.AllowHost, "allow-host-sysctl", false, "against an external target: set sysctl variants on this host (restored after the run, on Ctrl-C, or by connbench restore)")
+	g.StringVar(&c.StateFile, "state-file", DefaultStateFile, "where --allow-host-sysctl saves the original values")
+	g.BoolVar(&c.NoIsolate, "no-isolate", false, "run in this process even as root (no fresh network namespace per run; sysctl variants then impossible)")
+}

@@ -6,6 +6,7 @@ package view
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/connbench/connbench/results"
@@ -30,16 +31,33 @@ type Renderer func(w io.Writer, srcs []results.Source, o Options) error
 // here.
 var formats = []struct {
 	name   string
+	about  string // for help: what the format holds
 	render Renderer
 }{
-	{"text", func(w io.Writer, srcs []results.Source, _ Options) error { return WriteReport(w, srcs) }},
-	{"json", func(w io.Writer, srcs []results.Source, _ Options) error {
-		return results.Encode(w, results.Combine(srcs))
-	}},
-	{"csv", func(w io.Writer, srcs []results.Source, _ Options) error { return WriteCSV(w, srcs) }},
-	{"series-csv", func(w io.Writer, srcs []results.Source, _ Options) error { return WriteSeriesCSV(w, srcs) }},
-	{"hgrm", writeHgrmFormat},
-	{"html", func(w io.Writer, srcs []results.Source, _ Options) error { return WriteHTML(w, srcs) }},
+	{"text", "the table a run prints (the default); several files: one line per file, then all their runs side by side",
+		func(w io.Writer, srcs []results.Source, _ Options) error { return WriteReport(w, srcs) }},
+	{"json", "one document holding the runs of every file; a label found in several files is prefixed with the file name (\"a.json: pooled\")",
+		func(w io.Writer, srcs []results.Source, _ Options) error {
+			return results.Encode(w, results.Combine(srcs))
+		}},
+	{"csv", "one row per run: counts, rates, failures, and per phase the count, min, mean, p50, p90, p99, p99.9 and max in ns",
+		func(w io.Writer, srcs []results.Source, _ Options) error { return WriteCSV(w, srcs) }},
+	{"series-csv", "one row per run and interval of the time series: rates, p50/p99 per phase, socket states, ports in use, failures by class",
+		func(w io.Writer, srcs []results.Source, _ Options) error { return WriteSeriesCSV(w, srcs) }},
+	{"hgrm", "HdrHistogram's percentile distribution (values in ms, as its plotter expects), one block per run for the --phase chosen",
+		writeHgrmFormat},
+	{"html", "one self-contained page (no network): percentile spectra, rate and latency over time, socket states, failures, configuration",
+		func(w io.Writer, srcs []results.Source, _ Options) error { return WriteHTML(w, srcs) }},
+}
+
+// About is what the named format holds, for help ("" for an unknown one).
+func About(name string) string {
+	for _, f := range formats {
+		if f.name == name {
+			return f.about
+		}
+	}
+	return ""
 }
 
 // Names returns the format names, in the order help lists them.
@@ -74,4 +92,40 @@ func writeHgrmFormat(w io.Writer, srcs []results.Source, o Options) error {
 		err = fmt.Errorf("no run has latencies in phase %s", strings.Join(phases, " or "))
 	}
 	return err
+}
+
+// FormatsHelp lists the formats and what each holds, wrapped for a
+// terminal, for report's help.
+func FormatsHelp() string {
+	var b strings.Builder
+	for _, f := range formats {
+		line := fmt.Sprintf("  %-11s", f.name)
+		for _, word := range strings.Fields(f.about) {
+			if len(line)+1+len(word) > 78 {
+				b.WriteString(line + "\n")
+				line = strings.Repeat(" ", 14) + word
+				continue
+			}
+			line += " " + word
+		}
+		b.WriteString(line + "\n")
+	}
+	return b.String()
+}
+
+// ParsePhases reads the phases hgrm is to write: "all", or a
+// comma-separated list of results.PhaseOrder's names. The error names the
+// value that is not a phase.
+func ParsePhases(s string) ([]string, error) {
+	if s == "all" {
+		return results.PhaseOrder, nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if !slices.Contains(results.PhaseOrder, p) {
+			return nil, fmt.Errorf("%q: want all or a comma-separated list of %s", p, strings.Join(results.PhaseOrder, ", "))
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
