@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/connbench/connbench/kernel"
 )
 
 // TestStateFileNeverFollowsALink: the save side writes its state file only
@@ -80,4 +82,40 @@ func TestChildRequestHostileSysctl(t *testing.T) {
 			t.Errorf("%v %v: %v, want a usage error saying what is not allowed", req.Base, req.Sysctls, err)
 		}
 	}
+}
+
+// FuzzStateFile: whatever a state file holds, restore's reader either
+// refuses it or returns only sysctl names and values that passed the
+// kernel package's checks (so nothing it returns can name a path outside
+// /proc/sys), and never panics.
+func FuzzStateFile(f *testing.F) {
+	for _, s := range []string{
+		`{"note":"x","pid":1,"started":"2026-12-07T00:00:00Z","sysctls":{"net.ipv4.tcp_fin_timeout":"60"}}`,
+		`{"sysctls":{"net/ipv4/conf/eth0.100/rp_filter":"1","net.ipv4.ip_local_port_range":"32768\t60999"}}`,
+		`{"sysctls":{"net/../../etc/passwd":"x"}}`,
+		`{"sysctls":{"net.ipv4.tcp_fin_timeout":"60\n61"}}`,
+		`{"sysctls":{}}`, `{"sysctls":null}`, `{}`, `[]`, `null`, ``, `{"sysctls":{"":""}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		path := filepath.Join(dir, "state.json")
+		os.Remove(path)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := readStateFile(path)
+		if err != nil {
+			return
+		}
+		for name, value := range st.Sysctls {
+			if kernel.CheckSysctlName(name) != nil || kernel.CheckSysctlValue(value) != nil {
+				t.Fatalf("accepted %q = %q", name, value)
+			}
+			if p, err := kernel.SysctlPath("/proc", name); err != nil || !strings.HasPrefix(p, "/proc/sys/") {
+				t.Fatalf("accepted %q, which is %q (%v)", name, p, err)
+			}
+		}
+	})
 }

@@ -4,6 +4,11 @@
 // workload, collects kernel counters and socket states, and returns a
 // results.Document. It never prints or exits: what a run has to say while
 // it goes reaches the Observer its caller passes, and errors are returned.
+//
+// Words: a run is one measured execution of one workload, recorded as one
+// results.Run; a Plan makes one or more runs (compare's variants and
+// repeats); the run command asks for one. A child is a connbench process
+// that makes a run (or a share of one) for its parent.
 package runner
 
 import (
