@@ -104,7 +104,9 @@ type Run struct {
 	Kernel *Kernel `json:"kernel,omitempty"`
 	// Exhaustion is the port-exhaustion record: prediction and outcome.
 	Exhaustion *Exhaustion `json:"exhaustion,omitempty"`
-	Listener   *Listener   `json:"listener,omitempty"`
+	// Engine is the client loops' own account of their work.
+	Engine   *Engine   `json:"engine,omitempty"`
+	Listener *Listener `json:"listener,omitempty"`
 	// TCPInfo is what TCP_INFO showed: SYN retransmissions, Fast Open.
 	TCPInfo *TCPInfo `json:"tcp_info,omitempty"`
 	// Flood is the synflood workload's record of the spoofed SYNs.
@@ -210,6 +212,15 @@ type Kernel struct {
 	Sources       int   `json:"sources"`
 	Samples       int   `json:"samples"`
 	SampleMaxNs   int64 `json:"sample_max_ns"`
+	// StatesAtStart are the sockets toward the target by state before the
+	// run began (left by earlier runs); PeakStates include them unless
+	// Scope says the run had a network namespace of its own.
+	StatesAtStart map[string]int `json:"states_at_start,omitempty"`
+	// Scope says which sockets the state figures count: "namespace" (the
+	// run's own network namespace: only its sockets) or "host" (the host's
+	// namespace: sockets toward the target, earlier runs' included, whose
+	// count at the start is StatesAtStart).
+	Scope string `json:"scope,omitempty"`
 }
 
 // Exhaustion is the ephemeral-port exhaustion record of a run.
@@ -221,8 +232,37 @@ type Exhaustion struct {
 	Prediction string `json:"prediction"`
 	// FirstAddrNotAvailNs is when the first EADDRNOTAVAIL happened; -1: never.
 	FirstAddrNotAvailNs int64 `json:"first_eaddrnotavail_ns"`
-	// Stopped is true when --until-exhausted ended the run.
-	Stopped bool `json:"stopped"`
+	// Stopped is true when --until-exhausted ended the run; StoppedBy says
+	// what it saw: "EADDRNOTAVAIL" or "port_search_stall".
+	Stopped   bool   `json:"stopped"`
+	StoppedBy string `json:"stopped_by,omitempty"`
+	// PredictedStallNs is when connect()'s search for a free port was
+	// predicted to slow sharply: near half the range in use, as connect()
+	// takes even ports first; 0 when none was predicted.
+	PredictedStallNs int64 `json:"predicted_stall_ns,omitempty"`
+	// StallNs is when that stall was seen (see Engine); 0: never.
+	StallNs int64 `json:"stall_ns,omitempty"`
+}
+
+// Engine is what the client's event loops saw of their own work over the
+// measured part, for telling the tool's limits from the kernel's.
+type Engine struct {
+	// ConnectCalls is the connect() (or Fast Open sendto()) calls made and
+	// ConnectCallNs the time spent inside them: the kernel searches the
+	// ephemeral ports for a free one there, and the search grows with the
+	// ports in use.
+	ConnectCalls  int64 `json:"connect_calls"`
+	ConnectCallNs int64 `json:"connect_call_ns"`
+	// LoopBusyNs is the loops' time outside epoll_wait: ConnectCallNs over
+	// it is the share of the loops' work that was connect().
+	LoopBusyNs int64 `json:"loop_busy_ns"`
+	// TimerLateMaxNs is the latest a timer (a connect or response timeout,
+	// a ping, a scheduled start) fired after it was due: a recorded
+	// handshake exceeds --connect-timeout by at most this much.
+	TimerLateMaxNs int64 `json:"timer_late_max_ns"`
+	// HeldByInflight counts open-loop starts that were due but waited
+	// because --max-inflight transactions were in flight.
+	HeldByInflight int64 `json:"held_by_inflight"`
 }
 
 // Listener is what the built-in listener counted during the run.
