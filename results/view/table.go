@@ -405,8 +405,12 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 		}
 		b.WriteByte('\n')
 	}
-	for _, r := range view.Runs {
-		for _, n := range r.Notes {
+	common, own := splitNotes(view.Runs)
+	for _, n := range common {
+		fmt.Fprintf(&b, "\nnote: %s", results.Printable(n))
+	}
+	for i, r := range view.Runs {
+		for _, n := range own[i] {
 			fmt.Fprintf(&b, "\nnote (%s): %s", results.Printable(r.Label), results.Printable(n))
 		}
 	}
@@ -420,6 +424,39 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 	// Whatever else reached the text from a file or the network.
 	_, err := io.WriteString(w, results.PrintableText(b.String()))
 	return err
+}
+
+// splitNotes sorts the runs' notes for the text: those every run has
+// (with several runs) are common, shown once; the rest are each run's own.
+// Notes that report that nothing happened (IsNothingNote) are left out.
+func splitNotes(runs []results.Run) (common []string, own [][]string) {
+	own = make([][]string, len(runs))
+	in := map[string]int{} // note -> how many runs have it
+	for _, r := range runs {
+		seen := map[string]bool{}
+		for _, n := range r.Notes {
+			if !seen[n] {
+				seen[n] = true
+				in[n]++
+			}
+		}
+	}
+	done := map[string]bool{}
+	for i, r := range runs {
+		for _, n := range r.Notes {
+			switch {
+			case IsNothingNote(n):
+			case len(runs) > 1 && in[n] == len(runs):
+				if !done[n] {
+					done[n] = true
+					common = append(common, n)
+				}
+			default:
+				own[i] = append(own[i], n)
+			}
+		}
+	}
+	return common, own
 }
 
 func statusClasses(doc *results.Document) []string {
@@ -488,3 +525,11 @@ func anyListener(doc *results.Document) bool {
 	}
 	return false
 }
+
+// NothingNote begins a note that reports that nothing happened ("no
+// exhaustion expected, none seen"): kept in the JSON for the record, left
+// out of the text.
+const NothingNote = "nothing happened: "
+
+// IsNothingNote reports whether note n reports that nothing happened.
+func IsNothingNote(n string) bool { return strings.HasPrefix(n, NothingNote) }

@@ -142,7 +142,7 @@ func TestWriteTableContent(t *testing.T) {
 		"pooled  per-request",
 		"ECONNREFUSED",
 		"note (per-request): graceful close",
-		"note (pooled): the built-in listener",
+		"\nnote: the built-in listener",
 		"listener CPU µs/txn (user+sys)",
 	} {
 		if !strings.Contains(out, want) {
