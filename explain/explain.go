@@ -16,6 +16,7 @@ type Context struct {
 	Sysctls    map[string]string     // the sysctls in force for the run
 	Builtin    bool                  // the target was the built-in listener in this process
 	Prediction *workloads.Prediction // the port-exhaustion prediction; nil when none was made
+	CPUs       int                   // the host's CPUs (results.Host.CPUs); 0: unknown
 }
 
 // Notes returns every note for run r, in the order a reader needs them:

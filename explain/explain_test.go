@@ -29,6 +29,12 @@ func TestNotes(t *testing.T) {
 	rst.Socket.Close = dialer.CloseRST
 	churn := workloads.Config{Workload: "churn", Target: loopback, Rate: 2000, Socket: dialer.Options{Close: dialer.CloseFIN}}
 	backlog := workloads.Config{Workload: "backlog", Target: loopback, Timeouts: dialer.Timeouts{Connect: 5 * time.Second, Response: 5 * time.Second}}
+	perRequest4 := perRequest
+	perRequest4.Loops = 4
+	perRequest1 := perRequest
+	perRequest1.Loops = 1
+	churnInflight := churn
+	churnInflight.MaxInflight = 64
 	fastopen := perRequest
 	fastopen.Socket.FastOpen = dialer.FastOpenSendto
 	for _, tc := range []struct {
@@ -39,11 +45,73 @@ func TestNotes(t *testing.T) {
 		notWant []string // substrings in no note
 	}{
 		{
-			name:    "fin close at the loopback reuse cap",
-			run:     results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140000, Transactions: 140000}},
-			ctx:     Context{Config: perRequest, Sysctls: hostSysctls, Builtin: true},
+			name: "fin close at the loopback reuse cap: EADDRNOTAVAIL shows it",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140000, Transactions: 140000},
+				Failures: map[string]int64{dialer.FailAddrNotAvail: 12}, FailuresTotal: 12},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls, Builtin: true, CPUs: 2},
 			want:    []string{"tops out near 14k new connections/s", "28232 ports / 2 / 1.0 s", "built-in listener ran in this process"},
-			notWant: []string{"EADDRNOTAVAIL"},
+			notWant: []string{"CPU was the limit"},
+		},
+		{
+			name: "fin close at the loopback reuse cap: connect() searching shows it",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140000, Transactions: 140000},
+				ConnectCall: map[string]results.Phase{"75_90": summaryP50(t, 20_000, 1000), "90_100": summaryP50(t, 400_000, 50000)}},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls, CPUs: 2},
+			want:    []string{"tops out near 14k new connections/s", "connect() took 20.0 µs (p50) with 75-90% of the ports in use and 400 µs at 90-100%", "kernel's port search"},
+			notWant: []string{"CPU was the limit", "TIME_WAIT reuse (sysctl"},
+		},
+		{
+			// The slower day: fin 14,088/s with every CPU busy and
+			// connect() as cheap as ever.
+			name: "fin close near the cap without its evidence: the CPU was the limit",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140880, Transactions: 140880},
+				CPU:         results.CPU{UserNs: int64(3 * time.Second), SysNs: int64(8 * time.Second), ProcessUserNs: int64(5 * time.Second), ProcessSysNs: int64(14 * time.Second)},
+				Listener:    &results.Listener{CPUUserNs: int64(2 * time.Second), CPUSysNs: int64(5 * time.Second)},
+				ConnectCall: map[string]results.Phase{"lt50": summaryP50(t, 20_000, 1000), "90_100": summaryP50(t, 22_000, 50000)},
+				Engine:      &results.Engine{ConnectCalls: 140880, ConnectCallNs: int64(3 * time.Second), LoopBusyNs: int64(10 * time.Second)}},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls, Builtin: true, CPUs: 2},
+			want:    []string{"CPU was the limit: client 78.1 µs + listener 49.7 µs of CPU per connection, 1.9 of 2 CPUs busy over the run (95%);", "--close rst or more --source addresses would not lift it"},
+			notWant: []string{"tops out", "port search"},
+		},
+		{
+			name: "fin close near the cap, loops waiting: neither limit",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 100000, Transactions: 100000},
+				CPU:    results.CPU{UserNs: int64(1 * time.Second), SysNs: int64(2 * time.Second)},
+				Engine: &results.Engine{ConnectCalls: 100000, ConnectCallNs: int64(time.Second), LoopBusyNs: int64(6 * time.Second)}},
+			ctx:     Context{Config: perRequest4, Sysctls: hostSysctls, CPUs: 8},
+			want:    []string{"neither the ports nor the CPUs limited the rate", "0.3 of 8 CPUs busy over the run (4%), and the loops waited in epoll_wait 85% of the run"},
+			notWant: []string{"tops out", "CPU was the limit"},
+		},
+		{
+			name: "fin close near the cap, loops busy on a shared machine",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 100000, Transactions: 100000},
+				CPU:    results.CPU{UserNs: int64(1 * time.Second), SysNs: int64(2 * time.Second)},
+				Engine: &results.Engine{ConnectCalls: 100000, ConnectCallNs: int64(time.Second), LoopBusyNs: int64(39 * time.Second)}},
+			ctx:     Context{Config: perRequest4, Sysctls: hostSysctls, CPUs: 8},
+			want:    []string{"CPU was the limit, shared with other work: the client's 4 loops were busy 98% of the run, yet this run had only 0.3 of 8 CPUs busy"},
+			notWant: []string{"tops out", "neither"},
+		},
+		{
+			name: "fin close near the cap, one loop saturated",
+			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140000, Transactions: 140000},
+				CPU: results.CPU{UserNs: int64(2 * time.Second), SysNs: int64(7 * time.Second)}, Listener: &results.Listener{CPUSysNs: int64(5 * time.Second)}},
+			ctx:     Context{Config: perRequest1, Sysctls: hostSysctls, CPUs: 2},
+			want:    []string{"the client's CPU was the limit: its 1 event loop(s) kept 90% of a CPU each busy (client 64.3 µs + listener 35.7 µs of CPU per connection, 1.4 of 2 CPUs busy over the run (70%))"},
+			notWant: []string{"tops out", "neither"},
+		},
+		{
+			name:    "fin close near the cap, no engine figures: cannot tell",
+			run:     results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 100000, Transactions: 100000}, CPU: results.CPU{UserNs: int64(1 * time.Second), SysNs: int64(2 * time.Second)}},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls, CPUs: 8},
+			want:    []string{"0.3 of 8 CPUs busy over the run (4%): the rest of the CPUs' time went to other processes or idle waits"},
+			notWant: []string{"tops out", "CPU was the limit", "neither"},
+		},
+		{
+			name:    "fin close near the cap, CPU count unknown",
+			run:     results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 100000, Transactions: 100000}},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls},
+			want:    []string{"the host's CPU count is not recorded"},
+			notWant: []string{"tops out", "CPU was the limit"},
 		},
 		{
 			name:    "fin close far below the cap says nothing of it",
@@ -70,7 +138,7 @@ func TestNotes(t *testing.T) {
 				Failures: map[string]int64{dialer.FailAddrNotAvail: 500}, FailuresTotal: 500,
 				Exhaustion: &results.Exhaustion{FirstAddrNotAvailNs: int64(14100 * time.Millisecond), Stopped: true}},
 			ctx: Context{Config: churn, Sysctls: hostSysctls, Prediction: &workloads.Prediction{At: 14 * time.Second, Text: "at 14 s"}},
-			want: []string{"predicted: at 14 s; seen: the first EADDRNOTAVAIL came at 14.1s; --until-exhausted stopped the run there",
+			want: []string{"predicted: at 14 s; seen: the first EADDRNOTAVAIL came at 14.1 s; --until-exhausted stopped the run there",
 				"500 connects failed with EADDRNOTAVAIL"},
 		},
 		{
@@ -80,11 +148,30 @@ func TestNotes(t *testing.T) {
 			want: []string{"seen: no EADDRNOTAVAIL happened"},
 		},
 		{
-			name: "schedule not kept",
+			name: "schedule not kept, no engine figures: no cause guessed",
 			run: results.Run{DurationNs: int64(time.Second), Counts: results.Counts{Transactions: 1000},
 				Schedule: &results.Schedule{RatePerSec: 2000, Behind: 5}},
-			ctx:  Context{Config: churn, Sysctls: hostSysctls},
-			want: []string{"the schedule was not kept: 5 transactions were due but never started"},
+			ctx:     Context{Config: churn, Sysctls: hostSysctls},
+			want:    []string{"the schedule was not kept: 5 transactions were due but never started (this result has no engine figures"},
+			notWant: []string{"raise --max-inflight", "port search"},
+		},
+		{
+			name: "schedule not kept: the in-flight limit held starts back",
+			run: results.Run{DurationNs: int64(time.Second), Counts: results.Counts{Transactions: 1000},
+				Schedule: &results.Schedule{RatePerSec: 2000, Behind: 900},
+				Engine:   &results.Engine{ConnectCalls: 1000, ConnectCallNs: int64(20 * time.Millisecond), LoopBusyNs: int64(200 * time.Millisecond), HeldByInflight: 950}},
+			ctx:     Context{Config: churnInflight, Sysctls: hostSysctls},
+			want:    []string{"950 starts waited for the in-flight limit (--max-inflight 64): raise --max-inflight or lower --rate"},
+			notWant: []string{"port search"},
+		},
+		{
+			name: "schedule not kept: the loops' CPU",
+			run: results.Run{DurationNs: int64(time.Second), Counts: results.Counts{Transactions: 1000},
+				Schedule: &results.Schedule{RatePerSec: 2000, Behind: 900},
+				Engine:   &results.Engine{ConnectCalls: 1000, ConnectCallNs: int64(20 * time.Millisecond), LoopBusyNs: int64(990 * time.Millisecond)}},
+			ctx:     Context{Config: churn, Sysctls: hostSysctls},
+			want:    []string{"the in-flight limit held none back: the client's loops had no time left (its CPU was the limit; 2% of their busy time was connect())"},
+			notWant: []string{"raise --max-inflight", "port search"},
 		},
 		{
 			name:    "schedule kept within a thousandth",
@@ -174,6 +261,12 @@ func TestNotes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// summaryP50 is a phase summary of n samples around p50 nanoseconds.
+func summaryP50(t *testing.T, p50 int64, n int64) results.Phase {
+	t.Helper()
+	return results.Phase{Summary: histogram.Summary{Count: n, MinNs: p50 / 2, P50Ns: p50, P90Ns: 2 * p50, P99Ns: 4 * p50, P999Ns: 8 * p50, MaxNs: 10 * p50}}
 }
 
 func phaseOf(t *testing.T, vs ...time.Duration) results.Phase {

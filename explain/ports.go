@@ -14,29 +14,21 @@ import (
 // explain returns the notes a reader needs to read a run's figures right:
 // what the kernel, not the tool, limited.
 func runNotes(r *results.Run, c Context) []string {
-	sysctls, builtin, pred := c.Sysctls, c.Builtin, c.Prediction
+	sysctls, builtin := c.Sysctls, c.Builtin
 	var notes []string
-	if pred != nil {
-		actual := "no EADDRNOTAVAIL happened"
-		var first int64 = -1
-		stopped := false
-		if e := r.Exhaustion; e != nil {
-			first, stopped = e.FirstAddrNotAvailNs, e.Stopped
-		}
-		if first >= 0 {
-			actual = fmt.Sprintf("the first EADDRNOTAVAIL came at %s", time.Duration(first).Round(time.Millisecond))
-		}
-		if stopped {
-			actual += "; --until-exhausted stopped the run there"
-		}
-		notes = append(notes, fmt.Sprintf("port exhaustion: predicted: %s; seen: %s.", pred.Text, actual))
+	evidence := portSearch(r)
+	if n := exhaustionNote(r, c, evidence != ""); n != "" {
+		notes = append(notes, n)
+	}
+	if n := portSearchNote(r, c, evidence); n != "" {
+		notes = append(notes, n)
 	}
 	var behind int64
 	if r.Schedule != nil {
 		behind = r.Schedule.Behind
 	}
 	if started := r.Counts.Transactions + r.FailuresTotal; behind > 0 && behind*1000 > started {
-		notes = append(notes, fmt.Sprintf("the schedule was not kept: %d transactions were due but never started (raise --max-inflight or lower --rate); the 'scheduled' latencies count the wait of those that did start late.", behind))
+		notes = append(notes, scheduleNote(r, c, behind, evidence != ""))
 	}
 	cfg := c.Config
 	spec := workloads.Registry[cfg.Workload]
@@ -56,9 +48,17 @@ func runNotes(r *results.Run, c Context) []string {
 				// connect() tries even ports first (odd ones are kept for
 				// bind()), so about half the range turns over per delay.
 				limit := ports / 2 / delay
-				if rate > 0.6*limit || r.Failures[dialer.FailAddrNotAvail] > 0 {
+				// Only the run's evidence says the cap was reached:
+				// connect() failing or searching. Port occupancy alone
+				// does not: with reuse the range fills with TIME_WAIT at
+				// any rate above ports / 60 s.
+				if r.Failures[dialer.FailAddrNotAvail] > 0 || evidence != "" {
 					notes = append(notes, fmt.Sprintf("graceful close (--close fin) leaves each connection in TIME_WAIT on the client for 60 s; with tcp_tw_reuse=2 connect() reuses a loopback TIME_WAIT port only after tcp_tw_reuse_delay (%.0f ms), and prefers even ports, so one destination tops out near %s new connections/s here (%d ports / 2 / %.1f s). That is the kernel, not the tool: --close rst, more --source addresses or pooling lift it.",
 						delay*1000, fmtRate(limit), hi-lo+1, delay))
+				} else if rate > 0.6*limit {
+					if n := rateLimitNote(r, c); n != "" {
+						notes = append(notes, n)
+					}
 				}
 			case reuse == "0" || (reuse == "2" && !cfg.Target.Addr().IsLoopback()):
 				if rate > 0 {
