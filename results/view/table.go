@@ -238,6 +238,55 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			}
 			return "at " + Dur(r.Exhaustion.FirstAddrNotAvailNs)
 		})...)
+		if anyRun(view, func(r *results.Run) bool {
+			return r.Exhaustion != nil && (r.Exhaustion.PredictedStallNs > 0 || r.Exhaustion.StallNs > 0)
+		}) {
+			row("predicted port-search stall", cells(func(r *results.Run) string {
+				if r.Exhaustion == nil || r.Exhaustion.PredictedStallNs <= 0 {
+					return "none"
+				}
+				return "at " + Dur(r.Exhaustion.PredictedStallNs)
+			})...)
+			row("port-search stall", cells(func(r *results.Run) string {
+				if r.Exhaustion == nil || r.Exhaustion.StallNs <= 0 {
+					return "never"
+				}
+				return "at " + Dur(r.Exhaustion.StallNs)
+			})...)
+		}
+		if anyRun(view, func(r *results.Run) bool { return r.Exhaustion != nil && r.Exhaustion.Stopped }) {
+			row("--until-exhausted stopped at", cells(func(r *results.Run) string {
+				switch {
+				case r.Exhaustion == nil || !r.Exhaustion.Stopped:
+					return "—"
+				case r.Exhaustion.StoppedBy == "port_search_stall":
+					return "the stall"
+				case r.Exhaustion.StoppedBy != "":
+					return r.Exhaustion.StoppedBy
+				}
+				return "yes"
+			})...)
+		}
+	}
+	if anyRun(view, func(r *results.Run) bool { return r.Engine != nil }) {
+		engine := func(f func(e *results.Engine) string) []string {
+			return cells(func(r *results.Run) string {
+				if r.Engine == nil {
+					return "—"
+				}
+				return f(r.Engine)
+			})
+		}
+		row("loops' time in connect()", engine(func(e *results.Engine) string {
+			if e.LoopBusyNs <= 0 || e.ConnectCalls <= 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.0f%% (%s per call)", 100*float64(e.ConnectCallNs)/float64(e.LoopBusyNs), Dur(e.ConnectCallNs/e.ConnectCalls))
+		})...)
+		row("timers late, max", engine(func(e *results.Engine) string { return Dur(e.TimerLateMaxNs) })...)
+		if anyRun(view, func(r *results.Run) bool { return r.Schedule != nil }) {
+			row("starts held by --max-inflight", engine(func(e *results.Engine) string { return Count(e.HeldByInflight) })...)
+		}
 	}
 	if anyRun(view, func(r *results.Run) bool { return r.Flood != nil }) {
 		row("spoofed SYNs sent", cells(func(r *results.Run) string {

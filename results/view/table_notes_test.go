@@ -1,8 +1,11 @@
 package view
 
 import (
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/connbench/connbench/results"
 )
 
 // TestTableNotes: with several variants, a note every variant has is
@@ -52,5 +55,32 @@ func TestTableNotes(t *testing.T) {
 func TestIsNothingNote(t *testing.T) {
 	if !IsNothingNote(NothingNote+"x") || IsNothingNote("x "+NothingNote) || IsNothingNote("") {
 		t.Error("IsNothingNote tests the prefix only")
+	}
+}
+
+// TestTableStallRows: the stall, what stopped --until-exhausted and the
+// engine's figures get rows when a run has them, and none otherwise.
+func TestTableStallRows(t *testing.T) {
+	doc := tableDoc(false)
+	if out := string(render(t, doc)); strings.Contains(out, "stall") || strings.Contains(out, "connect()") {
+		t.Errorf("rows for figures no run has:\n%s", out)
+	}
+	r := &doc.Runs[1]
+	r.Schedule = &results.Schedule{RatePerSec: 2000, Behind: 26_526}
+	r.Exhaustion = &results.Exhaustion{PredictedNs: 14_100_000_000, FirstAddrNotAvailNs: -1, PredictedStallNs: 7_060_000_000,
+		StallNs: 7_200_000_000, Stopped: true, StoppedBy: "port_search_stall"}
+	r.Engine = &results.Engine{ConnectCalls: 17_474, ConnectCallNs: 16_000_000_000, LoopBusyNs: 17_000_000_000, TimerLateMaxNs: 8_300_000_000}
+	out := string(render(t, doc))
+	for _, re := range []string{
+		`(?m)^ +predicted port-search stall +none +at 7\.06 s *$`,
+		`(?m)^ +port-search stall +never +at 7\.20 s *$`,
+		`(?m)^ +--until-exhausted stopped at +— +the stall *$`,
+		`(?m)^ +loops' time in connect\(\) +— +94% \(916 µs per call\) *$`,
+		`(?m)^ +timers late, max +— +8\.30 s *$`,
+		`(?m)^ +starts held by --max-inflight +— +0 *$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(out) {
+			t.Errorf("table has no line matching %s:\n%s", re, out)
+		}
 	}
 }
