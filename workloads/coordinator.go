@@ -58,11 +58,30 @@ func (co *coordinator) begin() {
 	}
 	if s, err := kernel.NewSampler(); err == nil {
 		co.sampler = s
+		co.startSample()
 	}
 	if c, err := kernel.ReadCounters(countersDir); err == nil {
 		co.countersT, co.countersI = c, c
 	}
 	co.stats.PeakStates = map[string]int{}
+}
+
+// startSample counts the sockets toward the target before the run opens
+// any, warm-up included, and says which sockets the figures will count.
+// In a shared namespace the samples cannot tell the run's sockets from
+// those of earlier runs: a TIME_WAIT socket lingers 60 s after its run,
+// and an RST run right after a FIN run to the same target would report
+// the FIN run's TIME_WAIT as its own. Telling them apart by local port
+// would cost a getsockname per connection; instead what was there at the
+// start is recorded, so a reader sees how much of a peak predates the run.
+func (co *coordinator) startSample() {
+	co.stats.Scope = ScopeHost
+	if co.e.cfg.OwnNamespace || co.e.cfg.Spawn != nil {
+		co.stats.Scope = ScopeNamespace
+	}
+	if s, err := co.sampler.Sample(kernel.Filter{Remote: co.e.cfg.Target}); err == nil {
+		co.stats.StatesAtStart = s.States.Map()
+	}
 }
 
 func (co *coordinator) run() {
