@@ -48,6 +48,15 @@ func newCoordinator(e *engine, loops []*loop) *coordinator {
 	for i := range co.finals {
 		co.finals[i] = -1
 	}
+	if !e.cfg.NoSample && e.cfg.Spawn == nil {
+		// Before the run's clock starts: the sample walks every socket
+		// of the namespace, and the loops would start that much late.
+		// A plain goroutine, like the coordinator's, is in the process's
+		// namespace, whatever thread the caller is locked to.
+		done := make(chan struct{})
+		go func() { co.startSample(); close(done) }()
+		<-done
+	}
 	return co
 }
 
@@ -56,9 +65,13 @@ func (co *coordinator) begin() {
 	if co.e.cfg.NoSample {
 		return
 	}
+	if co.stats.Scope == "" {
+		// Spawned into the run's own namespace, which is all but empty:
+		// the sample is quick.
+		co.startSample()
+	}
 	if s, err := kernel.NewSampler(); err == nil {
 		co.sampler = s
-		co.startSample()
 	}
 	if c, err := kernel.ReadCounters(countersDir); err == nil {
 		co.countersT, co.countersI = c, c
@@ -74,13 +87,20 @@ func (co *coordinator) begin() {
 // the FIN run's TIME_WAIT as its own. Telling them apart by local port
 // would cost a getsockname per connection; instead what was there at the
 // start is recorded, so a reader sees how much of a peak predates the run.
+// It uses a sampler of its own, opened in the caller's namespace and closed
+// at once, so that nothing is left open should the run fail to start.
 func (co *coordinator) startSample() {
 	co.stats.Scope = ScopeHost
 	if co.e.cfg.OwnNamespace || co.e.cfg.Spawn != nil {
 		co.stats.Scope = ScopeNamespace
 	}
-	if s, err := co.sampler.Sample(kernel.Filter{Remote: co.e.cfg.Target}); err == nil {
-		co.stats.StatesAtStart = s.States.Map()
+	s, err := kernel.NewSampler()
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	if smp, err := s.Sample(kernel.Filter{Remote: co.e.cfg.Target}); err == nil {
+		co.stats.StatesAtStart = smp.States.Map()
 	}
 }
 
@@ -304,5 +324,8 @@ func (co *coordinator) kernelStats() *KernelStats {
 		return nil
 	}
 	s := co.stats
+	if !co.sampled {
+		s.Scope, s.StatesAtStart = "", nil // no state figures to qualify
+	}
 	return &s
 }
