@@ -606,3 +606,48 @@ func TestSamplerSynRecv(t *testing.T) {
 		t.Errorf("client side: %v, %v", got.States.Map(), err)
 	}
 }
+
+// A start sample taken before a run counts what earlier runs left toward
+// the target; a later run that closes with RST adds no TIME_WAIT to it, and
+// one that closes with FIN does. This is what lets a result attribute a
+// TIME_WAIT peak: the part beyond the start sample is the run's own.
+func TestSamplerStartSample(t *testing.T) {
+	const earlier, later = 30, 20
+	ln, addr := listen(t, "tcp4")
+	s := newSampler(t)
+	f := Filter{Remote: addr}
+	clients, servers := conns(t, ln, earlier)
+	closeClientFirst(t, clients, servers)
+	start := waitSample(t, s, f, func(x Sample) bool { return x.States[StateTimeWait] == earlier })
+	if start.States[StateTimeWait] != earlier || start.States.Total() != earlier || start.LocalPorts != earlier {
+		t.Fatalf("start sample %v (%d ports), want %d TIME_WAIT and nothing else", start.States.Map(), start.LocalPorts, earlier)
+	}
+
+	clients, servers = conns(t, ln, later)
+	mid, err := s.Sample(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Earlier TIME_WAIT only decays (tcp_tw_reuse may hand a port on).
+	if mid.States[StateEstablished] != later || mid.States[StateTimeWait] > earlier {
+		t.Errorf("during the later run %v, want %d established beside at most %d earlier TIME_WAIT", mid.States.Map(), later, earlier)
+	}
+	for _, c := range clients {
+		c.(*net.TCPConn).SetLinger(0) // close with RST: no TIME_WAIT
+		c.Close()
+	}
+	for _, c := range servers {
+		c.Close()
+	}
+	end := waitSample(t, s, f, func(x Sample) bool { return x.States[StateEstablished] == 0 })
+	if own := end.States[StateTimeWait] - start.States[StateTimeWait]; own > 0 || end.States.Total() != end.States[StateTimeWait] {
+		t.Errorf("after the RST run %v: %d TIME_WAIT beyond the start sample, want none and no other state", end.States.Map(), own)
+	}
+
+	clients, servers = conns(t, ln, later)
+	closeClientFirst(t, clients, servers)
+	fin := waitSample(t, s, f, func(x Sample) bool { return x.States.Total() == x.States[StateTimeWait] })
+	if own := fin.States[StateTimeWait] - end.States[StateTimeWait]; own <= 0 || own > later {
+		t.Errorf("after a FIN run %v: %d TIME_WAIT beyond the sample before it, want 1 to %d", fin.States.Map(), own, later)
+	}
+}

@@ -244,7 +244,7 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	}
 	if k := res.Kernel; k != nil {
 		r.Kernel = &results.Kernel{Counters: k.Counters, PeakStates: k.PeakStates, PeakPortsInUse: k.PeakPortsInUse,
-			Samples: k.Samples, SampleMaxNs: k.SampleMaxNs}
+			Samples: k.Samples, SampleMaxNs: k.SampleMaxNs, StatesAtStart: k.StatesAtStart, Scope: k.Scope}
 	}
 	return r
 }

@@ -48,6 +48,15 @@ func newCoordinator(e *engine, loops []*loop) *coordinator {
 	for i := range co.finals {
 		co.finals[i] = -1
 	}
+	if !e.cfg.NoSample && e.cfg.Spawn == nil {
+		// Before the run's clock starts: the sample walks every socket
+		// of the namespace, and the loops would start that much late.
+		// A plain goroutine, like the coordinator's, is in the process's
+		// namespace, whatever thread the caller is locked to.
+		done := make(chan struct{})
+		go func() { co.startSample(); close(done) }()
+		<-done
+	}
 	return co
 }
 
@@ -56,6 +65,11 @@ func (co *coordinator) begin() {
 	if co.e.cfg.NoSample {
 		return
 	}
+	if co.stats.Scope == "" {
+		// Spawned into the run's own namespace, which is all but empty:
+		// the sample is quick.
+		co.startSample()
+	}
 	if s, err := kernel.NewSampler(); err == nil {
 		co.sampler = s
 	}
@@ -63,6 +77,31 @@ func (co *coordinator) begin() {
 		co.countersT, co.countersI = c, c
 	}
 	co.stats.PeakStates = map[string]int{}
+}
+
+// startSample counts the sockets toward the target before the run opens
+// any, warm-up included, and says which sockets the figures will count.
+// In a shared namespace the samples cannot tell the run's sockets from
+// those of earlier runs: a TIME_WAIT socket lingers 60 s after its run,
+// and an RST run right after a FIN run to the same target would report
+// the FIN run's TIME_WAIT as its own. Telling them apart by local port
+// would cost a getsockname per connection; instead what was there at the
+// start is recorded, so a reader sees how much of a peak predates the run.
+// It uses a sampler of its own, opened in the caller's namespace and closed
+// at once, so that nothing is left open should the run fail to start.
+func (co *coordinator) startSample() {
+	co.stats.Scope = ScopeHost
+	if co.e.cfg.OwnNamespace || co.e.cfg.Spawn != nil {
+		co.stats.Scope = ScopeNamespace
+	}
+	s, err := kernel.NewSampler()
+	if err != nil {
+		return
+	}
+	defer s.Close()
+	if smp, err := s.Sample(kernel.Filter{Remote: co.e.cfg.Target}); err == nil {
+		co.stats.StatesAtStart = smp.States.Map()
+	}
 }
 
 func (co *coordinator) run() {
@@ -285,5 +324,8 @@ func (co *coordinator) kernelStats() *KernelStats {
 		return nil
 	}
 	s := co.stats
+	if !co.sampled {
+		s.Scope, s.StatesAtStart = "", nil // no state figures to qualify
+	}
 	return &s
 }

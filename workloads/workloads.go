@@ -212,6 +212,12 @@ type Config struct {
 	// client's network namespace. f must run on a goroutine of its own;
 	// an error means f was not started, and the run fails.
 	Spawn func(f func()) error `json:"-"`
+	// OwnNamespace says the run's network namespace was made for this run
+	// alone (an isolated compare variant's), so every socket sampled in
+	// it is the run's: KernelStats.Scope is ScopeNamespace. A run with
+	// Spawn set (an emulated path's client namespace) is taken as such
+	// without it.
+	OwnNamespace bool `json:"-"`
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
@@ -485,7 +491,23 @@ type KernelStats struct {
 	// longest one took.
 	Samples     int
 	SampleMaxNs int64
+	// StatesAtStart counts by TCP state the sockets toward the target
+	// that were there before the run opened any (warm-up included):
+	// earlier runs' TIME_WAIT, other clients'. Nil when not sampled; empty
+	// when there were none.
+	StatesAtStart map[string]int
+	// Scope says which sockets the state figures count: ScopeNamespace
+	// (a network namespace made for the run: only its own) or ScopeHost
+	// (a shared namespace: StatesAtStart's sockets and any other
+	// process's toward the target are counted too). "" when not sampled.
+	Scope string
 }
+
+// The values of KernelStats.Scope.
+const (
+	ScopeNamespace = "namespace"
+	ScopeHost      = "host"
+)
 
 // FailuresTotal sums Failures.
 func (r *Result) FailuresTotal() int64 {

@@ -212,7 +212,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			if r.Kernel == nil || r.Kernel.Samples == 0 {
 				return "—"
 			}
-			return Count(int64(r.Kernel.PeakStates["time_wait"]))
+			return Count(int64(r.Kernel.PeakStates["time_wait"])) + atStart(r.Kernel, r.Kernel.StatesAtStart["time_wait"])
 		})...)
 		row("ports in use peak", cells(func(r *results.Run) string {
 			if r.Kernel == nil || r.Kernel.Samples == 0 {
@@ -222,7 +222,11 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			if n := r.Kernel.PortRangeSize * max(r.Kernel.Sources, 1); n > 0 {
 				s += fmt.Sprintf(" of %s", Count(int64(n)))
 			}
-			return s
+			n := 0
+			for _, v := range r.Kernel.StatesAtStart {
+				n += v
+			}
+			return s + atStart(r.Kernel, n)
 		})...)
 	}
 	if anyRun(view, func(r *results.Run) bool { return r.Exhaustion != nil }) {
@@ -582,3 +586,16 @@ const NothingNote = "nothing happened: "
 
 // IsNothingNote reports whether note n reports that nothing happened.
 func IsNothingNote(n string) bool { return strings.HasPrefix(n, NothingNote) }
+
+// atStart says which sockets a socket-state peak of k counts: only the
+// run's (its own network namespace), or the shared namespace's, n of them
+// (sockets) there before the run began. "" for a result without Scope.
+func atStart(k *results.Kernel, n int) string {
+	switch k.Scope {
+	case "namespace":
+		return " (own namespace)"
+	case "host":
+		return fmt.Sprintf(" (%s present at start)", Count(int64(n)))
+	}
+	return ""
+}
