@@ -85,6 +85,7 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	s.ownNet = req.Namespace
 	var target netip.AddrPort
 	if req.Target != "" {
 		t, err := netip.ParseAddrPort(req.Target)

@@ -103,6 +103,7 @@ type Spec struct {
 	pauseFor time.Duration
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
+	ownNet   bool            // the run has a network namespace made for it (a child's)
 }
 
 // changed reports whether the user gave flag name.
@@ -332,6 +333,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Exchange:       s.Exchange,
 		Ping:           s.Ping,
 		NoSample:       s.NoSample,
+		OwnNamespace:   s.ownNet,
 	}
 }
 
