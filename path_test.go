@@ -44,23 +44,32 @@ func pathRun(t *testing.T, args ...string) results.Run {
 	return r
 }
 
-func within(got, want int64, tol float64) bool {
-	return float64(got) >= float64(want)*(1-tol) && float64(got) <= float64(want)*(1+tol)
+// between reports whether lo×unit ≤ got < hi×unit.
+func between(got, unit int64, lo, hi float64) bool {
+	return float64(got) >= lo*float64(unit) && float64(got) < hi*float64(unit)
 }
 
 // At --rtt 50ms a handshake takes one round trip, and a new connection's
 // first response byte comes two round trips after the connect() call.
+// The bounds are about the mechanism, not the timing (that belongs in
+// benchmarks): the delay is added on the path, so nothing can come sooner
+// than its round trips (5% below for the histogram's rounding), and a
+// loaded machine adds time but not a whole extra round trip at the median.
 func TestPathRTT(t *testing.T) {
 	r := pathRun(t, "--rtt", "50ms", "-n", "60", "-c", "6")
 	rtt := int64(50 * time.Millisecond)
 	if r.FailuresTotal != 0 || r.Counts.Transactions != 60 {
 		t.Fatalf("%d transactions, failures %v; want 60 and none", r.Counts.Transactions, r.Failures)
 	}
-	if p := r.Phases["handshake"].P50Ns; !within(p, rtt, 0.10) {
-		t.Errorf("handshake p50 %v, want 50ms ± 10%%", time.Duration(p))
+	hs, fb := r.Phases["handshake"].P50Ns, r.Phases["connect_first_byte"].P50Ns
+	if !between(hs, rtt, 0.95, 1.9) {
+		t.Errorf("handshake p50 %v, want one round trip: at least 50ms and clearly under 2 RTT", time.Duration(hs))
 	}
-	if p := r.Phases["connect_first_byte"].P50Ns; !within(p, 2*rtt, 0.10) {
-		t.Errorf("connect→first byte p50 %v, want 2 RTT = 100ms ± 10%%", time.Duration(p))
+	if !between(fb, rtt, 1.9, 2.9) {
+		t.Errorf("connect→first byte p50 %v, want two round trips: at least 100ms and clearly under 3 RTT", time.Duration(fb))
+	}
+	if fb-hs < int64(0.9*float64(rtt)) {
+		t.Errorf("connect→first byte p50 %v is not a round trip after the handshake's %v", time.Duration(fb), time.Duration(hs))
 	}
 	if r.Path.RTTNs != rtt || r.Path.AddedDelay == nil || r.Path.AddedDelay.Count == 0 {
 		t.Errorf("path record %+v: want rtt 50ms and the forwarder's added delay", r.Path)
@@ -71,7 +80,8 @@ func TestPathRTT(t *testing.T) {
 }
 
 // With warm Fast Open (cookies fetched in the warm-up) the request rides
-// the SYN: the first byte comes one round trip after the sendto() call.
+// the SYN: the first byte comes one round trip after the sendto() call,
+// where without Fast Open it cannot come before two (TestPathRTT).
 func TestPathFastOpen(t *testing.T) {
 	for _, mode := range []string{"sendto", "connect"} {
 		t.Run(mode, func(t *testing.T) {
@@ -84,8 +94,8 @@ func TestPathFastOpen(t *testing.T) {
 			if share := ti.SYNDataShare(); share < 0.99 {
 				t.Errorf("%d of %d SYNs carried the request (%.1f%%), want ≥ 99%%", ti.SYNData, ti.FastOpen, 100*share)
 			}
-			if p := r.Phases["connect_first_byte_warm"].P50Ns; !within(p, rtt, 0.10) {
-				t.Errorf("warm connect→first byte p50 %v, want 1 RTT = 50ms ± 10%%", time.Duration(p))
+			if p := r.Phases["connect_first_byte_warm"].P50Ns; !between(p, rtt, 0.95, 1.9) {
+				t.Errorf("warm connect→first byte p50 %v, want one round trip: at least 50ms and clearly under the 2 RTT of a connection without Fast Open", time.Duration(p))
 			}
 			if r.Kernel != nil && r.Kernel.Counters["TcpExt.TCPFastOpenActive"] < 60 {
 				t.Errorf("TcpExt.TCPFastOpenActive went up by %d, want ≥ 60", r.Kernel.Counters["TcpExt.TCPFastOpenActive"])
@@ -109,8 +119,10 @@ func TestPathDropSYN(t *testing.T) {
 				}
 			}
 			want += 20 * time.Millisecond
-			if p := r.Phases["handshake"].P50Ns; !within(p, int64(want), 0.10) {
-				t.Errorf("handshake p50 %v, want %v ± 10%%", time.Duration(p), want)
+			// At least the timeouts and the round trip, and clearly less
+			// than one more second (the next step of the arithmetic).
+			if p := time.Duration(r.Phases["handshake"].P50Ns); p < want*95/100 || p >= want+500*time.Millisecond {
+				t.Errorf("handshake p50 %v, want %v to %v", p, want, want+500*time.Millisecond)
 			}
 			ti := r.TCPInfo
 			if ti == nil || ti.Handshakes != 8 || ti.Retransmitted != 8 {

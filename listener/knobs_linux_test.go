@@ -434,7 +434,7 @@ func closeWait(t *testing.T, addr netip.AddrPort) int {
 	t.Helper()
 	s, err := kernel.NewSampler()
 	if err != nil {
-		t.Skipf("no sock_diag: %v", err)
+		skipUnlessNoSockDiag(t, err)
 	}
 	defer s.Close()
 	smp, err := s.Sample(kernel.Filter{Local: addr, States: kernel.MaskOf(kernel.StateCloseWait)})

@@ -152,7 +152,10 @@ func TestPlainPath(t *testing.T) {
 		t.Errorf("server saw %d connections and %d bytes, want 1 and %d", conns, nbytes, len(msg))
 	}
 
-	st := p.Stats()
+	// The client's last ACK and the server's answer to its FIN may still
+	// be in the forwarder when ReadAll returns: wait for the counts to
+	// settle before comparing them.
+	st := settledStats(t, p)
 	for _, d := range []struct {
 		name string
 		s    DirStats
@@ -195,6 +198,35 @@ func TestPlainPath(t *testing.T) {
 		median(viaPath), median(viaLo), time.Duration(st.AddedDelay().ValueAt(50)), time.Duration(st.AddedDelay().ValueAt(99)))
 }
 
+// settled reports whether nothing is inside the forwarder: every packet
+// read in either direction was forwarded, with its delay recorded.
+func settled(st Stats) bool {
+	for _, d := range []DirStats{st.ClientToServer, st.ServerToClient} {
+		if d.ForwardedPackets != d.Packets || d.ForwardedBytes != d.Bytes || d.AddedDelay.Count() != d.ForwardedPackets {
+			return false
+		}
+	}
+	return true
+}
+
+// settledStats returns p's counts once two readings 20 ms apart are the
+// same and settled, or the last reading after 5 s (the test then reports
+// what did not add up).
+func settledStats(t *testing.T, p *Path) Stats {
+	t.Helper()
+	prev := p.Stats()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		st := p.Stats()
+		if settled(st) && settled(prev) && st.ClientToServer.Packets == prev.ClientToServer.Packets && st.ServerToClient.Packets == prev.ServerToClient.Packets {
+			return st
+		}
+		prev = st
+	}
+	t.Log("the forwarder's counts did not settle within 5 s")
+	return prev
+}
+
 func TestRTT(t *testing.T) {
 	const rtt = 50 * time.Millisecond
 	p := newTestPath(t, Config{RTT: rtt})
@@ -210,8 +242,10 @@ func TestRTT(t *testing.T) {
 	}
 	m := median(took)
 	t.Logf("RTT %v: handshake p50 %v (all: %v)", rtt, m, took)
-	if m < rtt*9/10 || m > rtt*11/10 {
-		t.Errorf("handshake p50 %v, want %v ± 10%%", m, rtt)
+	// One round trip: never sooner (the path adds it; 5% for the clock),
+	// and clearly less than two however loaded the machine.
+	if m < rtt*95/100 || m >= rtt*19/10 {
+		t.Errorf("handshake p50 %v, want one round trip: at least %v and clearly under 2 RTT", m, rtt)
 	}
 	st := p.Stats()
 	if n := st.Unrequested(); n != 0 {
@@ -299,8 +333,13 @@ func TestDropSYN(t *testing.T) {
 				}
 				return err
 			})
-			if err != nil && (tc.linear != "" || !errors.Is(err, os.ErrNotExist)) {
-				t.Skipf("tcp_syn_linear_timeouts: %v", err)
+			if errors.Is(err, os.ErrNotExist) && tc.linear != "" {
+				t.Skipf("this kernel has no net.ipv4.tcp_syn_linear_timeouts (it came in Linux 6.5): %v", err)
+			}
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				// As root, in the test's own namespace: a failed read
+				// or write is connbench's sysctl code failing.
+				t.Fatalf("tcp_syn_linear_timeouts: %v", err)
 			}
 			want := synDelay(tc.drop, linear) + rtt
 			srv := startEcho(t, p.Server, p.ServerAddr)
