@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"sync"
 
 	"github.com/connbench/connbench/kernel"
@@ -221,13 +222,29 @@ func raiseLimits(need uint64) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--raise-limits: fs.nr_open: %w", err)
 	}
+	// fs.nr_open is host-wide and only bounds setrlimit: put it back as
+	// soon as this process's limit is set (or could not be), so the run
+	// leaves the host as it found it.
+	restore := func() error {
+		if old < int64(need) {
+			return kernel.WriteSysctl("", "fs.nr_open", strconv.FormatInt(old, 10))
+		}
+		return nil
+	}
 	lim := unix.Rlimit{Cur: need, Max: need}
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
-		return "", fmt.Errorf("--raise-limits: the hard open-file limit %d cannot be raised to %d (%v: it takes CAP_SYS_RESOURCE, which this root lacks, as in many containers); --procs auto splits the run over processes instead", hard, need, err)
+		msg := fmt.Sprintf("--raise-limits: the hard open-file limit %d cannot be raised to %d (%v: it takes CAP_SYS_RESOURCE, which this root lacks, as in many containers); --procs auto splits the run over processes instead", hard, need, err)
+		if rerr := restore(); rerr != nil {
+			msg += fmt.Sprintf("; and fs.nr_open could not be put back to %d: %v", old, rerr)
+		}
+		return "", errors.New(msg)
 	}
 	msg := fmt.Sprintf("--raise-limits: open-file limit raised to %d", need)
 	if old < int64(need) {
-		msg += fmt.Sprintf(" (fs.nr_open %d → %d)", old, need)
+		msg += fmt.Sprintf(" (fs.nr_open raised from %d for the setrlimit, then put back)", old)
+		if err := restore(); err != nil {
+			msg += fmt.Sprintf("; putting fs.nr_open back to %d failed: %v", old, err)
+		}
 	}
 	return msg, nil
 }

@@ -47,7 +47,7 @@ func measure(ctx context.Context, s *Spec, target netip.AddrPort, sysctls map[st
 		obs.Warn("warning: %v", err)
 	}
 	run := w.collect(res, t, s, facts, pred)
-	run.Notes = append(explain.Notes(&run, explain.Context{Config: cfg, Sysctls: sysctls, Builtin: t.builtin, Prediction: pred}), run.Notes...)
+	run.Notes = append(explain.Notes(&run, explain.Context{Config: cfg, Sysctls: sysctls, Builtin: t.builtin, Prediction: pred, CPUs: runtime.NumCPU()}), run.Notes...)
 	return run, res.Partial, nil
 }
 
@@ -95,7 +95,7 @@ func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer
 			return nil, err
 		}
 		if warn != "" {
-			obs.Say("warning: %s", warn)
+			obs.Warn("warning: %s", warn)
 		}
 	}
 	return t, nil
