@@ -116,7 +116,19 @@ func (l *loop) schedule(now int64) {
 			l.send(s)
 		} else {
 			l.dial(s)
+			if l.clk >= l.passEnd {
+				// connect() is slow (the port search): the due
+				// timers and the completed handshakes come first;
+				// the loop polls and comes back at once.
+				return
+			}
 		}
+	}
+	if !e.readyList && !l.schedDone && l.nextAt <= now && !l.canStart() && l.nextK != l.heldK && l.nextAt >= e.measureAt {
+		// Due, but --max-inflight transactions are in flight: the
+		// limit holds this start back. Counted once per start.
+		l.heldK = l.nextK
+		l.heldByInflight++
 	}
 }
 
