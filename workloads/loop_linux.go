@@ -117,6 +117,7 @@ type loop struct {
 	iv       intervalAcc
 	// CPU
 	cpuU0, cpuS0, cpuU, cpuS time.Duration
+	cpuT0, cpuT              time.Duration // CLOCK_THREAD_CPUTIME_ID: exact
 	cpuMarked                bool
 	err                      error
 	held                     int64 // hold: connections open now
@@ -289,6 +290,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.BytesReceived += l.bytesIn
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
+		res.CPUThread += l.cpuT
 		res.Behind += l.behind
 		res.ConnectCalls += l.connCalls
 		res.ConnectCallTime += time.Duration(l.connNs)
@@ -443,6 +445,7 @@ func (l *loop) run() {
 				e.cfg.OnMeasure()
 			}
 			l.cpuU0, l.cpuS0 = kernel.ThreadCPU()
+			l.cpuT0 = threadClock()
 		}
 		for now >= l.nextTick {
 			l.tick(false)
@@ -551,6 +554,7 @@ func (l *loop) run() {
 	if l.cpuMarked {
 		u, s := kernel.ThreadCPU()
 		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
+		l.cpuT = threadClock() - l.cpuT0
 	}
 	// Abandon what is in flight: it is neither a success nor a failure.
 	for i := range l.conns {
@@ -575,6 +579,17 @@ func (l *loop) busy(now int64) {
 		l.iv.busyNs += now - from
 	}
 	l.awake = now
+}
+
+// threadClock is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID:
+// the scheduler's exact runtime, user and system together); 0 if the
+// kernel cannot say.
+func threadClock() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // tick hands the finished interval's figures to the coordinator.

@@ -146,6 +146,9 @@ func TestStallTimersHold(t *testing.T) {
 	if res.Stall <= 0 || !res.Exhausted || res.StoppedBy == "" {
 		t.Errorf("stall at %v, stopped %v by %q: want the stall seen and the run stopped", res.Stall, res.Exhausted, res.StoppedBy)
 	}
+	if res.CPUThread <= 0 || res.CPUThread < res.CPUUser {
+		t.Errorf("loop thread CPU %v (user %v, sys %v): want the exact runtime, at least the user share", res.CPUThread, res.CPUUser, res.CPUSys)
+	}
 	var stalled bool
 	for _, iv := range res.Series {
 		stalled = stalled || iv.Stalled

@@ -391,8 +391,16 @@ type Result struct {
 	// Phases holds the latency recorders by phase name (Phase*).
 	Phases map[string]*histogram.Recorder
 	// CPUUser and CPUSys are the event-loop threads' CPU time in the
-	// measured part (not the listener's, not the Go runtime's).
+	// measured part (not the listener's, not the Go runtime's), as
+	// getrusage(RUSAGE_THREAD) splits it. With tick-based accounting
+	// (CONFIG_TICK_CPU_ACCOUNTING, most kernels) the kernel splits a
+	// thread's exact runtime by where its timer ticks landed, and a loop
+	// woken on a regular schedule can meet the tick at the same point of
+	// its cycle every time: all of its time may show as system (user 0)
+	// or half as user. CPUThread is the exact sum (the scheduler's
+	// runtime, CLOCK_THREAD_CPUTIME_ID); trust it over the split.
 	CPUUser, CPUSys time.Duration
+	CPUThread       time.Duration
 	// ConnectCall holds connect() call durations by occupancy band
 	// (OccupancyBands order); empty bands have no values.
 	ConnectCall []*histogram.Recorder
