@@ -128,7 +128,7 @@ type loop struct {
 	// inside them, ns outside epoll_wait, the latest a timer fired after
 	// it was due, open-loop starts that waited for a slot.
 	connCalls, connNs, busyNs, lateMax, heldByInflight int64
-	heldK                                              int64 // the last nextK counted in heldByInflight; -1: none
+	heldK                                              int64 // the first of this loop's schedule not yet counted in heldByInflight
 	// Pass bounds: clk is the last clock reading (refreshed after every
 	// connect() call, the slow part of a start), awake when the loop left
 	// epoll_wait, passEnd when the current pass must stop starting new
@@ -362,7 +362,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
-		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: -1}
+		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
 	// Recorders (about 270 KiB each) only for what the run records: a
 	// hold of many connections per process must not pay for the others.
 	for j := range l.rec {

@@ -124,11 +124,19 @@ func (l *loop) schedule(now int64) {
 			}
 		}
 	}
-	if !e.readyList && !l.schedDone && l.nextAt <= now && !l.canStart() && l.nextK != l.heldK && l.nextAt >= e.measureAt {
-		// Due, but --max-inflight transactions are in flight: the
-		// limit holds this start back. Counted once per start.
-		l.heldK = l.nextK
-		l.heldByInflight++
+	if !e.readyList && !l.schedDone && l.nextAt <= now && !l.canStart() {
+		// Due, but --max-inflight transactions are in flight: the limit
+		// holds back this start and every later one due by now. Each is
+		// counted once (heldK: the next not yet counted), whether it
+		// starts later or never.
+		k := max(l.nextK, l.heldK)
+		for at := e.sched.at(k); at <= now && k < e.sched.n; at = e.sched.at(k) {
+			if at >= e.measureAt {
+				l.heldByInflight++
+			}
+			k += int64(e.loops)
+		}
+		l.heldK = k
 	}
 }
 
