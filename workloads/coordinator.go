@@ -30,6 +30,9 @@ type coordinator struct {
 	exhausted bool
 	stoppedBy string
 	stall     time.Duration // -1: none seen
+	// connect() calls and their time while the range was mostly free:
+	// the baseline the stall is measured against.
+	baseCalls, baseNs int64
 }
 
 type pendingInterval struct {
@@ -199,12 +202,22 @@ func (co *coordinator) finalize(idx int) {
 		return // the empty tail of a run that ended on an interval boundary
 	}
 	ports := co.sample(&iv)
+	portRange := e.cfg.PortRange * max(1, e.dial.NumSources())
+	var base time.Duration
+	if co.baseCalls > 0 {
+		base = time.Duration(co.baseNs / co.baseCalls)
+	}
 	if !iv.Warmup {
-		portRange := e.cfg.PortRange * max(1, e.dial.NumSources())
-		iv.Stalled = StallSeen(iv.ConnectCalls, iv.ConnectCallTime, iv.LoopBusy, ports, portRange)
+		iv.Stalled = StallSeen(iv.ConnectCalls, iv.ConnectCallTime, iv.LoopBusy, ports, portRange, base)
 		if iv.Stalled && co.stall < 0 {
 			co.stall = iv.End
 		}
+	}
+	// The baseline: intervals (warm-up too) with the range mostly free, or,
+	// without samples, the first interval that made calls.
+	if free := ports >= 0 && portRange > 0 && float64(ports) < StallOccupancy*float64(portRange); free || (ports < 0 && co.baseCalls == 0) {
+		co.baseCalls += iv.ConnectCalls
+		co.baseNs += int64(iv.ConnectCallTime)
 	}
 	co.series = append(co.series, iv)
 	if e.cfg.UntilExhausted && !iv.Warmup && !co.exhausted {

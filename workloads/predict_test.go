@@ -87,16 +87,19 @@ func TestStallSeen(t *testing.T) {
 		calls        int64
 		conn, busy   time.Duration
 		ports, prang int
+		base         time.Duration
 		want         bool
 	}{
-		{"port search", 1000, 900 * ms, 1000 * ms, 9000, 16000, true},
-		{"cheap connects", 1000, 30 * ms, 50 * ms, 9000, 16000, false},
-		{"connect a small share", 1000, 400 * ms, 1000 * ms, 9000, 16000, false},
-		{"range mostly free", 1000, 900 * ms, 1000 * ms, 2000, 16000, false},
-		{"not sampled", 1000, 900 * ms, 1000 * ms, -1, 16000, true},
-		{"no connects", 0, 0, 1000 * ms, 9000, 16000, false},
+		{"port search", 1000, 900 * ms, 1000 * ms, 9000, 16000, 30 * time.Microsecond, true},
+		{"cheap connects", 1000, 30 * ms, 50 * ms, 9000, 16000, 30 * time.Microsecond, false},
+		{"connect a small share", 1000, 400 * ms, 1000 * ms, 9000, 16000, 30 * time.Microsecond, false},
+		{"range mostly free", 1000, 900 * ms, 1000 * ms, 2000, 16000, 30 * time.Microsecond, false},
+		{"not sampled", 1000, 900 * ms, 1000 * ms, -1, 16000, 30 * time.Microsecond, true},
+		{"no connects", 0, 0, 1000 * ms, 9000, 16000, 30 * time.Microsecond, false},
+		{"as slow as on a free range (a loaded machine)", 1000, 900 * ms, 1000 * ms, 9000, 16000, 400 * time.Microsecond, false},
+		{"no baseline", 1000, 900 * ms, 1000 * ms, 9000, 16000, 0, false},
 	} {
-		if got := StallSeen(c.calls, c.conn, c.busy, c.ports, c.prang); got != c.want {
+		if got := StallSeen(c.calls, c.conn, c.busy, c.ports, c.prang, c.base); got != c.want {
 			t.Errorf("%s: StallSeen = %v, want %v", c.name, got, c.want)
 		}
 	}

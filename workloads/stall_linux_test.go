@@ -117,7 +117,8 @@ func TestStallTimersHold(t *testing.T) {
 	target, spawn := stallNamespace(t, lo, hi)
 	cfg := Config{
 		Workload: "churn", Exchange: true, Target: target, Rate: 4000, Duration: 6 * time.Second,
-		Loops: 1, MaxInflight: 4096, UntilExhausted: true, PortRange: hi - lo + 1, Spawn: spawn,
+		Interval: 250 * time.Millisecond, // the first intervals, under 40% of the range in use, are the baseline
+		Loops:    1, MaxInflight: 4096, UntilExhausted: true, PortRange: hi - lo + 1, Spawn: spawn,
 		Timeouts: dialer.Timeouts{Connect: 500 * time.Millisecond, Response: 100 * time.Millisecond},
 	}
 	res, err := Run(context.Background(), cfg)

@@ -529,19 +529,27 @@ const (
 	// StallConnectMean: connect() took this long on average; on a free
 	// range it takes tens of µs, loopback handshake included.
 	StallConnectMean = 100 * time.Microsecond
+	// StallGrowth: and that many times its mean while the range was
+	// mostly free (the baseline: intervals with under StallOccupancy in
+	// use, where connect() still finds a free even port within a few
+	// tries), so that a loaded machine's slow connect() is not taken for
+	// the port search.
+	StallGrowth = 4
 )
 
 // StallSeen reports whether an interval's figures show the kernel's port
 // search stalling the loops: connect() took more than StallShare of their
-// busy time and StallConnectMean per call on average, with at least
-// StallOccupancy of the port range (portRange ports times sources) in use;
-// when the ports were not sampled (portsInUse < 0 or portRange 0) the
-// first two decide.
-func StallSeen(connectCalls int64, connectTime, busy time.Duration, portsInUse, portRange int) bool {
-	if connectCalls == 0 || busy <= 0 {
+// busy time, StallConnectMean per call on average and StallGrowth times
+// base (its mean per call while the range was mostly free; 0: unknown, and
+// then no stall is seen), with at least StallOccupancy of the port range
+// (portRange ports times sources) in use; when the ports were not sampled
+// (portsInUse < 0 or portRange 0) the others decide.
+func StallSeen(connectCalls int64, connectTime, busy time.Duration, portsInUse, portRange int, base time.Duration) bool {
+	if connectCalls == 0 || busy <= 0 || base <= 0 {
 		return false
 	}
-	if float64(connectTime) <= StallShare*float64(busy) || connectTime < time.Duration(connectCalls)*StallConnectMean {
+	mean := connectTime / time.Duration(connectCalls)
+	if float64(connectTime) <= StallShare*float64(busy) || mean < StallConnectMean || mean < StallGrowth*base {
 		return false
 	}
 	if portsInUse >= 0 && portRange > 0 && float64(portsInUse) < StallOccupancy*float64(portRange) {
