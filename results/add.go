@@ -112,6 +112,17 @@ func (l *Listener) Add(o *Listener) {
 	l.Counters = maxCounts(l.Counters, o.Counters)
 }
 
+// Add adds another generator's engine record o to e: connect() calls and
+// their time, busy time and starts held by --max-inflight add up; the
+// latest timer keeps the larger lateness.
+func (e *Engine) Add(o *Engine) {
+	e.ConnectCalls += o.ConnectCalls
+	e.ConnectCallNs += o.ConnectCallNs
+	e.LoopBusyNs += o.LoopBusyNs
+	e.HeldByInflight += o.HeldByInflight
+	e.TimerLateMaxNs = max(e.TimerLateMaxNs, o.TimerLateMaxNs)
+}
+
 // Add adds o's asked rates and the transactions that fell behind to s.
 func (s *Schedule) Add(o *Schedule) {
 	s.RatePerSec += o.RatePerSec

@@ -208,6 +208,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Kernel = mergeKernel(parts, r.Series, sameHost)
 	r.Exhaustion = mergeExhaustion(parts, start)
 	r.Listener = mergeListener(parts)
+	r.Engine = mergeEngine(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
 	r.Hold = mergeHold(parts)
 	r.Statuses = mergeStatuses(parts)
@@ -513,8 +514,37 @@ func mergeKernel(parts []part, series []Interval, sameHost bool) *Kernel {
 	return out
 }
 
-// mergeExhaustion keeps the earliest prediction and the earliest
-// EADDRNOTAVAIL, as offsets from the merged start (origin).
+// mergeEngine adds up the parts' engine records (Engine.Add); nil when
+// none has one.
+func mergeEngine(parts []part) *Engine {
+	var out *Engine
+	for _, p := range parts {
+		if e := p.run.Engine; e != nil {
+			if out == nil {
+				out = &Engine{}
+			}
+			out.Add(e)
+		}
+	}
+	return out
+}
+
+// earliest returns the earlier of a and b+shift, where a value of none or
+// below means none (a is already shifted).
+func earliest(a, b, shift, none int64) int64 {
+	if b <= none {
+		return a
+	}
+	if a <= none || b+shift < a {
+		return b + shift
+	}
+	return a
+}
+
+// mergeExhaustion keeps the earliest prediction, the earliest
+// EADDRNOTAVAIL, the earliest predicted and seen port-search stall, as
+// offsets from the merged start (origin); the run stopped when any part
+// did, by EADDRNOTAVAIL when any part stopped so, else by the stall.
 func mergeExhaustion(parts []part, origin time.Time) *Exhaustion {
 	var out *Exhaustion
 	for _, p := range parts {
@@ -533,7 +563,12 @@ func mergeExhaustion(parts []part, origin time.Time) *Exhaustion {
 		if e.FirstAddrNotAvailNs >= 0 && (out.FirstAddrNotAvailNs < 0 || e.FirstAddrNotAvailNs+shift < out.FirstAddrNotAvailNs) {
 			out.FirstAddrNotAvailNs = e.FirstAddrNotAvailNs + shift
 		}
+		out.PredictedStallNs = earliest(out.PredictedStallNs, e.PredictedStallNs, shift, 0)
+		out.StallNs = earliest(out.StallNs, e.StallNs, shift, 0)
 		out.Stopped = out.Stopped || e.Stopped
+		if e.StoppedBy != "" && out.StoppedBy != "EADDRNOTAVAIL" {
+			out.StoppedBy = e.StoppedBy
+		}
 	}
 	return out
 }

@@ -265,3 +265,61 @@ func TestMergeSameHostKernel(t *testing.T) {
 		}
 	}
 }
+
+// Merge keeps what the split test's fixture leaves empty: the process CPU
+// sums, the listener's resets, the engine's account (sums, and the larger
+// timer lateness), and the earliest predicted exhaustion, EADDRNOTAVAIL and
+// port-search stall, predicted and seen, on the merged clock: a merge that
+// dropped one, or took the first or the latest part's, fails here.
+func TestMergeKeepsTotalsAndEarliest(t *testing.T) {
+	a, _, _ := reportDoc(t, 0, 2)
+	b := shifted(t, 1, time.Second) // b starts 1 s after a
+	a.Host.Hostname, b.Host.Hostname = "gen-a", "gen-b"
+	for i := range a.Runs {
+		ra, rb := &a.Runs[i], &b.Runs[i]
+		ra.CPU.ProcessUserNs, ra.CPU.ProcessSysNs = 100, 1000
+		rb.CPU.ProcessUserNs, rb.CPU.ProcessSysNs = 20, 300
+		ra.Listener.Resets, rb.Listener.Resets = 7, 5
+		ra.Engine = &Engine{ConnectCalls: 10, ConnectCallNs: 1000, LoopBusyNs: 5000, TimerLateMaxNs: 90, HeldByInflight: 3}
+		rb.Engine = &Engine{ConnectCalls: 4, ConnectCallNs: 500, LoopBusyNs: 2000, TimerLateMaxNs: 40, HeldByInflight: 1}
+		// b's are earlier on the merged clock although later in its own
+		// (and the later part): 5 s + 1 s against a's 8 s, and so on.
+		ra.Exhaustion = &Exhaustion{PredictedNs: int64(8 * time.Second), Prediction: "a", FirstAddrNotAvailNs: int64(9 * time.Second),
+			PredictedStallNs: int64(4 * time.Second), StallNs: int64(5 * time.Second), Stopped: true, StoppedBy: "port_search_stall"}
+		rb.Exhaustion = &Exhaustion{PredictedNs: int64(5 * time.Second), Prediction: "b", FirstAddrNotAvailNs: -1,
+			PredictedStallNs: int64(2 * time.Second), StallNs: int64(6 * time.Second), Stopped: true, StoppedBy: "EADDRNOTAVAIL"}
+	}
+	m, err := Merge([]Source{{"a.json", a}, {"b.json", b}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range m.Runs {
+		if g.CPU.ProcessUserNs != 120 || g.CPU.ProcessSysNs != 1300 {
+			t.Errorf("%s: process CPU %d+%d ns, want the sums 120+1300", g.Label, g.CPU.ProcessUserNs, g.CPU.ProcessSysNs)
+		}
+		if g.Listener == nil || g.Listener.Resets != 12 {
+			t.Errorf("%s: listener %+v, want resets 12", g.Label, g.Listener)
+		}
+		want := Engine{ConnectCalls: 14, ConnectCallNs: 1500, LoopBusyNs: 7000, TimerLateMaxNs: 90, HeldByInflight: 4}
+		if g.Engine == nil || *g.Engine != want {
+			t.Errorf("%s: engine %+v, want %+v", g.Label, g.Engine, want)
+		}
+		e := g.Exhaustion
+		if e == nil {
+			t.Fatalf("%s: no exhaustion record", g.Label)
+		}
+		wantE := Exhaustion{PredictedNs: int64(6 * time.Second), Prediction: "b", FirstAddrNotAvailNs: int64(9 * time.Second),
+			PredictedStallNs: int64(3 * time.Second), StallNs: int64(5 * time.Second), Stopped: true, StoppedBy: "EADDRNOTAVAIL"}
+		if *e != wantE {
+			t.Errorf("%s: exhaustion\n got %+v\nwant %+v", g.Label, *e, wantE)
+		}
+	}
+	// Without engine records, none is made up.
+	a.Runs[0].Engine, b.Runs[0].Engine = nil, nil
+	if m, err = Merge([]Source{{"a.json", a}, {"b.json", b}}); err != nil {
+		t.Fatal(err)
+	}
+	if m.Runs[0].Engine != nil {
+		t.Errorf("engine %+v from parts without one", m.Runs[0].Engine)
+	}
+}

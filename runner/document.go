@@ -238,6 +238,10 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	for _, iv := range res.Series {
 		r.Series = append(r.Series, toInterval(iv))
 	}
+	if res.ConnectCalls > 0 || res.LoopBusy > 0 {
+		r.Engine = &results.Engine{ConnectCalls: res.ConnectCalls, ConnectCallNs: int64(res.ConnectCallTime),
+			LoopBusyNs: int64(res.LoopBusy), TimerLateMaxNs: int64(res.TimerLateMax), HeldByInflight: res.HeldByInflight}
+	}
 	if t := res.TCPInfo; t != nil {
 		r.TCPInfo = &results.TCPInfo{Handshakes: t.Handshakes, Retransmitted: t.Retransmitted, RTOs: t.RTOs, HasRTO: t.HasRTO,
 			FastOpen: t.FastOpen, SYNData: t.SYNData}

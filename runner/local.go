@@ -229,10 +229,17 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 	if run.Kernel != nil {
 		run.Kernel.PortRangeSize, run.Kernel.Sources = facts.Ports, max(facts.Sources, 1)
 	}
-	if pred != nil || res.FirstAddrNotAvail >= 0 || res.Exhausted {
-		run.Exhaustion = &results.Exhaustion{PredictedNs: -1, FirstAddrNotAvailNs: int64(res.FirstAddrNotAvail), Stopped: res.Exhausted}
+	if pred != nil || res.FirstAddrNotAvail >= 0 || res.Exhausted || res.Stall > 0 {
+		run.Exhaustion = &results.Exhaustion{PredictedNs: -1, FirstAddrNotAvailNs: int64(res.FirstAddrNotAvail),
+			Stopped: res.Exhausted, StoppedBy: res.StoppedBy}
+		if res.Stall > 0 {
+			run.Exhaustion.StallNs = int64(res.Stall)
+		}
 		if pred != nil {
 			run.Exhaustion.PredictedNs, run.Exhaustion.Prediction = int64(pred.At), pred.Text
+			if pred.StallAt > 0 {
+				run.Exhaustion.PredictedStallNs = int64(pred.StallAt)
+			}
 		}
 	}
 	if t.em != nil {

@@ -81,8 +81,18 @@ func (l *loop) dial(s int32) {
 	} else {
 		err = l.e.dial.Connect(fd)
 	}
-	if c.meas && l.e.cfg.PortRange > 0 {
-		l.cc[l.e.band.Load()].Record(l.e.now() - c.tConn)
+	// One clock read per connection, for the time inside connect() (the
+	// kernel's port search) and for the loop's pass bound.
+	l.clk = l.e.now()
+	if c.meas {
+		d := l.clk - c.tConn
+		l.connCalls++
+		l.connNs += d
+		l.iv.connCalls++
+		l.iv.connNs += d
+		if l.e.cfg.PortRange > 0 {
+			l.cc[l.e.band.Load()].Record(d)
+		}
 	}
 	if err != nil && err != unix.EINPROGRESS {
 		l.failed(s, err)

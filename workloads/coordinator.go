@@ -28,6 +28,11 @@ type coordinator struct {
 
 	series    []Interval
 	exhausted bool
+	stoppedBy string
+	stall     time.Duration // -1: none seen
+	// connect() calls and their time while the range was mostly free:
+	// the baseline the stall is measured against.
+	baseCalls, baseNs int64
 }
 
 type pendingInterval struct {
@@ -44,7 +49,7 @@ type pendingInterval struct {
 const countersDir = "/proc/thread-self"
 
 func newCoordinator(e *engine, loops []*loop) *coordinator {
-	co := &coordinator{e: e, loops: loops, finals: make([]int, len(loops)), pending: map[int]*pendingInterval{}}
+	co := &coordinator{e: e, loops: loops, finals: make([]int, len(loops)), pending: map[int]*pendingInterval{}, stall: -1}
 	for i := range co.finals {
 		co.finals[i] = -1
 	}
@@ -117,6 +122,9 @@ func (co *coordinator) run() {
 		p.acc.conns += r.acc.conns
 		p.acc.out += r.acc.out
 		p.acc.in += r.acc.in
+		p.acc.connCalls += r.acc.connCalls
+		p.acc.connNs += r.acc.connNs
+		p.acc.busyNs += r.acc.busyNs
 		for k, v := range r.acc.fail {
 			p.acc.fail[k] += v
 		}
@@ -201,18 +209,21 @@ func (co *coordinator) finalize(idx int) {
 		end = e.endAt
 	}
 	iv := Interval{
-		Index:         idx,
-		Start:         time.Duration(start - e.measureAt),
-		End:           time.Duration(end - e.measureAt),
-		Warmup:        end <= e.measureAt,
-		Transactions:  p.acc.tx,
-		Connections:   p.acc.conns,
-		BytesSent:     p.acc.out,
-		BytesReceived: p.acc.in,
-		Failures:      p.acc.fail,
-		Inflight:      p.inflight,
-		Phases:        map[string]histogram.Summary{},
-		Hists:         map[string]string{},
+		Index:           idx,
+		Start:           time.Duration(start - e.measureAt),
+		End:             time.Duration(end - e.measureAt),
+		Warmup:          end <= e.measureAt,
+		Transactions:    p.acc.tx,
+		Connections:     p.acc.conns,
+		BytesSent:       p.acc.out,
+		BytesReceived:   p.acc.in,
+		Failures:        p.acc.fail,
+		Inflight:        p.inflight,
+		ConnectCalls:    p.acc.connCalls,
+		ConnectCallTime: time.Duration(p.acc.connNs),
+		LoopBusy:        time.Duration(p.acc.busyNs),
+		Phases:          map[string]histogram.Summary{},
+		Hists:           map[string]string{},
 	}
 	for j, rec := range p.acc.rec {
 		if rec == nil {
@@ -229,7 +240,24 @@ func (co *coordinator) finalize(idx int) {
 	if end <= start && p.acc.tx == 0 && len(p.acc.fail) == 0 {
 		return // the empty tail of a run that ended on an interval boundary
 	}
-	co.sample(&iv)
+	ports := co.sample(&iv)
+	portRange := e.cfg.PortRange * max(1, e.dial.NumSources())
+	var base time.Duration
+	if co.baseCalls > 0 {
+		base = time.Duration(co.baseNs / co.baseCalls)
+	}
+	if !iv.Warmup {
+		iv.Stalled = StallSeen(iv.ConnectCalls, iv.ConnectCallTime, iv.LoopBusy, ports, portRange, base)
+		if iv.Stalled && co.stall < 0 {
+			co.stall = iv.End
+		}
+	}
+	// The baseline: intervals (warm-up too) with the range mostly free, or,
+	// without samples, the first interval that made calls.
+	if free := ports >= 0 && portRange > 0 && float64(ports) < StallOccupancy*float64(portRange); free || (ports < 0 && co.baseCalls == 0) {
+		co.baseCalls += iv.ConnectCalls
+		co.baseNs += int64(iv.ConnectCallTime)
+	}
 	co.series = append(co.series, iv)
 	if e.cfg.UntilExhausted && !iv.Warmup && !co.exhausted {
 		na := iv.Failures[dialer.FailAddrNotAvail]
@@ -237,7 +265,13 @@ func (co *coordinator) finalize(idx int) {
 		for _, v := range iv.Failures {
 			attempts += v
 		}
-		if na > 0 && 2*na >= attempts {
+		switch {
+		case na > 0 && 2*na >= attempts:
+			co.stoppedBy = StopAddrNotAvail
+		case iv.Stalled:
+			co.stoppedBy = StopPortSearchStall
+		}
+		if co.stoppedBy != "" {
 			co.exhausted = true
 			e.stop.Store(true)
 			for _, l := range co.loops {
@@ -265,9 +299,11 @@ func (e *engine) keepPhase(j int) bool {
 	return true
 }
 
-// sample counts the run's sockets by state and reads the counters.
-func (co *coordinator) sample(iv *Interval) {
+// sample counts the run's sockets by state and reads the counters. It
+// returns the local ports in use toward the target, -1 if not sampled.
+func (co *coordinator) sample(iv *Interval) int {
 	e := co.e
+	ports := -1
 	if co.sampler != nil {
 		t0 := time.Now()
 		s, err := co.sampler.Sample(kernel.Filter{Remote: e.cfg.Target})
@@ -278,6 +314,7 @@ func (co *coordinator) sample(iv *Interval) {
 			co.stats.SampleMaxNs = max(co.stats.SampleMaxNs, int64(took))
 			iv.States = s.States.Map()
 			iv.PortsInUse = s.LocalPorts
+			ports = s.LocalPorts
 			co.stats.PeakPortsInUse = max(co.stats.PeakPortsInUse, s.LocalPorts)
 			for k, v := range iv.States {
 				co.stats.PeakStates[k] = max(co.stats.PeakStates[k], v)
@@ -294,6 +331,7 @@ func (co *coordinator) sample(iv *Interval) {
 			co.countersI = c
 		}
 	}
+	return ports
 }
 
 func occupancyBand(share float64) int {

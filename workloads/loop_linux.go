@@ -67,8 +67,11 @@ func (e *engine) now() int64 { return int64(time.Since(e.base)) }
 
 type intervalAcc struct {
 	tx, conns, out, in int64
-	fail               map[string]int64
-	rec                [nPhases]*histogram.Recorder
+	// connect() calls and the ns inside them, and the loop's busy ns
+	// (outside epoll_wait), for telling when the port search stalls.
+	connCalls, connNs, busyNs int64
+	fail                      map[string]int64
+	rec                       [nPhases]*histogram.Recorder
 }
 
 type report struct {
@@ -114,13 +117,31 @@ type loop struct {
 	iv       intervalAcc
 	// CPU
 	cpuU0, cpuS0, cpuU, cpuS time.Duration
+	cpuT0, cpuT              time.Duration // CLOCK_THREAD_CPUTIME_ID: exact
 	cpuMarked                bool
 	err                      error
 	held                     int64 // hold: connections open now
 	// TCP_INFO
 	tinfo unix.TCPInfo
 	ti    TCPInfoStats
+	// The loop's own account (measured part): connect() calls and the ns
+	// inside them, ns outside epoll_wait, the latest a timer fired after
+	// it was due, open-loop starts that waited for a slot.
+	connCalls, connNs, busyNs, lateMax, heldByInflight int64
+	heldK                                              int64 // the first of this loop's schedule not yet counted in heldByInflight
+	// Pass bounds: clk is the last clock reading (refreshed after every
+	// connect() call, the slow part of a start), awake when the loop left
+	// epoll_wait, passEnd when the current pass must stop starting new
+	// work and fire its due timers.
+	clk, awake, passEnd int64
 }
+
+// maxPass bounds a loop pass that keeps starting connections (each
+// connect() may take a millisecond when the kernel's port search is slow):
+// past it the loop fires its due timers, polls and records what completed
+// before starting more, so that neither timeouts nor handshake times take
+// on the length of a pass.
+const maxPass = int64(2 * time.Millisecond)
 
 // Run runs cfg's workload until its duration or request count is reached,
 // ctx is cancelled (then Result.Partial is set), or with UntilExhausted the
@@ -253,6 +274,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		Series:            co.series,
 		Kernel:            co.kernelStats(),
 		Exhausted:         co.exhausted,
+		StoppedBy:         co.stoppedBy,
+		Stall:             co.stall,
 		FirstAddrNotAvail: -1,
 	}
 	var last int64
@@ -267,7 +290,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.BytesReceived += l.bytesIn
 		res.CPUUser += l.cpuU
 		res.CPUSys += l.cpuS
+		res.CPUThread += l.cpuT
 		res.Behind += l.behind
+		res.ConnectCalls += l.connCalls
+		res.ConnectCallTime += time.Duration(l.connNs)
+		res.LoopBusy += time.Duration(l.busyNs)
+		res.TimerLateMax = max(res.TimerLateMax, time.Duration(l.lateMax))
+		res.HeldByInflight += l.heldByInflight
 		if e.mode.collect != nil {
 			e.mode.collect(e, l, res)
 		}
@@ -333,7 +362,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
-		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id)}
+		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
 	// Recorders (about 270 KiB each) only for what the run records: a
 	// hold of many connections per process must not pay for the others.
 	for j := range l.rec {
@@ -396,8 +425,17 @@ func (l *loop) run() {
 		l.nextAt = e.sched.at(l.nextK)
 	}
 	l.nextTick = int64(e.cfg.Interval)
+	l.awake = e.now()
 	for {
 		now := e.now()
+		// Timers first: whatever the pass before did (many slow
+		// connect() calls), what fell due fires now.
+		l.expire(now)
+		l.passEnd = now + maxPass
+		if d := l.nextDue(); d >= 0 && d < l.passEnd {
+			l.passEnd = d
+		}
+		l.clk = now
 		if !l.cpuMarked && now >= e.measureAt {
 			l.cpuMarked = true
 			if l.id == 0 && e.cfg.Warmup > 0 && e.cfg.OnMeasure != nil {
@@ -407,6 +445,7 @@ func (l *loop) run() {
 				e.cfg.OnMeasure()
 			}
 			l.cpuU0, l.cpuS0 = kernel.ThreadCPU()
+			l.cpuT0 = threadClock()
 		}
 		for now >= l.nextTick {
 			l.tick(false)
@@ -424,11 +463,17 @@ func (l *loop) run() {
 			// that one waits for the next round (and its time check).
 			work := l.pending
 			l.pending, l.spare = l.spare[:0], work
-			for _, s := range work {
+			for i, s := range work {
 				if e.open {
 					l.connectPool(s)
 				} else {
 					l.start(s)
+				}
+				if l.clk >= l.passEnd && i+1 < len(work) {
+					// The pass is long enough: the rest waits for
+					// the next one, after the timers.
+					l.pending = append(l.pending, work[i+1:]...)
+					break
 				}
 			}
 			continue
@@ -460,17 +505,35 @@ func (l *loop) run() {
 		if e.open && !l.schedDone && l.canStart() {
 			wait = minWait(wait, time.Duration(l.nextAt-now))
 		}
+		l.busy(e.now())
 		evs, _, err := l.p.Wait(wait)
+		l.awake = e.now()
 		if err != nil {
 			l.err = err
 			break
 		}
+		l.clk, l.passEnd = l.awake, l.awake+maxPass
+		if d := l.nextDue(); d >= 0 && d < l.passEnd {
+			l.passEnd = d
+		}
 		for i := range evs {
 			l.event(evs[i].Fd, evs[i].Pad, evs[i].Events)
+			if l.clk >= l.passEnd {
+				// Events that start connections (a closed loop
+				// reconnects from here) made the pass long: fire
+				// what fell due before the rest. (A slot a timer
+				// closes ignores its later events: its fd is gone.)
+				now := e.now()
+				l.expire(now)
+				l.passEnd = now + maxPass
+				if d := l.nextDue(); d >= 0 && d < l.passEnd {
+					l.passEnd = d
+				}
+			}
 		}
-		l.expire(e.now())
 	}
 	end := e.now()
+	l.busy(end)
 	if e.endAt > 0 && end > e.endAt {
 		end = e.endAt
 	}
@@ -491,6 +554,7 @@ func (l *loop) run() {
 	if l.cpuMarked {
 		u, s := kernel.ThreadCPU()
 		l.cpuU, l.cpuS = u-l.cpuU0, s-l.cpuS0
+		l.cpuT = threadClock() - l.cpuT0
 	}
 	// Abandon what is in flight: it is neither a success nor a failure.
 	for i := range l.conns {
@@ -500,6 +564,32 @@ func (l *loop) run() {
 	}
 	l.inflight = 0
 	l.tick(true)
+}
+
+// busy counts the time from leaving epoll_wait to now as the loop's work,
+// the measured part of it.
+func (l *loop) busy(now int64) {
+	e := l.e
+	from := max(l.awake, e.measureAt)
+	if e.endAt > 0 {
+		now = min(now, e.endAt)
+	}
+	if now > from {
+		l.busyNs += now - from
+		l.iv.busyNs += now - from
+	}
+	l.awake = now
+}
+
+// threadClock is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID:
+// the scheduler's exact runtime, user and system together); 0 if the
+// kernel cannot say.
+func threadClock() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // tick hands the finished interval's figures to the coordinator.

@@ -78,6 +78,32 @@ func TestOpenLoopKeepsSchedule(t *testing.T) {
 	if res.Kernel == nil || res.Kernel.Samples == 0 {
 		t.Errorf("no kernel samples: %+v", res.Kernel)
 	}
+	// The loops' own account: one connect() per started transaction
+	// (those due in the last moments may be abandoned after theirs), busy
+	// time covering them, no start held by the in-flight limit.
+	if res.ConnectCalls < started || res.ConnectCalls > started+64 || res.ConnectCallTime <= 0 || res.LoopBusy < res.ConnectCallTime {
+		t.Errorf("connect() %d calls in %v, loops busy %v; %d started", res.ConnectCalls, res.ConnectCallTime, res.LoopBusy, started)
+	}
+	if res.HeldByInflight != 0 || res.Stall >= 0 {
+		t.Errorf("held by --max-inflight %d, stall at %v: want none at an easy rate", res.HeldByInflight, res.Stall)
+	}
+}
+
+// TestOpenLoopHeldByInflight: a server that never answers holds every
+// transaction until its response timeout, so two slots cannot keep
+// 1,000/s: the due starts that wait for a slot are counted, and they are
+// what fell behind, not connect().
+func TestOpenLoopHeldByInflight(t *testing.T) {
+	ln, _ := startListener(t, listener.Config{Mode: listener.Discard})
+	res := run(t, Config{Workload: "churn", Exchange: true, Target: ln.Addr(), Rate: 1000, Duration: 300 * time.Millisecond,
+		Loops: 1, MaxInflight: 2, Timeouts: dialer.Timeouts{Response: 50 * time.Millisecond}, Socket: dialer.Options{Close: dialer.CloseRST}})
+	// 2 slots × 300 ms / 50 ms: about 12 starts of the 300 due.
+	if res.HeldByInflight < 100 || res.Behind < 100 {
+		t.Errorf("held by --max-inflight %d, behind %d: want most of the 300 due", res.HeldByInflight, res.Behind)
+	}
+	if n := res.Failures[dialer.FailResponseTimeout]; n == 0 || res.TimerLateMax <= 0 {
+		t.Errorf("%d response timeouts, timer late max %v: want timers fired and their lateness", n, res.TimerLateMax)
+	}
 }
 
 // TestOpenLoopPooled: a pool of connections serves a schedule.

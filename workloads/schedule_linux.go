@@ -116,7 +116,27 @@ func (l *loop) schedule(now int64) {
 			l.send(s)
 		} else {
 			l.dial(s)
+			if l.clk >= l.passEnd {
+				// connect() is slow (the port search): the due
+				// timers and the completed handshakes come first;
+				// the loop polls and comes back at once.
+				return
+			}
 		}
+	}
+	if !e.readyList && !l.schedDone && l.nextAt <= now && !l.canStart() {
+		// Due, but --max-inflight transactions are in flight: the limit
+		// holds back this start and every later one due by now. Each is
+		// counted once (heldK: the next not yet counted), whether it
+		// starts later or never.
+		k := max(l.nextK, l.heldK)
+		for at := e.sched.at(k); at <= now && k < e.sched.n; at = e.sched.at(k) {
+			if at >= e.measureAt {
+				l.heldByInflight++
+			}
+			k += int64(e.loops)
+		}
+		l.heldK = k
 	}
 }
 

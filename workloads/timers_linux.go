@@ -63,6 +63,7 @@ func (l *loop) expire(now int64) {
 	pl := &l.lists[tlPing]
 	for pl.head >= 0 && l.conns[pl.head].due <= now {
 		s := pl.head
+		l.late(now, l.conns[s].due)
 		l.disarm(s)
 		l.ping(s)
 	}
@@ -73,8 +74,17 @@ func (l *loop) expire(now int64) {
 			if kind == tlResponse {
 				class = timeoutResponse
 			}
+			l.late(now, l.conns[li.head].due)
 			l.failed(li.head, class)
 		}
+	}
+}
+
+// late records how late a timer due at due fired at now, in the measured
+// part.
+func (l *loop) late(now, due int64) {
+	if now >= l.e.measureAt && now-due > l.lateMax {
+		l.lateMax = now - due
 	}
 }
 

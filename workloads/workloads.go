@@ -181,7 +181,9 @@ type Config struct {
 	// closing. Other workloads ignore it.
 	Exchange bool `json:"exchange,omitempty"`
 	// UntilExhausted stops the run at the first interval in which most
-	// connection attempts failed with EADDRNOTAVAIL (port exhaustion).
+	// connection attempts failed with EADDRNOTAVAIL (port exhaustion), or
+	// in which the kernel's port search stalled connect() (see
+	// Result.Stall); Result.StoppedBy says which.
 	UntilExhausted bool `json:"until_exhausted,omitempty"`
 	// Interval is the time-series interval. Zero: 1 s.
 	Interval time.Duration `json:"interval_ns"`
@@ -395,8 +397,16 @@ type Result struct {
 	// Phases holds the latency recorders by phase name (Phase*).
 	Phases map[string]*histogram.Recorder
 	// CPUUser and CPUSys are the event-loop threads' CPU time in the
-	// measured part (not the listener's, not the Go runtime's).
+	// measured part (not the listener's, not the Go runtime's), as
+	// getrusage(RUSAGE_THREAD) splits it. With tick-based accounting
+	// (CONFIG_TICK_CPU_ACCOUNTING, most kernels) the kernel splits a
+	// thread's exact runtime by where its timer ticks landed, and a loop
+	// woken on a regular schedule can meet the tick at the same point of
+	// its cycle every time: all of its time may show as system (user 0)
+	// or half as user. CPUThread is the exact sum (the scheduler's
+	// runtime, CLOCK_THREAD_CPUTIME_ID); trust it over the split.
 	CPUUser, CPUSys time.Duration
+	CPUThread       time.Duration
 	// ConnectCall holds connect() call durations by occupancy band
 	// (OccupancyBands order); empty bands have no values.
 	ConnectCall []*histogram.Recorder
@@ -406,8 +416,28 @@ type Result struct {
 	// Kernel is what the kernel counted during the measured part; nil when
 	// sampling was off or unavailable.
 	Kernel *KernelStats
-	// Exhausted is true when UntilExhausted stopped the run.
+	// Exhausted is true when UntilExhausted stopped the run, and
+	// StoppedBy says what it saw: StopAddrNotAvail or StopPortSearchStall.
 	Exhausted bool
+	StoppedBy string
+	// Stall is the end of the first measured interval in which the
+	// kernel's search for a free port stalled the loops (StallSeen), from
+	// the start of the measured part; -1 if none.
+	Stall time.Duration
+	// ConnectCalls counts the measured connect() (or Fast Open sendto())
+	// calls and ConnectCallTime is the time spent inside them; LoopBusy
+	// is the loops' time outside epoll_wait in the measured part, summed
+	// over loops.
+	ConnectCalls              int64
+	ConnectCallTime, LoopBusy time.Duration
+	// TimerLateMax is the latest a connect, response or ping timer fired
+	// after it was due in the measured part: a recorded handshake exceeds
+	// the connect timeout by at most this much.
+	TimerLateMax time.Duration
+	// HeldByInflight counts open-loop starts (without persistent
+	// connections) that were due while MaxInflight transactions were in
+	// flight, and so waited for one to end.
+	HeldByInflight int64
 	// FirstAddrNotAvail is when the first EADDRNOTAVAIL happened, measured
 	// from the start of the measured part; -1 if none.
 	FirstAddrNotAvail time.Duration
@@ -476,6 +506,62 @@ type Interval struct {
 	PortsInUse int
 	// Counters are the kernel counter deltas over the interval (KeyCounters).
 	Counters map[string]int64
+	// ConnectCalls counts the connect() calls of recorded transactions in
+	// the interval, ConnectCallTime the time inside them and LoopBusy the
+	// loops' time outside epoll_wait.
+	ConnectCalls              int64
+	ConnectCallTime, LoopBusy time.Duration
+	// Stalled is true when the interval shows the port-search stall
+	// (StallSeen).
+	Stalled bool
+}
+
+// Values of Result.StoppedBy.
+const (
+	StopAddrNotAvail    = "EADDRNOTAVAIL"
+	StopPortSearchStall = "port_search_stall"
+)
+
+// Stall thresholds (StallSeen).
+const (
+	// StallShare: connect() took more than this share of the loops' busy
+	// time.
+	StallShare = 0.5
+	// StallOccupancy: at least this share of the port range (times the
+	// sources) was in use toward the target. connect() takes even ports
+	// first (odd ones are bind()'s), so its search slows sharply once
+	// about half the range is taken; 40% leaves room for sampling.
+	StallOccupancy = 0.4
+	// StallConnectMean: connect() took this long on average; on a free
+	// range it takes tens of µs, loopback handshake included.
+	StallConnectMean = 100 * time.Microsecond
+	// StallGrowth: and that many times its mean while the range was
+	// mostly free (the baseline: intervals with under StallOccupancy in
+	// use, where connect() still finds a free even port within a few
+	// tries), so that a loaded machine's slow connect() is not taken for
+	// the port search.
+	StallGrowth = 4
+)
+
+// StallSeen reports whether an interval's figures show the kernel's port
+// search stalling the loops: connect() took more than StallShare of their
+// busy time, StallConnectMean per call on average and StallGrowth times
+// base (its mean per call while the range was mostly free; 0: unknown, and
+// then no stall is seen), with at least StallOccupancy of the port range
+// (portRange ports times sources) in use; when the ports were not sampled
+// (portsInUse < 0 or portRange 0) the others decide.
+func StallSeen(connectCalls int64, connectTime, busy time.Duration, portsInUse, portRange int, base time.Duration) bool {
+	if connectCalls == 0 || busy <= 0 || base <= 0 {
+		return false
+	}
+	mean := connectTime / time.Duration(connectCalls)
+	if float64(connectTime) <= StallShare*float64(busy) || mean < StallConnectMean || mean < StallGrowth*base {
+		return false
+	}
+	if portsInUse >= 0 && portRange > 0 && float64(portsInUse) < StallOccupancy*float64(portRange) {
+		return false
+	}
+	return true
 }
 
 // KernelStats is what the kernel said about a run.
