@@ -24,6 +24,7 @@ func (r *Rates) Add(o Rates) {
 func (c *CPU) Add(o CPU) {
 	c.UserNs += o.UserNs
 	c.SysNs += o.SysNs
+	c.ThreadNs += o.ThreadNs
 	c.ProcessUserNs += o.ProcessUserNs
 	c.ProcessSysNs += o.ProcessSysNs
 }

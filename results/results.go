@@ -135,9 +135,17 @@ type Rates struct {
 
 // CPU is CPU time spent in the measured part, in nanoseconds.
 type CPU struct {
-	// UserNs and SysNs are the client event loops' threads only.
+	// UserNs and SysNs are the client event loops' threads only, as the
+	// kernel splits them. On kernels with tick-based accounting the split
+	// is sampled at the timer tick (250 Hz here), so a thread that wakes in
+	// step with the tick can show all its time as one or the other (user
+	// 0.00 µs per transaction): ThreadNs is the exact total.
 	UserNs int64 `json:"user_ns"`
 	SysNs  int64 `json:"sys_ns"`
+	// ThreadNs is the loop threads' exact CPU time
+	// (CLOCK_THREAD_CPUTIME_ID): user and system together; 0 when not
+	// measured (results from before it was).
+	ThreadNs int64 `json:"thread_ns,omitempty"`
 	// UserNsPerConn is UserNs per new connection (0 without connections).
 	UserNsPerConn float64 `json:"user_ns_per_conn"`
 	// UserNsPerTransaction is UserNs per completed transaction.
@@ -257,8 +265,9 @@ type Engine struct {
 	// it is the share of the loops' work that was connect().
 	LoopBusyNs int64 `json:"loop_busy_ns"`
 	// TimerLateMaxNs is the latest a timer (a connect or response timeout,
-	// a ping, a scheduled start) fired after it was due: a recorded
-	// handshake exceeds --connect-timeout by at most this much.
+	// a ping) fired after it was due: a recorded handshake exceeds
+	// --connect-timeout by at most this much. (A scheduled start's
+	// lateness is the start_lag phase.)
 	TimerLateMaxNs int64 `json:"timer_late_max_ns"`
 	// HeldByInflight counts open-loop starts that were due but waited
 	// because --max-inflight transactions were in flight.

@@ -200,7 +200,7 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 		Failures:      res.Failures,
 		FailuresTotal: res.FailuresTotal(),
 		Statuses:      res.Statuses,
-		CPU:           results.CPU{UserNs: int64(res.CPUUser), SysNs: int64(res.CPUSys)},
+		CPU:           results.CPU{UserNs: int64(res.CPUUser), SysNs: int64(res.CPUSys), ThreadNs: int64(res.CPUThread)},
 		Phases:        map[string]results.Phase{},
 	}
 	if s := res.Elapsed.Seconds(); s > 0 {

@@ -404,6 +404,14 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 		}
 		return r.Kernel.Counters
 	})
+	if anyRun(view, func(r *results.Run) bool { return r.CPU.ThreadNs > 0 }) {
+		row("client CPU µs/txn", cells(func(r *results.Run) string {
+			if r.Counts.Transactions == 0 || r.CPU.ThreadNs == 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", float64(r.CPU.ThreadNs)/float64(r.Counts.Transactions)/1e3)
+		})...)
+	}
 	row("client CPU µs/txn (user+sys)", cells(func(r *results.Run) string {
 		if r.Counts.Transactions == 0 {
 			return "—"
