@@ -117,7 +117,7 @@ func exhaustionNote(r *results.Run, c Context, searched bool) string {
 		text = c.Prediction.Text
 	}
 	predicted := text
-	if e.PredictedStallNs > 0 {
+	if e.PredictedStallNs > 0 && !strings.Contains(text, "port search") { // said once
 		predicted += fmt.Sprintf("; connect()'s port search expected to stall from %s (half the range in use: connect() takes even ports first)", view.Dur(e.PredictedStallNs))
 	}
 	var seen []string
