@@ -16,12 +16,12 @@ func cmdChild(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
 		return exitCode(stderr, usagef("%s: takes its request on standard input, not arguments", runner.ChildCommand))
 	}
+	ctx, stop := runner.SignalContext() // before anything: the parent may pass a SIGINT on at once
+	defer stop()
 	req, err := runner.ReadChildRequest(os.Stdin)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	ctx, stop := runner.SignalContext()
-	defer stop()
 	doc, err := runner.RunChild(ctx, req, runner.NewText(stderr, req.Spec.Quiet))
 	if doc == nil {
 		return exitCode(stderr, err)

@@ -23,6 +23,11 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return stop(err, helpText("compare")+f.usage()+helpText("exit-status"), stdout, stderr)
 	}
+	for _, n := range []string{"procs", "raise-limits"} {
+		if s.Set[n] {
+			return exitCode(stderr, usagef("--%s is for connbench run: compare runs each variant in one process", n))
+		}
+	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))
 	}
@@ -48,6 +53,9 @@ func compare(f *flags, s *runner.Spec, c runner.Compare, rest, argv []string, st
 		}
 		if _, err := parseRun(vf, v, args, 0); err != nil {
 			return nil, err
+		}
+		if v.Request == s.Request {
+			v.Payload = s.Payload // read once, not once per variant
 		}
 		if err := v.Validate(); err != nil {
 			return nil, err

@@ -18,6 +18,11 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	restored, err := runner.Restore(*path)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "connbench: no sysctls to restore (%s does not exist)\n", *path)
+		if old := runner.OldStateFile; *path == runner.DefaultStateFile {
+			if _, err := os.Lstat(old); err == nil {
+				fmt.Fprintf(stdout, "connbench: %s is where connbench before 0.2 kept it, in a directory anyone can write: read it, and if it is yours, connbench restore --state-file %s\n", old, old)
+			}
+		}
 		return exitOK
 	}
 	if err != nil {

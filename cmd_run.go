@@ -20,15 +20,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitCode(stderr, err)
 	}
+	ctx, stop := runner.SignalContext() // before NewPlan, which may raise limits
+	defer stop()
 	obs := runner.NewText(stderr, s.Quiet)
-	argv := append([]string{"run"}, args...)
-	p, err := runner.NewPlan(&s, target, argv, obs)
+	p, err := runner.NewPlan(&s, target, append([]string{"run"}, args...), obs)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
 	p.Stderr = stderr
-	ctx, stop := runner.SignalContext()
-	defer stop()
 	doc, err := p.Run(ctx, obs)
 	return finish(ctx, doc, err, &s, stdout, stderr)
 }

@@ -18,13 +18,20 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	if doc == nil {
 		return exitCode(stderr, err)
 	}
+	if len(doc.Runs) == 0 {
+		// Stopped before anything started (waiting for --start-at): no
+		// file is replaced by a document that holds nothing.
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		fmt.Fprintln(stderr, "connbench: interrupted before the start: nothing was measured, nothing written")
+		return exitFor(ctx)
+	}
 	tableOut := stdout
 	if s.Output == "-" {
 		tableOut = stderr
 	}
-	if werr := view.WriteTable(tableOut, doc); werr != nil {
-		return exitCode(stderr, werr)
-	}
+	terr := view.WriteTable(tableOut, doc) // a closed stdout must not cost the files
 	written, werr := runner.WriteOutputs(doc, s, stdout)
 	for _, f := range written {
 		if !s.Quiet {
@@ -34,15 +41,23 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	if werr != nil {
 		return exitCode(stderr, werr)
 	}
+	if terr != nil {
+		return exitCode(stderr, terr)
+	}
 	switch {
 	case ctx.Err() != nil || (doc.Partial && err == nil):
 		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
-		if sig := runner.StopSignal(ctx); sig != 0 {
-			return exitForSignal(sig)
-		}
-		return exitInterrupted
+		return exitFor(ctx)
 	case err != nil:
 		return exitCode(stderr, err)
 	}
 	return exitOK
+}
+
+// exitFor is the exit status of a run a signal stopped.
+func exitFor(ctx context.Context) int {
+	if sig := runner.StopSignal(ctx); sig != 0 {
+		return exitForSignal(sig)
+	}
+	return exitInterrupted
 }

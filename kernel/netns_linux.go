@@ -28,3 +28,22 @@ func LinkUp(name string) error {
 	}
 	return nil
 }
+
+// CheckOwnNetNS fails unless the calling thread is in a network namespace
+// other than its parent process's: the check a child makes before writing
+// sysctls meant for a namespace its parent made for it, so they never
+// land in the parent's (the host's).
+func CheckOwnNetNS() error {
+	var self, parent unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &self); err != nil {
+		return fmt.Errorf("kernel: network namespace: %w", err)
+	}
+	pp := fmt.Sprintf("/proc/%d/ns/net", unix.Getppid())
+	if err := unix.Stat(pp, &parent); err != nil {
+		return fmt.Errorf("kernel: the parent's network namespace: %w", err)
+	}
+	if self.Ino == parent.Ino && self.Dev == parent.Dev {
+		return fmt.Errorf("kernel: this is the parent's network namespace, not one made for this child")
+	}
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -25,8 +26,9 @@ import (
 // travels in the environment.
 const ChildCommand = "__child"
 
-// maxChildRequest bounds what a child reads of its request.
-const maxChildRequest = 16 << 20
+// maxChildRequest bounds what a child reads of its request: a spec with a
+// request payload of up to MaxPayload bytes, base64 in JSON.
+const maxChildRequest = MaxPayload*4/3 + 16<<20
 
 // ChildRequest is what a parent sends a child process.
 type ChildRequest struct {
@@ -44,7 +46,8 @@ type ChildRequest struct {
 	Check bool `json:"check,omitempty"`
 }
 
-// ReadChildRequest reads a ChildRequest from r, at most 16 MiB.
+// ReadChildRequest reads a ChildRequest from r, at most maxChildRequest
+// bytes (about 101 MiB).
 func ReadChildRequest(r io.Reader) (*ChildRequest, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxChildRequest+1))
 	if err != nil {
@@ -73,7 +76,15 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 			}
 		}
 	}
+	for name := range req.Base {
+		if !strings.HasPrefix(name, "net.") {
+			return nil, Usagef("child request: base sysctl %s: only net.* sysctls are per network namespace", name)
+		}
+	}
 	if req.Namespace {
+		if err := kernel.CheckOwnNetNS(); err != nil {
+			return nil, fmt.Errorf("child request: %w", err)
+		}
 		if err := prepareNamespace(req.Base, req.Sysctls); err != nil {
 			return nil, err
 		}

@@ -19,7 +19,7 @@ import (
 )
 
 // Version is the tool version written into every result document.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // ToolVersion is Version plus the VCS revision when the binary has one.
 func ToolVersion() string {

@@ -19,6 +19,10 @@ import (
 // plant a state file that restore would trust, nor a link the save follows.
 const stateDir = "/run/connbench"
 
+// OldStateFile is where connbench kept the state file before it moved to
+// stateDir; restore only points at it (anyone can write the directory).
+var OldStateFile = filepath.Join(os.TempDir(), "connbench-sysctl-restore.json")
+
 // DefaultStateFile is the state file compare and restore use by default.
 var DefaultStateFile = filepath.Join(stateDir, "sysctl-restore.json")
 

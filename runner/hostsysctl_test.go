@@ -119,3 +119,28 @@ func FuzzStateFile(f *testing.F) {
 		}
 	})
 }
+
+// TestChildRefusesHostNamespace: a child request that says its namespace
+// was made for it, run in PID 1's namespace (by hand, or by a bug), writes
+// no sysctl.
+func TestChildRefusesHostNamespace(t *testing.T) {
+	if kernel.CheckOwnNetNS() == nil {
+		t.Skip("this test process already runs in a network namespace of its own")
+	}
+	before, err := kernel.ReadSysctl("", "net.ipv4.tcp_fin_timeout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &ChildRequest{Spec: &Spec{}, Namespace: true, Check: true,
+		Base: map[string]string{"net.ipv4.tcp_fin_timeout": "33"}, Sysctls: map[string]string{"net.ipv4.tcp_fin_timeout": "34"}}
+	if _, err := RunChild(context.Background(), req, Discard); err == nil || !strings.Contains(err.Error(), "the parent's network namespace") {
+		t.Errorf("RunChild in the host namespace: %v, want it refused", err)
+	}
+	if after, _ := kernel.ReadSysctl("", "net.ipv4.tcp_fin_timeout"); after != before {
+		t.Errorf("tcp_fin_timeout %s -> %s", before, after)
+	}
+	req = &ChildRequest{Spec: &Spec{}, Check: true, Base: map[string]string{"fs.nr_open": "1"}}
+	if _, err := RunChild(context.Background(), req, Discard); !IsUsage(err) || !strings.Contains(err.Error(), "only net.*") {
+		t.Errorf("a base sysctl outside net.*: %v, want a usage error", err)
+	}
+}

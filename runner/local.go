@@ -47,7 +47,7 @@ func measure(ctx context.Context, s *Spec, target netip.AddrPort, sysctls map[st
 		obs.Warn("warning: %v", err)
 	}
 	run := w.collect(res, t, s, facts, pred)
-	run.Notes = append(explain.Notes(&run, explain.Context{Config: cfg, Sysctls: sysctls, Builtin: t.builtin, Prediction: pred, CPUs: runtime.NumCPU()}), run.Notes...)
+	run.Notes = append(explain.Notes(&run, explain.Context{Config: res.Config, Sysctls: sysctls, Builtin: t.builtin, Prediction: pred, CPUs: runtime.NumCPU()}), run.Notes...)
 	return run, res.Partial, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/connbench/connbench/kernel"
@@ -58,7 +59,11 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	}
 	s := p.spec()
 	if s.CPUProfile != "" {
-		f, err := os.Create(s.CPUProfile)
+		// As root: never through a link, never into a device.
+		if fi, err := os.Lstat(s.CPUProfile); err == nil && !fi.Mode().IsRegular() {
+			return nil, Usagef("--cpuprofile %s: not a regular file", s.CPUProfile)
+		}
+		f, err := os.OpenFile(s.CPUProfile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
 		if err != nil {
 			return nil, Usagef("--cpuprofile: %v", err)
 		}
@@ -97,12 +102,24 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	for rep := 1; rep <= p.Repeat && !doc.Partial; rep++ {
 		for vi := range p.Variants {
 			v := &p.Variants[vi]
+			if ctx.Err() != nil {
+				doc.Partial = true // stopped between runs: none is started
+				break
+			}
 			n++
 			if total > 1 {
 				obs.Say("[%d/%d] %s", n, total, v.Label)
 			}
 			run, partial, err := p.runVariant(ctx, v, doc, obs)
+			if err != nil && ctx.Err() != nil {
+				doc.Partial = true // a child stopped as it started: the runs made so far stand
+				break
+			}
 			if err != nil {
+				if len(doc.Runs) > 0 {
+					doc.Partial = true
+					return doc, err // the runs made so far are written, then the error
+				}
 				return nil, err
 			}
 			run.Label = v.Label

@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/workloads"
 )
 
 // A run split over processes (--procs N or auto) is for loads that need
@@ -64,6 +66,14 @@ func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
 		}
 		n = v
 	}
+	// Every process needs a share of at least one: of -n, and of -c for a
+	// closed loop (a share of 0 would be a run with nothing to do).
+	if s.Requests > 0 && int64(n) > s.Requests {
+		n = int(s.Requests)
+	}
+	if !s.Rate.IsSet() && s.Workload != "hold" && n > s.Concurrency {
+		n = s.Concurrency
+	}
 	if n <= 1 {
 		return nil
 	}
@@ -107,7 +117,6 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits = "1", "", "", "", "", false
 	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
-	c.Set["start-at"] = true
 	c.Concurrency = max(1, share(s.Concurrency, n, i))
 	if i > 0 {
 		// The processes share one kernel: one of them samples its socket
@@ -210,6 +219,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	}
 	fresh := newDocument(p.Argv)
 	doc.Tool, doc.Command = fresh.Tool, fresh.Command
+	s.predictWhole(doc, target)
 	for i := range doc.Runs {
 		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
 			n, listenerNote(len(servers))))
@@ -356,4 +366,25 @@ func freePort() (uint16, error) {
 	}
 	defer l.Close()
 	return uint16(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// predictWhole puts the whole run's exhaustion prediction into the merged
+// document: each process predicted for its share of the rate over the
+// ports they all share, N times too late.
+func (s *Spec) predictWhole(doc *results.Document, target netip.AddrPort) {
+	if !s.Rate.IsSet() || workloads.Registry[s.Workload].Persistent {
+		return
+	}
+	facts := portFacts(kernel.ReadSysctls("", kernel.DefaultSysctls), s, target)
+	pred := workloads.PredictExhaustion(facts, max(s.Rate.Start, s.Rate.End), s.close == dialer.CloseRST)
+	for i := range doc.Runs {
+		e := doc.Runs[i].Exhaustion
+		if e == nil {
+			continue
+		}
+		e.PredictedNs, e.Prediction, e.PredictedStallNs = int64(pred.At), pred.Text, 0
+		if pred.StallAt > 0 {
+			e.PredictedStallNs = int64(pred.StallAt)
+		}
+	}
 }

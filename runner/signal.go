@@ -39,7 +39,11 @@ func SignalContext() (context.Context, func()) {
 	st := &signalState{hard: make(chan struct{})}
 	ctx = context.WithValue(ctx, signalKey{}, st)
 	sig := make(chan os.Signal, 3)
-	signal.Notify(sig, stopSignals...)
+	for _, s := range stopSignals {
+		if !signal.Ignored(s) { // under nohup, SIGHUP stays ignored
+			signal.Notify(sig, s)
+		}
+	}
 	quit := make(chan struct{})
 	go func() {
 		select {
@@ -90,8 +94,8 @@ func hardStop(ctx context.Context) <-chan struct{} {
 	return nil
 }
 
-// StopSignal is the signal that stopped ctx's runs, or 0 when none did (a
-// child stopped by its parent's SIGINT has none of its own).
+// StopSignal is the signal that stopped ctx's runs (a child stopped by its
+// parent gets the parent's SIGINT), or 0 when none did.
 func StopSignal(ctx context.Context) syscall.Signal {
 	if st, ok := ctx.Value(signalKey{}).(*signalState); ok {
 		return syscall.Signal(st.sig.Load())

@@ -87,6 +87,11 @@ type Spec struct {
 	// Set names the flags the user gave (as pflag's Changed does): some
 	// defaults depend on whether another flag was given.
 	Set map[string]bool `json:"set,omitempty"`
+	// Payload is the request --request named: its text, or the file's
+	// bytes. Validate reads it once; it travels to child processes as
+	// bytes (a file is not read again there, and bytes that are not UTF-8
+	// survive JSON).
+	Payload []byte `json:"payload,omitempty"`
 	// VariedSysctls are the sysctls a compare variant set in this run's
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
@@ -94,7 +99,6 @@ type Spec struct {
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
-	payload  []byte
 	lportLo  uint16
 	lportHi  uint16
 	proto    protocol.Options // --path, --host, --header, --command
@@ -216,19 +220,26 @@ func (s *Spec) Validate() error {
 	if !(s.FloodRate >= 1 && s.FloodRate <= 1e6) {
 		return Usagef("--flood-rate %g: out of range (allowed: 1 <= flood-rate <= 1,000,000 SYNs per second)", s.FloodRate)
 	}
+	switch s.Procs {
+	case "", "1", "auto":
+	default:
+		if v, err := strconv.Atoi(s.Procs); err != nil || v < 1 || v > 256 {
+			return Usagef("--procs %q: want a number from 1 to 256, or auto", s.Procs)
+		}
+	}
 	s.experimentDefaults()
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}
-	if s.Request != "" {
+	if s.Request != "" && s.Payload == nil {
 		if strings.HasPrefix(s.Request, "@") {
 			b, err := readRequestFile(s.Request[1:])
 			if err != nil {
 				return err
 			}
-			s.payload = b
+			s.Payload = b
 		} else {
-			s.payload = []byte(s.Request)
+			s.Payload = []byte(s.Request)
 		}
 	}
 	return nil
@@ -312,7 +323,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Requests:     s.Requests,
 		Warmup:       s.Warmup,
 		Loops:        s.Loops,
-		Request:      s.payload,
+		Request:      s.Payload,
 		RequestSize:  s.RequestSize,
 		ResponseSize: s.ResponseSize,
 		Socket: dialer.Options{
@@ -340,8 +351,8 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 // ListenerConfig is the built-in listener for these options.
 func (s *Spec) ListenerConfig() listener.Config {
 	reqSize := s.RequestSize
-	if len(s.payload) > 0 {
-		reqSize = len(s.payload)
+	if len(s.Payload) > 0 {
+		reqSize = len(s.Payload)
 	}
 	mode := listener.Respond
 	if s.Protocol == "http" {
