@@ -96,7 +96,7 @@ func TestNotes(t *testing.T) {
 			run: results.Run{DurationNs: int64(10 * time.Second), Counts: results.Counts{Connections: 140000, Transactions: 140000},
 				CPU: results.CPU{UserNs: int64(2 * time.Second), SysNs: int64(7 * time.Second)}, Listener: &results.Listener{CPUSysNs: int64(5 * time.Second)}},
 			ctx:     Context{Config: perRequest1, Sysctls: hostSysctls, CPUs: 2},
-			want:    []string{"the client's CPU was the limit: its 1 event loop(s) kept 90% of a CPU each busy (client 64.3 µs + listener 35.7 µs of CPU per connection, 1.4 of 2 CPUs busy over the run (70%))"},
+			want:    []string{"the client's CPU was the limit: its 1 event loop kept 90% of a CPU each busy (client 64.3 µs + listener 35.7 µs of CPU per connection, 1.4 of 2 CPUs busy over the run (70%))"},
 			notWant: []string{"tops out", "neither"},
 		},
 		{

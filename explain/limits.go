@@ -8,6 +8,7 @@ import (
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/results/view"
+	"github.com/connbench/connbench/workloads"
 )
 
 // Thresholds for calling connect() the loops' bottleneck. On loopback a
@@ -15,21 +16,20 @@ import (
 // microseconds (the handshake runs in the call's softirq); the kernel's
 // search of a crowded ephemeral range makes it hundreds to thousands.
 const (
-	// searchCallNs is the mean connect() time above which a call is taken
-	// to have searched the range.
-	searchCallNs = 100 * time.Microsecond
-	// searchShare is the share of the loops' busy time spent in connect()
-	// at or above which connect() is what the loops did.
-	searchShare = 0.5
-	// searchGrowth is how much the connect() p50 of the fullest occupancy
-	// band must exceed that of the emptiest to count as growth.
-	searchGrowth = 4
+	// The engine's own thresholds for the stall (workloads.Stall*): the
+	// mean connect() time above which a call searched the range, the share
+	// of the loops' busy time in connect() at which connect() is what the
+	// loops did, and how much the fullest occupancy band's connect() p50
+	// must exceed the emptiest's to count as growth.
+	searchCallNs = workloads.StallConnectMean
+	searchShare  = workloads.StallShare
+	searchGrowth = workloads.StallGrowth
 	// cpuBusy is the share of all CPUs busy over the run at or above which
 	// the CPU was the limit.
 	cpuBusy = 0.85
 )
 
-var bandOrder = []string{"lt50", "50_75", "75_90", "90_100"}
+var bandOrder = workloads.OccupancyBands
 
 var bandWords = map[string]string{"lt50": "under 50%", "50_75": "50-75%", "75_90": "75-90%", "90_100": "90-100%"}
 
@@ -134,9 +134,9 @@ func exhaustionNote(r *results.Run, c Context, searched bool) string {
 	s := fmt.Sprintf("port exhaustion: predicted: %s; seen: %s", predicted, strings.Join(seen, ", "))
 	if e.Stopped {
 		switch e.StoppedBy {
-		case "port_search_stall":
+		case workloads.StopPortSearchStall:
 			s += "; --until-exhausted stopped the run at the stall (port_search_stall)"
-		case "EADDRNOTAVAIL":
+		case workloads.StopAddrNotAvail:
 			s += "; --until-exhausted stopped the run at the first EADDRNOTAVAIL"
 		default:
 			s += "; --until-exhausted stopped the run there"
@@ -212,8 +212,8 @@ func rateLimitNote(r *results.Run, c Context) string {
 	}
 	if loops := c.Config.Loops; loops > 0 {
 		if lc := float64(client) / float64(r.DurationNs) / float64(loops); lc >= cpuBusy {
-			return fmt.Sprintf("the client's CPU was the limit: its %d event loop(s) kept %.0f%% of a CPU each busy (%s, %s); %s, so more loops (--procs, or fewer CPUs given to the built-in listener) would lift it, --close rst or more --source addresses would not.",
-				loops, 100*lc, per, used, why)
+			return fmt.Sprintf("the client's CPU was the limit: its %s kept %.0f%% of a CPU each busy (%s, %s); %s, so more loops (--procs, or fewer CPUs given to the built-in listener) would lift it, --close rst or more --source addresses would not.",
+				plural(loops, "event loop"), 100*lc, per, used, why)
 		}
 	}
 	// The run's CPU figures are its own: they cannot show CPUs taken by
@@ -222,11 +222,19 @@ func rateLimitNote(r *results.Run, c Context) string {
 	if e, loops := r.Engine, c.Config.Loops; e != nil && e.LoopBusyNs > 0 && loops > 0 {
 		lb := float64(e.LoopBusyNs) / float64(r.DurationNs) / float64(loops)
 		if lb >= cpuBusy {
-			return fmt.Sprintf("CPU was the limit, shared with other work: the client's %d loops were busy %.0f%% of the run, yet this run had only %s (%s): other processes held the rest; %s.",
-				loops, 100*min(lb, 1), used, per, why)
+			return fmt.Sprintf("CPU was the limit, shared with other work: the client's %s busy %.0f%% of the run, yet this run had only %s (%s): other processes held the rest; %s.",
+				map[bool]string{true: "loop was", false: fmt.Sprintf("%d loops were", loops)}[loops == 1], 100*min(lb, 1), used, per, why)
 		}
 		return fmt.Sprintf("neither the ports nor the CPUs limited the rate: %s; %s, %s, and the loops waited in epoll_wait %.0f%% of the run: each connection waited for its own exchange, so more -c raises it.",
 			why, per, used, 100*max(1-lb, 0))
 	}
 	return fmt.Sprintf("%s; %s, %s: the rest of the CPUs' time went to other processes or idle waits for the exchanges, which this result cannot tell apart.", why, per, used)
+}
+
+// plural is "1 loop" or "4 loops".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

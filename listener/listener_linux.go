@@ -546,7 +546,7 @@ func (lp *loop) serve(fd int, events uint32) {
 // echo writes b, just read, back. What the socket does not take is copied
 // to c.echo, and the connection leaves reading for writing (EPOLLOUT only)
 // until flush has written it: an echo connection holds at most one read's
-// worth of bytes (EchoBufferBytes). A peer that sends and never reads
+// worth of bytes (MaxEchoPending). A peer that sends and never reads
 // fills the socket buffers and is then held back by TCP's flow control,
 // not by the listener's memory.
 func (lp *loop) echo(fd int, c *conn, b []byte) {

@@ -78,8 +78,7 @@ func portFacts(sysctls map[string]string, s *Spec, target netip.AddrPort) worklo
 	return f
 }
 
-// writeDoc writes the document to -o: "-" to stdout, a device or FIFO in
-// place, a new or regular file atomically (results.Write).
+// describeTarget names the target for the status line.
 func describeTarget(t netip.AddrPort, builtin bool) string {
 	if builtin {
 		return "the built-in listener " + t.String()

@@ -39,7 +39,7 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	w.StringVar(&s.Command, "command", "", "redis: the command, words quoted where they hold spaces (default PING); memcached: the command line (default version), with \\n before a storage command's data")
 	w.BoolVar(&s.Exchange, "exchange", false, "churn: send the request and read the response before closing")
 	w.DurationVar(&s.Ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
-	w.BoolVar(&s.UntilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted)")
+	w.BoolVar(&s.UntilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted) or connect() stalls in the kernel's port search; the result says which")
 	w.Float64Var(&s.FloodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
 	w.IntVar(&s.Loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
 	w.StringVar(&s.Procs, "procs", "1", "split the load over N connbench processes (or auto: as many as the open-file limit needs), merged exactly; the built-in listener then runs in processes of its own")

@@ -25,9 +25,10 @@ type isolated struct {
 }
 
 // run starts the child and returns the document it wrote. On ctx's end the
-// child gets exactly one SIGINT (and a second at the hard stop) and writes
-// its partial result; if this process dies, the kernel kills the child
-// (Pdeathsig), and the namespace dies with it.
+// child gets one SIGINT (a second at the hard stop, SIGKILL if it still runs
+// childrenGrace later: waitChildren) and writes its partial result; if this
+// process dies, the kernel kills the child (Pdeathsig), and the namespace
+// dies with it.
 func (r isolated) run(ctx context.Context, stderr io.Writer) (*results.Document, error) {
 	spec := r.spec.Clone()
 	spec.Child, spec.Output, spec.HLog, spec.HGrm, spec.CPUProfile = true, "", "", "", ""
@@ -40,17 +41,7 @@ func (r isolated) run(ctx context.Context, stderr io.Writer) (*results.Document,
 		}
 		return nil, fmt.Errorf("cannot start an isolated run: %w", err)
 	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		c.cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-c.done:
-		case <-hardStop(ctx):
-			c.cmd.Process.Signal(syscall.SIGINT) // the child stops at once too
-			<-c.done
-		}
-	}
+	waitChildren(ctx, []*child{c})
 	code := c.state.ExitCode()
 	if ws, ok := c.state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		return nil, fmt.Errorf("isolated run: %s", c.how())

@@ -156,7 +156,14 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	defer func() {
 		for _, c := range servers {
 			c.cmd.Process.Signal(syscall.SIGINT)
-			<-c.done
+		}
+		for _, c := range servers {
+			select {
+			case <-c.done:
+			case <-time.After(childrenGrace):
+				c.cmd.Process.Kill()
+				<-c.done
+			}
 		}
 	}()
 	if !target.IsValid() {

@@ -341,7 +341,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			if h.Opened == 0 || h.KernelSlabBytes < 0 {
 				return "—"
 			}
-			return fmt.Sprintf("%.0f B (both ends)", float64(h.KernelSlabBytes)/float64(h.Opened))
+			return Count(int64(math.Round(float64(h.KernelSlabBytes)/float64(h.Opened)))) + " B (both ends)"
 		})...)
 	}
 	if anyRun(view, func(r *results.Run) bool { return r.TCPInfo != nil && r.TCPInfo.FastOpen > 0 }) {

@@ -50,16 +50,6 @@ var formats = []struct {
 		func(w io.Writer, srcs []results.Source, _ Options) error { return WriteHTML(w, srcs) }},
 }
 
-// About is what the named format holds, for help ("" for an unknown one).
-func About(name string) string {
-	for _, f := range formats {
-		if f.name == name {
-			return f.about
-		}
-	}
-	return ""
-}
-
 // Names returns the format names, in the order help lists them.
 func Names() []string {
 	out := make([]string, len(formats))
