@@ -234,8 +234,15 @@ func TestNotes(t *testing.T) {
 			notWant: []string{"warning"},
 		},
 		{
+			name:    "emulated path, fin close, ports hardly used: no TIME_WAIT note",
+			run:     results.Run{Path: &results.Path{}, Kernel: &results.Kernel{PortRangeSize: 28232, Sources: 1, PeakPortsInUse: 600}},
+			ctx:     Context{Config: perRequest, Sysctls: hostSysctls},
+			want:    []string{"the path's own cost is in every figure"},
+			notWant: []string{"not loopback"},
+		},
+		{
 			name: "emulated path with fin close",
-			run:  results.Run{Path: &results.Path{}},
+			run:  results.Run{Path: &results.Path{}, Kernel: &results.Kernel{PortRangeSize: 28232, Sources: 1, PeakPortsInUse: 14000}},
 			ctx:  Context{Config: perRequest, Sysctls: hostSysctls},
 			want: []string{"198.18.0.x) are not loopback", "the path's own cost is in every figure"},
 		},

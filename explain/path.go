@@ -15,7 +15,7 @@ func pathNotes(r *results.Run, c Context) []string {
 		return nil
 	}
 	var out []string
-	if c.Config.Socket.Close == dialer.CloseFIN && c.Sysctls["net.ipv4.tcp_tw_reuse"] == "2" && !workloads.Registry[c.Config.Workload].Persistent {
+	if c.Config.Socket.Close == dialer.CloseFIN && c.Sysctls["net.ipv4.tcp_tw_reuse"] == "2" && !workloads.Registry[c.Config.Workload].Persistent && portsFilling(r) {
 		out = append(out, "over the emulated path the addresses (198.18.0.x) are not loopback, so tcp_tw_reuse=2 (loopback only) does not let connect() reuse TIME_WAIT ports: as on a real network, each closed connection holds its port 60 s and connect() slows sharply once half the range is taken; --close rst or compare --vary sysctl:net.ipv4.tcp_tw_reuse=1 avoid it")
 	}
 	out = append(out, "the path's own cost is in every figure: the forwarder's lateness per packet is \"path added delay\"; the wake-up of its thread is not in it (at --rtt 0 that is the whole cost: compare a run without --rtt)")
@@ -42,4 +42,15 @@ func fastOpenNotes(r *results.Run, mode dialer.FastOpenMode) []string {
 			view.Count(t.SYNData), view.Count(t.FastOpen), 100*share, why))
 	}
 	return out
+}
+
+// portsFilling reports whether the run shows its ephemeral ports running
+// short: EADDRNOTAVAIL, connect() searching the range, or 40% or more of
+// the range in use at the peak.
+func portsFilling(r *results.Run) bool {
+	if r.Failures[dialer.FailAddrNotAvail] > 0 || portSearch(r) != "" {
+		return true
+	}
+	k := r.Kernel
+	return k != nil && k.PortRangeSize > 0 && float64(k.PeakPortsInUse) >= 0.4*float64(k.PortRangeSize*max(k.Sources, 1))
 }
