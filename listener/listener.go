@@ -19,6 +19,7 @@ package listener
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"time"
 )
@@ -103,7 +104,8 @@ type Config struct {
 	// Loops is the number of event loops. Zero: runtime.NumCPU().
 	Loops int `json:"loops"`
 	// Backlog is listen()'s backlog; the kernel caps it at
-	// net.core.somaxconn. Zero: 4096 (so in effect somaxconn).
+	// net.core.somaxconn. Zero: DefaultBacklog (so in effect somaxconn,
+	// whose default is the same). BacklogFor sizes it for a rate.
 	Backlog int `json:"backlog"`
 	// ReusePort gives every loop its own listening socket with
 	// SO_REUSEPORT, and the kernel spreads connections over them.
@@ -184,13 +186,49 @@ type Stats struct {
 	CPUSys        time.Duration `json:"cpu_sys_ns"`     // system CPU of the loop threads
 }
 
+// DefaultBacklog is the backlog a zero Config.Backlog asks for: the
+// default net.core.somaxconn since Linux 5.4.
+const DefaultBacklog = 4096
+
+// AcceptQueueTime is how many seconds of arrivals BacklogFor makes room
+// for: far more than a loop takes to come back to accept (microseconds to
+// a few milliseconds), so that a loop descheduled for a while on a loaded
+// machine, or a burst of handshakes, does not overflow the queue.
+const AcceptQueueTime = time.Second
+
+// MaxAcceptBatch is the most connections a loop accepts per wake-up before
+// it serves the connections it has; the listening socket is
+// level-triggered, so what is left wakes it again at once.
+const MaxAcceptBatch = 256
+
+// BacklogFor is the listen() backlog for connections arriving at rate per
+// second at one listening socket: AcceptQueueTime of arrivals, at least
+// DefaultBacklog, at most somaxconn (the kernel caps listen()'s backlog at
+// net.core.somaxconn; somaxconn <= 0: unknown, no cap). limited reports
+// that somaxconn is below what the rate wants: the accept queue is then
+// smaller than AcceptQueueTime of arrivals.
+func BacklogFor(rate float64, somaxconn int) (backlog int, limited bool) {
+	want := DefaultBacklog
+	if rate > 0 {
+		need := math.Ceil(rate * AcceptQueueTime.Seconds())
+		if need > float64(want) {
+			want = int(min(need, math.MaxInt32))
+		}
+		limited = somaxconn > 0 && need > float64(somaxconn)
+	}
+	if somaxconn > 0 && want > somaxconn {
+		want = somaxconn
+	}
+	return want, limited
+}
+
 func (c *Config) withDefaults() Config {
 	d := *c
 	if !d.Addr.IsValid() {
 		d.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0)
 	}
 	if d.Backlog == 0 {
-		d.Backlog = 4096
+		d.Backlog = DefaultBacklog
 	}
 	if d.RequestSize == 0 {
 		d.RequestSize = 1

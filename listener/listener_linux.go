@@ -405,7 +405,9 @@ func (lp *loop) arm(on bool) {
 
 func (lp *loop) accept() {
 	cfg := &lp.l.cfg
-	for {
+	// Accept until the queue is empty (EAGAIN), in batches: a wake-up
+	// takes at most MaxAcceptBatch, then the loop serves what it has.
+	for n := 0; n < MaxAcceptBatch; n++ {
 		if lp.gated {
 			// Checked per connection: AcceptDelay allows one, and the
 			// pause may begin during a batch.
