@@ -26,6 +26,9 @@ func holdNotes(r *results.Run) []string {
 			out = append(out, fmt.Sprintf("held %d of the %d connections asked for; the most common failure was %s (%d)%s", h.Held, h.Asked, top, n, limitHint(top)))
 		}
 	}
+	if h.Close == "fin" && h.TimeWaitLeft > 0 {
+		out = append(out, fmt.Sprintf("the held connections were closed gracefully (--close fin): %d client sockets were left in TIME_WAIT, each keeping its port toward the target for 60 s (net.ipv4.tcp_max_tw_buckets caps how many; past it the kernel drops them, TcpExt.TCPTimeWaitOverflow); without --close fin a hold resets its connections at the end (RST, SO_LINGER 0) and leaves none", h.TimeWaitLeft))
+	}
 	both := ""
 	if h.ListenerInProcess {
 		both = " (the built-in listener's end included: it ran in the same process)"

@@ -39,6 +39,13 @@ type Hold struct {
 	// Sources is the number of source addresses the connections were
 	// spread over.
 	Sources int `json:"sources"`
+	// Close is how the held connections were closed at the end: "rst"
+	// (SO_LINGER 0, the default: no TIME_WAIT left) or "fin" (--close
+	// fin); "" in documents from before it was recorded. TimeWaitLeft is
+	// the client sockets toward the target left in TIME_WAIT once the
+	// closes settled (each holds its port for 60 s); -1 when not counted.
+	Close        string `json:"close,omitempty"`
+	TimeWaitLeft int64  `json:"time_wait_left"`
 }
 
 // mergeHold sums the processes' hold records (one host: the kernel's
@@ -73,6 +80,12 @@ func mergeHold(parts []part) *Hold {
 		out.KernelTCPMemBytes = max(out.KernelTCPMemBytes, h.KernelTCPMemBytes)
 		out.PeakTCPInUse = max(out.PeakTCPInUse, h.PeakTCPInUse)
 		out.Sources = max(out.Sources, h.Sources)
+		if out.Close == "" {
+			out.Close, out.TimeWaitLeft = h.Close, h.TimeWaitLeft
+		} else {
+			// One host: each process counted the same sockets.
+			out.TimeWaitLeft = max(out.TimeWaitLeft, h.TimeWaitLeft)
+		}
 	}
 	if out != nil && out.Opened > 0 {
 		out.UserBytesPerConn = perConn / float64(out.Opened)

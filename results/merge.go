@@ -177,7 +177,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 		x := p.run
 		r.Partial = r.Partial || x.Partial
 		r.Add(x)
-		if p.run != a && !sameJSON(x.Config, a.Config) {
+		if p.run != a && !sameConfig(x, a) {
 			differ = append(differ, p.name)
 		}
 		for _, n := range x.Notes {
@@ -211,6 +211,14 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Engine = mergeEngine(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
 	r.Hold = mergeHold(parts)
+	if r.Hold != nil {
+		r.Config = holdConfig(parts, r.Config)
+		if r.Hold.OpenNs > 0 {
+			// A hold opens connections only until the last attempt: its
+			// rate is over the time to open, not over the hold.
+			r.Rates.ConnsPerSec = float64(r.Hold.Opened) / (float64(r.Hold.OpenNs) / 1e9)
+		}
+	}
 	r.Statuses = mergeStatuses(parts)
 	r.Flood = mergeFlood(parts)
 
@@ -243,6 +251,66 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	}
 	r.Notes = notes
 	return r, nil
+}
+
+// holdShareKeys are the config keys whose values a hold's generators split
+// between them: the merged run's are their sums.
+var holdShareKeys = []string{"rate", "rate_end", "requests"}
+
+// sameConfig reports whether two runs' configs are the same, hold's shares
+// (holdShareKeys) aside: those are summed.
+func sameConfig(x, a *Run) bool {
+	if x.Hold == nil || a.Hold == nil {
+		return sameJSON(x.Config, a.Config)
+	}
+	var mx, ma map[string]json.RawMessage
+	if json.Unmarshal(x.Config, &mx) != nil || json.Unmarshal(a.Config, &ma) != nil {
+		return sameJSON(x.Config, a.Config)
+	}
+	for _, k := range holdShareKeys {
+		delete(mx, k)
+		delete(ma, k)
+	}
+	bx, _ := json.Marshal(mx)
+	ba, _ := json.Marshal(ma)
+	return bytes.Equal(bx, ba)
+}
+
+// holdConfig is the merged hold run's config: first's, with the whole
+// run's rate, end rate and connections asked (the sums of the parts').
+// A config that is not a JSON object is left as it is.
+func holdConfig(parts []part, first json.RawMessage) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if json.Unmarshal(first, &m) != nil {
+		return first
+	}
+	for _, k := range holdShareKeys {
+		var sum float64
+		seen := false
+		for _, p := range parts {
+			var one map[string]json.RawMessage
+			var v float64
+			if json.Unmarshal(p.run.Config, &one) != nil || json.Unmarshal(one[k], &v) != nil {
+				continue
+			}
+			sum += v
+			seen = true
+		}
+		if seen {
+			// Shares of a rate split n ways sum back to it but for
+			// the last bits of a float64.
+			b, err := json.Marshal(math.Round(sum*1e6) / 1e6)
+			if err != nil {
+				return first
+			}
+			m[k] = b
+		}
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return first
+	}
+	return b
 }
 
 // sameJSON reports whether two JSON values are equal after compaction.

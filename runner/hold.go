@@ -3,13 +3,17 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"time"
 
+	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/workloads"
 	"golang.org/x/sys/unix"
@@ -247,4 +251,88 @@ func raiseLimits(need uint64) (string, error) {
 		}
 	}
 	return msg, nil
+}
+
+// holdDefaults makes a hold's close a reset (SO_LINGER 0) unless --close
+// was given: the end of a hold closes every connection at once, and a
+// graceful close would leave one TIME_WAIT socket per connection (up to
+// net.ipv4.tcp_max_tw_buckets) holding its port for 60 s, for the next run
+// to trip on. --close fin keeps the graceful close. It may be called more
+// than once.
+func (s *Spec) holdDefaults() {
+	if s.Workload == "hold" && !s.changed("close") {
+		s.Close, s.close = dialer.CloseRST.String(), dialer.CloseRST
+	}
+}
+
+// closeSettle bounds how long timeWaitLeft waits for graceful closes to
+// finish their exchange (FIN, ACK, the peer's FIN) before it counts.
+const closeSettle = 2 * time.Second
+
+// timeWaitLeft counts this namespace's client sockets toward target left
+// in TIME_WAIT once the closes at the end of a run settled: it samples, up
+// to closeSettle, until none toward target is in FIN_WAIT1, FIN_WAIT2 or
+// CLOSING and two samples in a row agree on TIME_WAIT. -1 when sock_diag
+// cannot count them.
+func timeWaitLeft(target netip.AddrPort) int64 {
+	s, err := kernel.NewSampler()
+	if err != nil {
+		return -1
+	}
+	defer s.Close()
+	f := kernel.Filter{Remote: target, States: kernel.MaskOf(kernel.StateFinWait1, kernel.StateFinWait2, kernel.StateClosing, kernel.StateTimeWait)}
+	deadline := time.Now().Add(closeSettle)
+	last := -1
+	for {
+		smp, err := s.Sample(f)
+		if err != nil {
+			return -1
+		}
+		tw := smp.States[kernel.StateTimeWait]
+		closing := smp.States.Total() - tw
+		if (closing == 0 && tw == last) || time.Now().After(deadline) {
+			return int64(tw)
+		}
+		last = tw
+		time.Sleep(20 * time.Millisecond) // the peers' FINs are on their way
+	}
+}
+
+// holdRates makes a hold run's new connections per second the rate at
+// which they opened: over the time to open, not the whole run, whose
+// hold part opens none.
+func holdRates(r *results.Run) {
+	if h := r.Hold; h != nil && h.OpenNs > 0 {
+		r.Rates.ConnsPerSec = float64(h.Opened) / (float64(h.OpenNs) / 1e9)
+	}
+}
+
+// sizeBacklog sizes the built-in listener's accept queue for the rate it
+// is offered (listener.BacklogFor: a second of arrivals, capped at
+// net.core.somaxconn), unless --backlog was given. With SO_REUSEPORT each
+// loop's socket has a queue of its own and takes its share of the rate.
+// It returns a note when somaxconn is what limits the queue, or "".
+func (s *Spec) sizeBacklog(lc *listener.Config, sysctls map[string]string) string {
+	if s.changed("backlog") || !s.Rate.IsSet() {
+		return ""
+	}
+	somaxconn, _ := strconv.Atoi(sysctls["net.core.somaxconn"])
+	rate := max(s.Rate.Start, s.Rate.End)
+	if lc.ReusePort && lc.Loops > 1 {
+		rate /= float64(lc.Loops)
+	}
+	var limited bool
+	lc.Backlog, limited = listener.BacklogFor(rate, somaxconn)
+	if !limited {
+		return ""
+	}
+	return somaxconnNote(rate, somaxconn)
+}
+
+// somaxconnNote says that net.core.somaxconn caps an accept queue below
+// a second of arrivals at rate per second.
+func somaxconnNote(rate float64, somaxconn int) string {
+	want := int(math.Ceil(rate * listener.AcceptQueueTime.Seconds()))
+	return fmt.Sprintf("the built-in listener's accept queue is %d (net.core.somaxconn caps listen()'s backlog), below the %d a second of arrivals at %.6g/s per listening socket would want: a loop that falls behind that long overflows it (SYNs dropped, TcpExt.ListenOverflows); sysctl -w net.core.somaxconn=%d makes room",
+		somaxconn, want, rate, want)
 }

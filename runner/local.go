@@ -58,6 +58,7 @@ type target struct {
 	builtin bool
 	ln      *listener.Listener // nil against an external server
 	em      *emulated          // nil without an emulated path
+	note    string             // what limited the built-in listener's accept queue, or ""
 }
 
 // setUp starts the built-in listener (inside the emulated path when there
@@ -81,7 +82,17 @@ func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer
 		if s.pathCfg != nil {
 			t.em, t.ln, err = startPath(*s.pathCfg, pathSysctls(sysctls, s.VariedSysctls), s.ListenerConfig(), s.foMode != dialer.FastOpenOff, obs)
 		} else {
-			t.ln, err = listener.Start(s.ListenerConfig())
+			lc := s.ListenerConfig()
+			if s.Workload == "hold" && lc.Loops > 1 && !s.changed("reuseport") {
+				// A listening socket per loop: the kernel spreads the
+				// handshakes over them, each with its own accept queue.
+				lc.ReusePort = true
+			}
+			t.note = s.sizeBacklog(&lc, sysctls)
+			if t.note != "" {
+				obs.Warn("warning: %s", t.note)
+			}
+			t.ln, err = listener.Start(lc)
 		}
 		if err != nil {
 			return nil, err
@@ -115,6 +126,7 @@ func (t *target) tearDown() {
 // port exhaustion toward it, and the exhaustion prediction for an open-loop
 // run of new connections (nil for others).
 func (t *target) workload(s *Spec, sysctls map[string]string, obs Observer) (workloads.Config, workloads.PortFacts, *workloads.Prediction) {
+	s.holdDefaults()
 	ensureProcs(s, t.builtin)
 	if note := s.spreadSources(t.target, portFacts(sysctls, s, t.target).Ports); note != "" {
 		obs.Say("%s", note)
@@ -247,6 +259,14 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 	}
 	if w.hold != nil && res.Hold != nil {
 		run.Hold = w.hold.record(res.Hold, len(res.Config.Socket.Sources), t.ln != nil)
+		run.Hold.Close, run.Hold.TimeWaitLeft = res.Config.Socket.Close.String(), -1
+		if !s.NoSample {
+			run.Hold.TimeWaitLeft = timeWaitLeft(t.target)
+		}
+		holdRates(&run)
+	}
+	if t.note != "" {
+		run.Notes = append(run.Notes, t.note)
 	}
 	if w.fl != nil {
 		w.fl.Stop()

@@ -3,6 +3,7 @@ package runner
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -52,11 +53,24 @@ func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
 			obs.Say("%s", note)
 		}
 	}
-	conns, _ := s.connsNeeded()
+	s.holdDefaults()
+	conns, flag := s.connsNeeded()
 	need, limit := procsNeeded(conns)
 	n := 1
+	sharded := ""
 	switch s.Procs {
 	case "", "1":
+		// Not asked for: shard by itself when one process may not hold
+		// the run's descriptors. An explicit --procs 1 keeps the refusal
+		// (checkDescriptors); so do a child, the emulated path and --hlog.
+		if s.changed("procs") || s.Child || s.pathCfg != nil || s.HLog != "" {
+			break
+		}
+		if fds, soft, over := descriptorsOver(conns, !target.IsValid()); over {
+			n = max(need, 2)
+			sharded = fmt.Sprintf("%s needs about %d descriptors, more than the %d one process may have: sharding over %d processes by itself (as --procs auto; --procs 1 refuses instead)",
+				flag, fds, soft, n)
+		}
 	case "auto":
 		n = need
 	default:
@@ -86,6 +100,9 @@ func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
 	if s.Procs == "auto" {
 		obs.Warn("--procs auto: %d connections at %d descriptors per process → %d processes", conns, limit, n)
 	}
+	if sharded != "" {
+		obs.Say("%s", sharded)
+	}
 	s.procsN = n
 	return nil
 }
@@ -99,6 +116,22 @@ func procsNeeded(conns int) (int, uint64) {
 	}
 	per := soft - 128
 	return int((uint64(conns) + per - 1) / per), soft
+}
+
+// descriptorsOver reports whether a run of conns connections needs more
+// descriptors than this process may have (its soft limit once raised to
+// the hard one): one per connection, the built-in listener's end of each
+// when it runs here (builtin), and a margin, as checkDescriptors counts.
+func descriptorsOver(conns int, builtin bool) (need, soft uint64, over bool) {
+	need = uint64(conns) + 64
+	if builtin {
+		need += uint64(conns)
+	}
+	soft, _, err := kernel.RaiseOpenFileLimit()
+	if err != nil {
+		return need, 0, false // cannot tell: the run counts EMFILE if it happens
+	}
+	return need, soft, need > soft
 }
 
 // share splits total over n parts, the first ones taking the remainder.
@@ -166,10 +199,14 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 			}
 		}
 	}()
+	backlogNote := ""
 	if !target.IsValid() {
 		var err error
-		if target, servers, err = startListeners(s, p.Stderr); err != nil {
+		if target, servers, backlogNote, err = startListeners(s, p.Stderr); err != nil {
 			return nil, err
+		}
+		if backlogNote != "" {
+			obs.Warn("warning: %s", backlogNote)
 		}
 	}
 	start := time.Now().Add(time.Second + time.Duration(n)*20*time.Millisecond)
@@ -194,6 +231,13 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		clients = append(clients, c)
 	}
 	waitChildren(ctx, clients)
+	// Counted here, after every client closed its share and while the
+	// listeners still answer the closes: a child counts only what it
+	// sees when it ends, while others may still be closing.
+	tw := int64(-1)
+	if s.Workload == "hold" && !s.NoSample {
+		tw = timeWaitLeft(target)
+	}
 	// A listener process that ended before the clients did was lost: the
 	// clients met refused connections from then on.
 	var lost []string
@@ -227,6 +271,16 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	fresh := newDocument(p.Argv)
 	doc.Tool, doc.Command = fresh.Tool, fresh.Command
 	s.predictWhole(doc, target)
+	s.wholeConfig(doc, target)
+	for i := range doc.Runs {
+		if h := doc.Runs[i].Hold; h != nil {
+			h.TimeWaitLeft = tw
+			holdRates(&doc.Runs[i])
+		}
+		if backlogNote != "" {
+			doc.Runs[i].Notes = append(doc.Runs[i].Notes, backlogNote)
+		}
+	}
 	for i := range doc.Runs {
 		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
 			n, listenerNote(len(servers))))
@@ -249,8 +303,9 @@ type LostError struct{ Note string }
 func (e LostError) Error() string { return e.Note }
 
 // startListeners starts the built-in listener's processes on one free
-// loopback port (SO_REUSEPORT) and returns their address.
-func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, error) {
+// loopback port (SO_REUSEPORT) and returns their address, and a note when
+// net.core.somaxconn limits their accept queues.
+func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string, error) {
 	conns, _ := s.connsNeeded()
 	// SO_REUSEPORT spreads connections by a hash, not evenly: leave each
 	// listener process a quarter of its descriptors spare.
@@ -258,15 +313,19 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, error)
 	count = max(1, count)
 	port, err := freePort()
 	if err != nil {
-		return netip.AddrPort{}, nil, fmt.Errorf("--procs: %w", err)
+		return netip.AddrPort{}, nil, "", fmt.Errorf("--procs: %w", err)
 	}
 	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
 	cfg := s.ListenerConfig()
+	// Each process's socket takes its share of the arrivals into an accept
+	// queue of its own, sized for that share.
+	cfg.ReusePort, cfg.Loops = true, count
+	note := s.sizeBacklog(&cfg, kernel.ReadSysctls("", []string{"net.core.somaxconn"}))
 	var servers []*child
 	for i := 0; i < count; i++ {
 		args := []string{"serve", "--reuseport", "--loops", "1", "--mode", cfg.Mode.String(),
 			"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
-			"--backlog", strconv.Itoa(s.Backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
+			"--backlog", strconv.Itoa(cfg.Backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
 			"--accept-delay", cfg.AcceptDelay.String()}
 		if s.AcceptPause != "" {
 			args = append(args, "--accept-pause", s.AcceptPause)
@@ -276,11 +335,49 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, error)
 		}
 		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
 		if err != nil {
-			return target, servers, err
+			return target, servers, note, err
 		}
 		servers = append(servers, c)
 	}
-	return target, servers, nil
+	return target, servers, note, nil
+}
+
+// wholeConfig makes the merged runs' config echo the whole run's: the
+// processes' configuration (the first's) with the parent's connections,
+// rate, requests and in-flight bound in place of that process's share.
+func (s *Spec) wholeConfig(doc *results.Document, target netip.AddrPort) {
+	whole := s.Config(s.Workload, target)
+	set := map[string]any{"concurrency": whole.Concurrency, "requests": whole.Requests}
+	if s.Rate.IsSet() {
+		set["rate"], set["max_inflight"] = whole.Rate, whole.MaxInflight
+		if whole.RateEnd > 0 {
+			set["rate_end"] = whole.RateEnd
+		}
+	}
+	for i := range doc.Runs {
+		if b, err := patchJSON(doc.Runs[i].Config, set); err == nil {
+			doc.Runs[i].Config = b
+		}
+		if sc := doc.Runs[i].Schedule; sc != nil && s.Rate.IsSet() {
+			sc.RatePerSec, sc.RateEndPerSec = whole.Rate, whole.RateEnd
+		}
+	}
+}
+
+// patchJSON sets keys of a JSON object to values.
+func patchJSON(obj json.RawMessage, set map[string]any) (json.RawMessage, error) {
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return obj, err
+	}
+	for k, v := range set {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return obj, err
+		}
+		m[k] = b
+	}
+	return json.Marshal(m)
 }
 
 // startServer starts one `connbench serve` and waits for its "listening

@@ -324,6 +324,15 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			}
 			return Dur(h.OpenNs)
 		})...)
+		row("close at the end", hold(func(h *results.Hold) string {
+			switch {
+			case h.Close == "":
+				return "—"
+			case h.TimeWaitLeft < 0:
+				return h.Close + " (TIME_WAIT left not counted)"
+			}
+			return fmt.Sprintf("%s: %s TIME_WAIT left", h.Close, Count(h.TimeWaitLeft))
+		})...)
 		row("user memory / connection", hold(func(h *results.Hold) string {
 			if h.Opened == 0 {
 				return "—"
