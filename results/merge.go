@@ -255,7 +255,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 
 // holdShareKeys are the config keys whose values a hold's generators split
 // between them: the merged run's are their sums.
-var holdShareKeys = []string{"rate", "rate_end", "requests"}
+var holdShareKeys = []string{"rate", "rate_end", "requests", "concurrency", "max_inflight"}
 
 // sameConfig reports whether two runs' configs are the same, hold's shares
 // (holdShareKeys) aside: those are summed.
