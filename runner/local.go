@@ -90,7 +90,7 @@ func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer
 			}
 			t.note = s.sizeBacklog(&lc, sysctls)
 			if t.note != "" {
-				obs.Warn("warning: %s", t.note)
+				obs.Say("%s", t.note)
 			}
 			t.ln, err = listener.Start(lc)
 		}

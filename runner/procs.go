@@ -206,7 +206,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 			return nil, err
 		}
 		if backlogNote != "" {
-			obs.Warn("warning: %s", backlogNote)
+			obs.Say("%s", backlogNote)
 		}
 	}
 	start := time.Now().Add(time.Second + time.Duration(n)*20*time.Millisecond)
