@@ -313,7 +313,7 @@ func holdRates(r *results.Run) {
 // loop's socket has a queue of its own and takes its share of the rate.
 // It returns a note when somaxconn is what limits the queue, or "".
 func (s *Spec) sizeBacklog(lc *listener.Config, sysctls map[string]string) string {
-	if s.changed("backlog") || !s.Rate.IsSet() {
+	if s.Backlog != 0 || !s.Rate.IsSet() { // given, or set by an experiment (backlog, synflood)
 		return ""
 	}
 	somaxconn, _ := strconv.Atoi(sysctls["net.core.somaxconn"])
