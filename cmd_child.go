@@ -29,14 +29,8 @@ func cmdChild(args []string, stdout, stderr io.Writer) int {
 	if werr := results.Encode(stdout, doc); werr != nil {
 		return exitCode(stderr, werr)
 	}
-	switch {
-	case err != nil:
-		return exitCode(stderr, err)
-	case doc.Partial:
-		if sig := runner.StopSignal(ctx); sig != 0 {
-			return exitForSignal(sig)
-		}
-		return exitInterrupted
+	if err == nil && doc.Partial {
+		return exitFor(ctx)
 	}
-	return exitOK
+	return exitCode(stderr, err)
 }

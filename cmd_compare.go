@@ -23,11 +23,6 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return stop(err, helpText("compare")+f.usage()+helpText("exit-status"), stdout, stderr)
 	}
-	for _, n := range []string{"procs", "raise-limits"} {
-		if s.Set[n] {
-			return exitCode(stderr, usagef("--%s is for connbench run: compare runs each variant in one process", n))
-		}
-	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))
 	}
@@ -65,7 +60,7 @@ func compare(f *flags, s *runner.Spec, c runner.Compare, rest, argv []string, st
 	isRunFlag := func(key string) bool {
 		return f.Lookup(key) != nil && !compareOnly[key] && !notVariable[key]
 	}
-	p, err := runner.ComparePlan(c, target, isRunFlag, variant, argv, stderr)
+	p, err := runner.ComparePlan(c, s, target, isRunFlag, variant, argv, stderr)
 	if err != nil {
 		return exitCode(stderr, err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/connbench/connbench/results"
@@ -22,7 +21,7 @@ type reportOptions struct {
 }
 
 func (o *reportOptions) validate(fs *pflag.FlagSet) error {
-	if !slices.Contains(reportFormats, o.format) {
+	if _, ok := view.Lookup(o.format); !ok {
 		return usagef("--format %q: want %s", o.format, strings.Join(reportFormats, ", "))
 	}
 	if fs.Changed("phase") && o.format != "hgrm" {
@@ -62,27 +61,15 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	render, _ := view.Lookup(o.format) // validate checked the name
-	var buf bytes.Buffer
-	err = render(&buf, srcs, view.Options{Phases: o.phases})
-	if err != nil {
+	var buf bytes.Buffer               // rendered whole first: an error writes nothing
+	if err := render(&buf, srcs, view.Options{Phases: o.phases}); err != nil {
 		return exitCode(stderr, err)
 	}
-	if err := writeOutput(o.output, buf.Bytes(), stdout); err != nil {
+	if err := results.Write(o.output, stdout, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return exitCode(stderr, fmt.Errorf("--output: %w", err))
 	}
 	if o.output != "-" {
 		fmt.Fprintf(stderr, "connbench: wrote %s\n", o.output)
 	}
 	return exitOK
-}
-
-// writeOutput writes data to stdout for "-", else by results.Write's
-// rules: a device or FIFO in place, a new or regular file atomically (a
-// failure leaves no partial file behind), a symbolic link to a regular
-// file or a directory refused.
-func writeOutput(path string, data []byte, stdout io.Writer) error {
-	return results.Write(path, stdout, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
 }

@@ -18,10 +18,8 @@ func cmdRestore(args []string, stdout, stderr io.Writer) int {
 	restored, err := runner.Restore(*path)
 	if errors.Is(err, os.ErrNotExist) {
 		fmt.Fprintf(stdout, "connbench: no sysctls to restore (%s does not exist)\n", *path)
-		if old := runner.OldStateFile; *path == runner.DefaultStateFile {
-			if _, err := os.Lstat(old); err == nil {
-				fmt.Fprintf(stdout, "connbench: %s is where connbench before 0.2 kept it, in a directory anyone can write: read it, and if it is yours, connbench restore --state-file %s\n", old, old)
-			}
+		if hint := runner.OldStateHint(*path); hint != "" {
+			fmt.Fprintf(stdout, "connbench: %s\n", hint)
 		}
 		return exitOK
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -38,11 +39,8 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 			fmt.Fprintf(stderr, "connbench: wrote %s\n", f)
 		}
 	}
-	if werr != nil {
-		return exitCode(stderr, werr)
-	}
-	if terr != nil {
-		return exitCode(stderr, terr)
+	if werr != nil || terr != nil {
+		return exitCode(stderr, errors.Join(werr, terr))
 	}
 	switch {
 	case ctx.Err() != nil || (doc.Partial && err == nil):
@@ -55,9 +53,4 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 }
 
 // exitFor is the exit status of a run a signal stopped.
-func exitFor(ctx context.Context) int {
-	if sig := runner.StopSignal(ctx); sig != 0 {
-		return exitForSignal(sig)
-	}
-	return exitInterrupted
-}
+func exitFor(ctx context.Context) int { return exitForSignal(runner.StopSignal(ctx)) }

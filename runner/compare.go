@@ -31,11 +31,17 @@ const MaxRepeat = 1000
 type VariantSpec func(settings [][2]string) (*Spec, error)
 
 // ComparePlan expands the --vary product into variants, each made and
-// validated like a run of its own by variant, before anything runs.
+// validated like a run of its own by variant from base's flags, before
+// anything runs.
 // isRunFlag says whether a key is a run flag that may vary.
-func ComparePlan(c Compare, target netip.AddrPort, isRunFlag func(string) bool, variant VariantSpec, argv []string, stderr io.Writer) (*Plan, error) {
+func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(string) bool, variant VariantSpec, argv []string, stderr io.Writer) (*Plan, error) {
 	if c.Repeat < 1 || c.Repeat > MaxRepeat {
 		return nil, Usagef("--repeat %d: want 1 to %d", c.Repeat, MaxRepeat)
+	}
+	for _, n := range []string{"procs", "raise-limits"} {
+		if base.Set[n] {
+			return nil, Usagef("--%s is for connbench run: compare runs each variant in one process", n)
+		}
 	}
 	keys := map[string]bool{}
 	var dims [][]setting

@@ -19,9 +19,21 @@ import (
 // plant a state file that restore would trust, nor a link the save follows.
 const stateDir = "/run/connbench"
 
-// OldStateFile is where connbench kept the state file before it moved to
+// oldStateFile is where connbench kept the state file before it moved to
 // stateDir; restore only points at it (anyone can write the directory).
-var OldStateFile = filepath.Join(os.TempDir(), "connbench-sysctl-restore.json")
+var oldStateFile = filepath.Join(os.TempDir(), "connbench-sysctl-restore.json")
+
+// OldStateHint says, when restore found nothing at the default path, that
+// an older connbench's state file is where it used to be ("" if not).
+func OldStateHint(path string) string {
+	if path != DefaultStateFile {
+		return ""
+	}
+	if _, err := os.Lstat(oldStateFile); err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%s is where connbench before 0.2 kept it, in a directory anyone can write: read it, and if it is yours, connbench restore --state-file %s", oldStateFile, oldStateFile)
+}
 
 // DefaultStateFile is the state file compare and restore use by default.
 var DefaultStateFile = filepath.Join(stateDir, "sysctl-restore.json")
