@@ -207,6 +207,7 @@ peer_measure() {
 # in_ns: the namespace's own setup, then one measurement ("cb PAIR" or
 # "peer PAIR") or "sysctl NAME..." to read the fresh namespace's values.
 in_ns() {
+  cd "$TMPD"
   ip link set lo up
   ip addr add 192.0.2.1/32 dev lo
   case $1 in
@@ -290,6 +291,7 @@ done
 TMPD=$(mktemp -d)
 chmod 755 "$TMPD"
 trap 'rm -rf "$TMPD"' EXIT
+cd "$TMPD" # neper writes a log file into the working directory, even for -v
 mkdir -p "$TMPD/nginx/www" "$TMPD/res"
 head -c "$SIZE" /dev/zero | tr '\0' 'x' >"$TMPD/nginx/www/index.html"
 # user root: nginx runs as uid 0 of the namespace (root, or the user mapped
@@ -407,7 +409,7 @@ done
 case " $PAIRS " in
   *" crr-fin "*)
     read -r lo hi reuse delay buckets < <("${isolate[@]}" "$self" __ns sysctl net.ipv4.ip_local_port_range \
-      net.ipv4.tcp_tw_reuse net.ipv4.tcp_tw_reuse_delay net.ipv4.tcp_max_tw_buckets | tr '\n' ' ')
+      net.ipv4.tcp_tw_reuse net.ipv4.tcp_tw_reuse_delay net.ipv4.tcp_max_tw_buckets | tr '\n' ' '; echo)
     ports=$((hi - lo + 1))
     [ "$delay" = - ] && delay=1000
     echo
