@@ -26,10 +26,11 @@
 # It builds and downloads nothing. Tools are found on PATH or named by:
 #   CONNBENCH  the connbench binary (default: connbench on PATH, else ./connbench)
 #   NEPER_DIR  a directory holding neper's tcp_crr and tcp_rr (default: PATH)
-#   NETPERF    the netperf binary; netserver is taken from the same directory,
-#              else NETSERVER or PATH
+#   NETPERF    the netperf binary; netserver: NETSERVER, else from netperf's
+#              directory, else PATH
 #   WRK, H2LOAD, NGINX   those binaries (nginx also looked for in /usr/sbin)
-# A peer not found prints "skipped (... not found)".
+# A variable that is set is the only place looked at. A peer not found
+# prints "skipped (... not found)".
 #
 # Environment: ROUNDS (3), DURATION (8s: whole seconds), FLOWS (10: connections
 # or flows in flight), THREADS (client threads for every tool, and server
@@ -248,7 +249,7 @@ done
 self=$(readlink -f "$0")
 cd "$(dirname "$self")/.."
 
-# find VAR NAME...: the first of NAME... that is executable or on PATH.
+# find_tool NAME...: the first NAME that is an executable file or on PATH.
 find_tool() {
   local n
   for n in "$@"; do
@@ -257,9 +258,13 @@ find_tool() {
     if command -v "$n" >/dev/null 2>&1; then command -v "$n"; return; fi
   done
 }
-CB=$(find_tool "${CONNBENCH:-}" connbench ./connbench)
+# pick VAR NAME...: the tool VAR names when it is set (and nothing else), else find_tool NAME...
+pick() {
+  if [ -n "${!1:-}" ]; then find_tool "${!1}"; else shift; find_tool "$@"; fi
+}
+CB=$(pick CONNBENCH connbench ./connbench)
 if [ -z "$CB" ]; then
-  echo "vs-peers: no connbench: set CONNBENCH, put it on PATH or build ./connbench (go build -o connbench .)" >&2
+  echo "vs-peers: no connbench${CONNBENCH:+ at CONNBENCH=$CONNBENCH}: set CONNBENCH, put it on PATH or build ./connbench (go build -o connbench .)" >&2
   exit 1
 fi
 if [ -n "${NEPER_DIR:-}" ]; then
@@ -269,12 +274,12 @@ else
   NEPER_CRR=$(find_tool tcp_crr)
   NEPER_RR=$(find_tool tcp_rr)
 fi
-NETPERF_BIN=$(find_tool "${NETPERF:-}" netperf)
+NETPERF_BIN=$(pick NETPERF netperf)
 NETSERVER_BIN=
-[ -n "$NETPERF_BIN" ] && NETSERVER_BIN=$(find_tool "$(dirname "$NETPERF_BIN")/netserver" "${NETSERVER:-}" netserver)
-WRK_BIN=$(find_tool "${WRK:-}" wrk)
-H2LOAD_BIN=$(find_tool "${H2LOAD:-}" h2load)
-NGINX_BIN=$(find_tool "${NGINX:-}" nginx /usr/sbin/nginx)
+[ -n "$NETPERF_BIN" ] && NETSERVER_BIN=$(pick NETSERVER "$(dirname "$NETPERF_BIN")/netserver" netserver)
+WRK_BIN=$(pick WRK wrk)
+H2LOAD_BIN=$(pick H2LOAD h2load)
+NGINX_BIN=$(pick NGINX nginx /usr/sbin/nginx)
 
 if [ "$(id -u)" = 0 ]; then
   isolate=(unshare -n)
