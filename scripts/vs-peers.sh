@@ -73,7 +73,7 @@ peer_client() {
   shift 2
   (
     rc=0
-    "$@" >"$log" 2>&1 || rc=$?
+    timeout -k 5 "$((DUR_S + 30))" "$@" >"$log" 2>&1 || rc=$?
     times >"$t"
     exit "$rc"
   )
@@ -86,6 +86,7 @@ start_nginx() {
   wait_listen 8080 "$nginx_pid" || { cat "$TMPD/nginx/error.log" >&2; return 1; }
 }
 
+# Every client is stopped by timeout 30 s past DURATION should it hang.
 # Prints "RATE USER_NS_PER_OP" for one measurement, nothing when it failed.
 cb_measure() {
   local pair=$1 json=$TMPD/cb.json log=$TMPD/cb.log args per=user_ns_per_conn key=conns_per_sec
@@ -104,7 +105,7 @@ cb_measure() {
     *) args+=(--listener-loops "$THREADS") ;;
   esac
   rm -f "$json"
-  "$CB" run "${args[@]}" -c "$FLOWS" --loops "$THREADS" -d "${DUR_S}s" -q -o "$json" >"$log" 2>&1 || true
+  timeout -k 5 "$((DUR_S + 30))" "$CB" run "${args[@]}" -c "$FLOWS" --loops "$THREADS" -d "${DUR_S}s" -q -o "$json" >"$log" 2>&1 || true
   [ -n "${nginx_pid:-}" ] && stop "$nginx_pid"
   if [ ! -s "$json" ]; then
     tail -3 "$log" | sed "s/^/vs-peers: connbench $pair: /" >&2
@@ -151,7 +152,7 @@ netperf_measure() {
   fi
   (
     for i in $(seq "$FLOWS"); do
-      "$NETPERF_BIN" -P0 -H 127.0.0.1 -p 12865 -t TCP_CC -l "$DUR_S" >"$TMPD/netperf.$i" 2>&1 &
+      timeout -k 5 "$((DUR_S + 30))" "$NETPERF_BIN" -P0 -H 127.0.0.1 -p 12865 -t TCP_CC -l "$DUR_S" >"$TMPD/netperf.$i" 2>&1 &
       pids+=($!)
     done
     for i in "${pids[@]}"; do wait "$i" || true; done
