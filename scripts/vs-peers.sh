@@ -421,9 +421,11 @@ case " $PAIRS " in
     echo
     echo "FIN close: the client keeps each closed connection in TIME_WAIT for 60 s; to one server"
     echo "address:port it has $ports ports ($lo-$hi). tcp_tw_reuse=$reuse (2: loopback only) lets connect()"
-    echo "take a TIME_WAIT port again ${delay} ms after its last segment, so the cap is about"
-    echo "$ports / $(awk -v d="$delay" 'BEGIN {print d / 1000}') s = $(awk -v p="$ports" -v d="$delay" 'BEGIN {printf "%.0f", p * 1000 / d}') connections/s (without reuse: $ports / 60 s = $((ports / 60))/s);"
-    echo "past tcp_max_tw_buckets=$buckets TIME_WAIT sockets the kernel closes without TIME_WAIT."
+    echo "take a TIME_WAIT port again ${delay} ms after its last timestamp, so the ports allow at most about"
+    echo "$ports / $(awk -v d="$delay" 'BEGIN {print d / 1000}') s = $(awk -v p="$ports" -v d="$delay" 'BEGIN {printf "%.0f", p * 1000 / d}') connections/s (without reuse: $ports / 60 s = $((ports / 60))/s); past"
+    echo "tcp_max_tw_buckets=$buckets TIME_WAIT sockets the kernel closes without TIME_WAIT. Below that"
+    echo "ceiling the FIN rate is limited elsewhere: connbench run (without -q) prints the TIME_WAIT"
+    echo "peak, ports in use and its loops' time in connect() (the port search past TIME_WAIT sockets)."
     ;;
 esac
 echo
