@@ -128,10 +128,11 @@ func (t *target) tearDown() {
 func (t *target) workload(s *Spec, sysctls map[string]string, obs Observer) (workloads.Config, workloads.PortFacts, *workloads.Prediction) {
 	s.holdDefaults()
 	ensureProcs(s, t.builtin)
-	if note := s.spreadSources(t.target, portFacts(sysctls, s, t.target).Ports); note != "" {
-		obs.Say("%s", note)
-	}
 	facts := portFacts(sysctls, s, t.target)
+	if note := s.spreadSources(t.target, facts.Ports); note != "" {
+		obs.Say("%s", note)
+		facts.Sources = len(s.Source.Addrs) // spread over loopback sources
+	}
 	cfg := s.Config(s.Workload, t.target)
 	cfg.PortRange = facts.Ports
 	if t.em != nil {
