@@ -129,15 +129,7 @@ func TestSignalEndsStuckRun(t *testing.T) {
 				"--timeout", "0", "--no-check", "-o", out, addr)
 			// Both connections open: the run is under way, its signal
 			// handler installed (before the first connection is made).
-			for i := 0; i < 2; i++ {
-				select {
-				case <-accepted:
-				case <-exited:
-					t.Fatalf("the run ended before connecting: %s", stderr)
-				case <-time.After(10 * time.Second):
-					t.Fatalf("no connection within 10 s")
-				}
-			}
+			waitAccepted(t, accepted, exited, stderr, 2, 10*time.Second)
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatal(err)
 			}
@@ -295,15 +287,7 @@ func TestProcsSignalForwarded(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.json")
 	cmd, stderr, exited := subprocess(t, "run", "-w", "pooled", "-c", "2", "-n", "100000000", "--timeout", "0",
 		"--procs", "2", "--no-check", "-o", out, "--quiet", addr)
-	for i := 0; i < 2; i++ { // one connection from each child: both are running
-		select {
-		case <-accepted:
-		case <-exited:
-			t.Fatalf("the run ended before connecting: %s", stderr)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("no connection within 20 s")
-		}
-	}
+	waitAccepted(t, accepted, exited, stderr, 2, 20*time.Second) // one connection from each child: both are running
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -385,5 +369,21 @@ func TestInterruptBeforeStart(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "interrupted before the start") {
 		t.Errorf("stderr does not say it stopped before the start:\n%s", stderr)
+	}
+}
+
+// waitAccepted waits for n connections to silentServer, failing if the run
+// ends first or they do not come within d.
+func waitAccepted(t *testing.T, accepted <-chan struct{}, exited <-chan struct{}, stderr *lockedBuffer, n int, d time.Duration) {
+	t.Helper()
+	deadline := time.After(d)
+	for i := 0; i < n; i++ {
+		select {
+		case <-accepted:
+		case <-exited:
+			t.Fatalf("the run ended before connecting: %s", stderr)
+		case <-deadline:
+			t.Fatalf("no connection within %s", d)
+		}
 	}
 }
