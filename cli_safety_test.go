@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/runner"
 )
@@ -81,7 +82,7 @@ func TestHostileNumbers(t *testing.T) {
 		}
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			start := time.Now()
-			code, stdout, stderr := cli(t, tc.args...)
+			code, stdout, stderr := connbench(t, tc.args...)
 			if code != exitUsage {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, exitUsage, stderr)
 			}
@@ -187,7 +188,7 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 	for _, args := range [][]string{{"--help"}, {"run", "--help"}} {
-		code, stdout, _ := cli(t, args...)
+		code, stdout, _ := connbench(t, args...)
 		if code != exitOK {
 			t.Errorf("%q: exit %d", args, code)
 		}
@@ -228,10 +229,10 @@ func TestListenerRanges(t *testing.T) {
 
 // validated parses args as `connbench run` flags and validates them.
 func validated(args ...string) (*runner.Spec, error) {
-	f := newFlags("connbench run")
+	f := cli.New("connbench run")
 	s := &runner.Spec{}
-	registerRun(f, s, false)
-	f.done()
+	s.DefineFlags(f.Group, false)
+	f.Done()
 	if _, err := parseRun(f, s, args, 0); err != nil {
 		return s, err
 	}

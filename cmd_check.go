@@ -4,16 +4,17 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench check")
-	g := f.group("Flags")
+	f := cli.New("connbench check")
+	g := f.Group("Flags")
 	proc := g.String("proc", "/proc", "where procfs is mounted (for tests)")
 	g.MarkHidden("proc")
-	if err := f.done().parse(args); err != nil {
-		return stop(err, helpText("check")+f.usage(), stdout, stderr)
+	if err := f.Done().ParseArgs(args); err != nil {
+		return stop(err, helpText("check")+f.Usage(), stdout, stderr)
 	}
 	if f.NArg() > 0 {
 		return exitCode(stderr, usagef("check takes no arguments, got %q", f.Args()))

@@ -8,7 +8,7 @@ import (
 // TestCheckExplainsFixture runs check on a fixture /proc whose settings
 // are all worth a warning, and on this host.
 func TestCheckExplainsFixture(t *testing.T) {
-	code, stdout, stderr := cli(t, "check", "--proc", "testdata/proc")
+	code, stdout, stderr := connbench(t, "check", "--proc", "testdata/proc")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -28,11 +28,11 @@ func TestCheckExplainsFixture(t *testing.T) {
 			t.Errorf("check output lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, stdout, _ = cli(t, "check")
+	code, stdout, _ = connbench(t, "check")
 	if code != exitOK || !strings.Contains(stdout, "ephemeral ports") || !strings.Contains(stdout, "sockets now") {
 		t.Errorf("check on this host: exit %d\n%s", code, stdout)
 	}
-	if code, _, stderr := cli(t, "check", "extra"); code != exitUsage || !strings.Contains(stderr, "no arguments") {
+	if code, _, stderr := connbench(t, "check", "extra"); code != exitUsage || !strings.Contains(stderr, "no arguments") {
 		t.Errorf("check extra: exit %d, %q", code, stderr)
 	}
 }

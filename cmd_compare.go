@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/runner"
 )
 
@@ -13,15 +14,15 @@ var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "al
 var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true}
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench compare")
+	f := cli.New("connbench compare")
 	var s runner.Spec
-	registerRun(f, &s, false)
+	s.DefineFlags(f.Group, false)
 	var c runner.Compare
-	c.DefineFlags(f.group)
-	f.done()
+	c.DefineFlags(f.Group)
+	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("compare")+f.usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("compare")+f.Usage()+helpText("exit-status"), stdout, stderr)
 	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))
@@ -31,17 +32,17 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 
 // compare runs the variants of c: each is the run flags given on f with the
 // variant's settings applied, parsed and validated like a run of its own.
-func compare(f *flags, s *runner.Spec, c runner.Compare, rest, argv []string, stdout, stderr io.Writer) int {
+func compare(f *cli.Flags, s *runner.Spec, c runner.Compare, rest, argv []string, stdout, stderr io.Writer) int {
 	target, err := parseSpec(s, rest)
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	base := flagArgs(f.FlagSet, func(name string) bool { return compareOnly[name] })
+	base := cli.Args(f.FlagSet, func(name string) bool { return compareOnly[name] })
 	variant := func(settings [][2]string) (*runner.Spec, error) {
-		vf := newFlags("variant")
+		vf := cli.New("variant")
 		v := &runner.Spec{}
-		registerRun(vf, v, s.MainJob)
-		vf.done()
+		v.DefineFlags(vf.Group, s.MainJob)
+		vf.Done()
 		args := append([]string{}, base...)
 		for _, kv := range settings {
 			args = append(args, "--"+kv[0]+"="+kv[1])

@@ -32,7 +32,7 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"compare", "--repeat", "0", "--vary", "close=fin,rst"}, []string{"--repeat"}},
 		{[]string{"compare", "127.0.0.1:1", "--vary", "sysctl:net.ipv4.tcp_fin_timeout=30,40"}, []string{"--allow-host-sysctl"}},
 	} {
-		code, _, stderr := cli(t, tc.args...)
+		code, _, stderr := connbench(t, tc.args...)
 		if code != exitUsage {
 			t.Errorf("%v: exit %d, want %d; stderr %q", tc.args, code, exitUsage, stderr)
 			continue
@@ -52,7 +52,7 @@ func TestCompareBadInput(t *testing.T) {
 // recorded, and the table shows medians with the spread.
 func TestCompareInterleaves(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "c.json")
-	code, stdout, stderr := cli(t, "compare", "--no-isolate", "-w", "per-request", "-n", "30", "-c", "2", "--close", "rst",
+	code, stdout, stderr := connbench(t, "compare", "--no-isolate", "-w", "per-request", "-n", "30", "-c", "2", "--close", "rst",
 		"--vary", "nodelay=false,true", "--repeat", "2", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -118,7 +118,7 @@ func TestCompareSysctlVariantsIsolated(t *testing.T) {
 	needRoot(t)
 	before := hostSysctlFiles(t)
 	out := filepath.Join(t.TempDir(), "s.json")
-	code, stdout, stderr := cli(t, "compare", "-w", "churn", "--rate", "400", "-d", "2s", "--interval", "250ms",
+	code, stdout, stderr := connbench(t, "compare", "-w", "churn", "--rate", "400", "-d", "2s", "--interval", "250ms",
 		"--vary", `sysctl:net.ipv4.ip_local_port_range="40000 40199","32768 60999"`,
 		"--vary", "sysctl:net.ipv4.tcp_tw_reuse=0", "-o", out, "--quiet")
 	if code != exitOK {
@@ -155,15 +155,15 @@ func TestCompareSysctlVariantsIsolated(t *testing.T) {
 
 func TestCompareRejectsBadSysctlValue(t *testing.T) {
 	needRoot(t)
-	code, _, stderr := cli(t, "compare", "-n", "10", "--vary", "sysctl:net.ipv4.tcp_tw_reuse=0,7")
+	code, _, stderr := connbench(t, "compare", "-n", "10", "--vary", "sysctl:net.ipv4.tcp_tw_reuse=0,7")
 	if code != exitUsage || !strings.Contains(stderr, "tcp_tw_reuse=7") || !strings.Contains(stderr, "invalid argument") {
 		t.Errorf("exit %d, stderr %q; want 2 naming the value and EINVAL", code, stderr)
 	}
-	code, _, stderr = cli(t, "compare", "-n", "10", "--vary", "sysctl:net.core.netdev_max_backlog=1000,2000")
+	code, _, stderr = connbench(t, "compare", "-n", "10", "--vary", "sysctl:net.core.netdev_max_backlog=1000,2000")
 	if code != exitUsage || !strings.Contains(stderr, "not per network namespace") {
 		t.Errorf("global sysctl: exit %d, stderr %q", code, stderr)
 	}
-	code, _, stderr = cli(t, "compare", "-n", "10", "--vary", "sysctl:vm.swappiness=10,20")
+	code, _, stderr = connbench(t, "compare", "-n", "10", "--vary", "sysctl:vm.swappiness=10,20")
 	if code != exitUsage || !strings.Contains(stderr, "not per network namespace") {
 		t.Errorf("vm sysctl: exit %d, stderr %q", code, stderr)
 	}
@@ -307,7 +307,7 @@ func TestHostSysctlRestore(t *testing.T) {
 func TestChurnExhaustsWhenPredicted(t *testing.T) {
 	needRoot(t)
 	out := filepath.Join(t.TempDir(), "churn.json")
-	code, stdout, stderr := cli(t, "compare", "-w", "churn", "--rate", "200", "-d", "4s", "--interval", "250ms", "--until-exhausted", "--max-inflight", "90",
+	code, stdout, stderr := connbench(t, "compare", "-w", "churn", "--rate", "200", "-d", "4s", "--interval", "250ms", "--until-exhausted", "--max-inflight", "90",
 		"--vary", "close=fin,rst", "--vary", `sysctl:net.ipv4.ip_local_port_range="40000 40099"`, "--vary", "sysctl:net.ipv4.tcp_tw_reuse=0",
 		"-o", out, "--quiet")
 	if code != exitOK {

@@ -4,19 +4,20 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdMain(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench")
+	f := cli.New("connbench")
 	var s runner.Spec
-	registerRun(f, &s, true)
-	f.done()
+	s.DefineFlags(f.Group, true)
+	f.Done()
 	if _, err := parseRun(f, &s, args, 0); err != nil {
-		if err != errHelp && f.NArg() > 0 {
+		if err != cli.ErrHelp && f.NArg() > 0 {
 			err = usagef("unexpected argument %q: to run against a server use `connbench run HOST:PORT`", f.Arg(0))
 		}
-		return stop(err, fmt.Sprintf(helpText("main"), commandList())+f.usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, fmt.Sprintf(helpText("main"), commandList())+f.Usage()+helpText("exit-status"), stdout, stderr)
 	}
 	if f.Changed("workload") {
 		return exitCode(stderr, usagef("--workload: the main job compares pooled and per-request; to run one workload use `connbench run -w %s`", s.Workload))

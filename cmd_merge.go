@@ -5,16 +5,17 @@ import (
 	"io"
 	"runtime"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdMerge(args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("connbench merge")
+	fs := cli.New("connbench merge")
 	var output string
-	fs.group("Flags").StringVarP(&output, "output", "o", "-", "write the merged result to this file (- for stdout); written whole or not at all")
-	if err := fs.done().parse(args); err != nil {
-		return stop(err, helpText("merge")+fs.usage(), stdout, stderr)
+	fs.Group("Flags").StringVarP(&output, "output", "o", "-", "write the merged result to this file (- for stdout); written whole or not at all")
+	if err := fs.Done().ParseArgs(args); err != nil {
+		return stop(err, helpText("merge")+fs.Usage(), stdout, stderr)
 	}
 	if fs.NArg() < 2 {
 		return exitCode(stderr, usagef("merge needs at least two result files, got %d (see connbench merge --help)", fs.NArg()))

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/results/view"
 	"github.com/spf13/pflag"
@@ -38,14 +39,14 @@ func (o *reportOptions) validate(fs *pflag.FlagSet) error {
 }
 
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench report")
-	fs := f.group("Flags")
+	f := cli.New("connbench report")
+	fs := f.Group("Flags")
 	var o reportOptions
 	fs.StringVarP(&o.format, "format", "f", "text", strings.Join(reportFormats[:len(reportFormats)-1], ", ")+" or "+reportFormats[len(reportFormats)-1])
 	fs.StringVarP(&o.output, "output", "o", "-", "write to this file (- for stdout); written whole or not at all")
 	fs.StringVar(&o.phase, "phase", "transaction", "hgrm: the phase(s) to write, comma-separated, or all")
-	if err := f.done().parse(args); err != nil {
-		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.usage(), stdout, stderr)
+	if err := f.Done().ParseArgs(args); err != nil {
+		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.Usage(), stdout, stderr)
 	}
 	if f.NArg() == 0 {
 		return exitCode(stderr, usagef("report needs at least one result file (see connbench report --help)"))

@@ -139,7 +139,7 @@ func TestReportMergeBadFiles(t *testing.T) {
 				if cmd == "report" {
 					args = append(args, "--format", "html")
 				}
-				code, stdout, stderr := cli(t, args...)
+				code, stdout, stderr := connbench(t, args...)
 				if code != exitFailure {
 					t.Errorf("exit code %d, want %d", code, exitFailure)
 				}
@@ -182,7 +182,7 @@ func TestReportMergeBadFlags(t *testing.T) {
 		{[]string{"merge", good, good, "-o", ""}, []string{"--output"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, stdout, stderr := cli(t, tc.args...)
+			code, stdout, stderr := connbench(t, tc.args...)
 			if code != exitUsage {
 				t.Errorf("exit code %d, want %d", code, exitUsage)
 			}
@@ -201,7 +201,7 @@ func TestMergeDifferentWorkloads(t *testing.T) {
 	bdoc.Runs[0].Workload = "connect"
 	b := rptSave(t, dir, "b.json", bdoc)
 	out := rptRaw(t, dir, "all.json", "keep")
-	code, stdout, stderr := cli(t, "merge", a, b, "-o", out)
+	code, stdout, stderr := connbench(t, "merge", a, b, "-o", out)
 	if code != exitFailure || stdout != "" {
 		t.Errorf("exit %d, stdout %q: want %d and nothing", code, stdout, exitFailure)
 	}
@@ -217,7 +217,7 @@ func TestReportFormats(t *testing.T) {
 	b := rptSave(t, dir, "b.json", rptDoc(t, "per-request", 150_000, 250_000))
 	for _, format := range []string{"text", "json", "csv", "series-csv", "hgrm", "html"} {
 		t.Run(format, func(t *testing.T) {
-			code, stdout, stderr := cli(t, "report", "--format", format, a, b)
+			code, stdout, stderr := connbench(t, "report", "--format", format, a, b)
 			if code != exitOK || stderr != "" {
 				t.Fatalf("exit %d, stderr %q", code, stderr)
 			}
@@ -254,7 +254,7 @@ func TestReportFormats(t *testing.T) {
 	}
 	// -o writes the file atomically and says so on stderr.
 	out := filepath.Join(dir, "r.html")
-	code, stdout, stderr := cli(t, "report", a, "-f", "html", "-o", out)
+	code, stdout, stderr := connbench(t, "report", a, "-f", "html", "-o", out)
 	if code != exitOK || stdout != "" || stderr != "connbench: wrote "+out+"\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -262,7 +262,7 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("%s: %v", out, err)
 	}
 	// A phase no run has is an error, not an empty file.
-	code, _, stderr = cli(t, "report", a, "-f", "hgrm", "--phase", "handshake", "-o", filepath.Join(dir, "h.hgrm"))
+	code, _, stderr = connbench(t, "report", a, "-f", "hgrm", "--phase", "handshake", "-o", filepath.Join(dir, "h.hgrm"))
 	if code != exitFailure {
 		t.Errorf("hgrm of an absent phase: exit %d", code)
 	}
@@ -271,12 +271,12 @@ func TestReportFormats(t *testing.T) {
 		t.Errorf("h.hgrm written: %v", err)
 	}
 	// An output in a missing directory fails and leaves nothing.
-	code, _, stderr = cli(t, "report", a, "-o", filepath.Join(dir, "missing", "r.txt"))
+	code, _, stderr = connbench(t, "report", a, "-o", filepath.Join(dir, "missing", "r.txt"))
 	if code != exitFailure {
 		t.Errorf("missing directory: exit %d", code)
 	}
 	rptOneLine(t, stderr, "--output", "missing")
-	code, _, stderr = cli(t, "report", a, "-o", dir)
+	code, _, stderr = connbench(t, "report", a, "-o", dir)
 	if code != exitFailure {
 		t.Errorf("directory as output: exit %d", code)
 	}
@@ -290,13 +290,13 @@ func TestMergeRealRuns(t *testing.T) {
 	var paths []string
 	for _, name := range []string{"gen1.json", "gen2.json"} {
 		p := filepath.Join(dir, name)
-		if code, _, stderr := cli(t, "run", "-n", "200", "-c", "2", "--quiet", "-o", p); code != exitOK {
+		if code, _, stderr := connbench(t, "run", "-n", "200", "-c", "2", "--quiet", "-o", p); code != exitOK {
 			t.Fatalf("run: exit %d: %s", code, stderr)
 		}
 		paths = append(paths, p)
 	}
 	out := filepath.Join(dir, "all.json")
-	code, stdout, stderr := cli(t, "merge", paths[0], paths[1], "-o", out)
+	code, stdout, stderr := connbench(t, "merge", paths[0], paths[1], "-o", out)
 	if code != exitOK || stdout != "" || stderr != "connbench: wrote "+out+"\n" {
 		t.Fatalf("merge: exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
@@ -326,7 +326,7 @@ func TestMergeRealRuns(t *testing.T) {
 		t.Errorf("merged document's command %q, tool %+v", m.Command, m.Tool)
 	}
 	// And it reports.
-	if code, stdout, stderr := cli(t, "report", out); code != exitOK || !strings.Contains(stdout, "merged from 2 generators") {
+	if code, stdout, stderr := connbench(t, "report", out); code != exitOK || !strings.Contains(stdout, "merged from 2 generators") {
 		t.Errorf("report of the merge: exit %d, stderr %q:\n%s", code, stderr, stdout)
 	}
 }
@@ -342,7 +342,7 @@ func TestReportMergeHelp(t *testing.T) {
 		{[]string{"help", "merge"}, []string{"Usage: connbench merge"}},
 		{[]string{"--help"}, []string{"connbench report", "connbench merge"}},
 	} {
-		code, stdout, stderr := cli(t, tc.args...)
+		code, stdout, stderr := connbench(t, tc.args...)
 		if code != exitOK || stderr != "" {
 			t.Errorf("%q: exit %d, stderr %q", tc.args, code, stderr)
 		}
@@ -405,7 +405,7 @@ func TestPlotScripts(t *testing.T) {
 		}
 		hgrm, series := filepath.Join(dir, "s.hgrm"), filepath.Join(dir, "s.csv")
 		for _, args := range [][]string{{"report", a, b, "-f", "hgrm", "-o", hgrm}, {"report", a, b, "-f", "series-csv", "-o", series}} {
-			if code, _, stderr := cli(t, args...); code != exitOK {
+			if code, _, stderr := connbench(t, args...); code != exitOK {
 				t.Fatalf("%q: exit %d: %s", args, code, stderr)
 			}
 		}
@@ -472,7 +472,7 @@ func TestReportMergeHostileOutput(t *testing.T) {
 		{"report", a, "--format", "json", "-o", link},
 		{"merge", a, b, "-o", link},
 	} {
-		code, stdout, stderr := cli(t, args...)
+		code, stdout, stderr := connbench(t, args...)
 		if code != exitFailure || stdout != "" {
 			t.Errorf("%q: exit %d, stdout %q", args, code, stdout)
 		}
@@ -497,7 +497,7 @@ func TestReportMergeHostileOutput(t *testing.T) {
 		data, _ := io.ReadAll(f)
 		got <- string(data)
 	}()
-	code, _, stderr := cli(t, "report", a, "-o", fifo)
+	code, _, stderr := connbench(t, "report", a, "-o", fifo)
 	if code != exitOK {
 		t.Fatalf("report -o FIFO: exit %d: %s", code, stderr)
 	}
@@ -534,7 +534,7 @@ func TestMergeSameRunAndHugeInput(t *testing.T) {
 		{[]string{"merge", a, hard, "-o", out}, exitUsage, []string{"same file"}},
 		{[]string{"merge", a, cp, "-o", out}, exitFailure, []string{"copy.json", "same runs as " + a, "counted twice"}},
 	} {
-		code, stdout, stderr := cli(t, tc.args...)
+		code, stdout, stderr := connbench(t, tc.args...)
 		if code != tc.code || stdout != "" {
 			t.Errorf("%q: exit %d (want %d), stdout %q", tc.args, code, tc.code, stdout)
 		}
@@ -550,7 +550,7 @@ func TestMergeSameRunAndHugeInput(t *testing.T) {
 	if err := os.Truncate(huge, results.MaxDocumentBytes+1); err != nil {
 		t.Skipf("cannot make a sparse file: %v", err)
 	}
-	code, _, stderr := cli(t, "report", huge)
+	code, _, stderr := connbench(t, "report", huge)
 	if code != exitFailure {
 		t.Errorf("report of a huge file: exit %d", code)
 	}

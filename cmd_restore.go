@@ -6,14 +6,15 @@ import (
 	"io"
 	"os"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdRestore(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench restore")
-	path := f.group("Flags").String("state-file", runner.DefaultStateFile, "the state file the compare run wrote")
-	if err := f.done().parse(args); err != nil {
-		return stop(err, helpText("restore")+f.usage(), stdout, stderr)
+	f := cli.New("connbench restore")
+	path := f.Group("Flags").String("state-file", runner.DefaultStateFile, "the state file the compare run wrote")
+	if err := f.Done().ParseArgs(args); err != nil {
+		return stop(err, helpText("restore")+f.Usage(), stdout, stderr)
 	}
 	restored, err := runner.Restore(*path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -4,17 +4,18 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench run")
+	f := cli.New("connbench run")
 	var s runner.Spec
-	registerRun(f, &s, false)
-	f.done()
+	s.DefineFlags(f.Group, false)
+	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("run")+f.usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("run")+f.Usage()+helpText("exit-status"), stdout, stderr)
 	}
 	target, err := parseSpec(&s, rest)
 	if err != nil {

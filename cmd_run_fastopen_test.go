@@ -87,7 +87,7 @@ func TestFastOpenBitRefusesRun(t *testing.T) {
 func TestFastOpenBitRefusesCompareVariant(t *testing.T) {
 	needRoot(t)
 	host := hostSysctlFiles(t)["/proc/sys/net/ipv4/tcp_fastopen"]
-	code, _, stderr := cli(t, "compare", "--fastopen", "-n", "10", "--quiet", "--vary", "sysctl:net.ipv4.tcp_fastopen=0,3")
+	code, _, stderr := connbench(t, "compare", "--fastopen", "-n", "10", "--quiet", "--vary", "sysctl:net.ipv4.tcp_fastopen=0,3")
 	if code != exitFailure || !strings.Contains(stderr, "net.ipv4.tcp_fastopen=0 lacks the client bit 0x1") {
 		t.Errorf("exit %d, stderr %q; want %d naming net.ipv4.tcp_fastopen=0 and the client bit", code, stderr, exitFailure)
 	}

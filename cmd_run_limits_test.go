@@ -46,7 +46,7 @@ func TestRaiseLimitsRefused(t *testing.T) {
 		t.Skipf("the run would need %d descriptors, past fs.nr_open %d: --raise-limits would raise fs.nr_open for the whole host", need, nr)
 	}
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, _, stderr := cli(t, "run", "-w", "hold", "--rate", "2000", "-n", strconv.FormatUint(n, 10), "--raise-limits", "--quiet", "-o", out)
+	code, _, stderr := connbench(t, "run", "-w", "hold", "--rate", "2000", "-n", strconv.FormatUint(n, 10), "--raise-limits", "--quiet", "-o", out)
 	if code != exitFailure {
 		t.Errorf("exit %d, want %d", code, exitFailure)
 	}

@@ -89,7 +89,7 @@ func TestPooledOpenLoopServerClosesIdle(t *testing.T) {
 	)
 	srv := startIdleCloser(t, 20*time.Millisecond)
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, _, stderr := cli(t, "run", "-w", "pooled", "-c", strconv.Itoa(conns), "--rate", "20", "-n", strconv.Itoa(n), "--quiet", "-o", out, srv.ln.Addr().String())
+	code, _, stderr := connbench(t, "run", "-w", "pooled", "-c", strconv.Itoa(conns), "--rate", "20", "-n", strconv.Itoa(n), "--quiet", "-o", out, srv.ln.Addr().String())
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

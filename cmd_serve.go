@@ -4,14 +4,15 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results/view"
 	"github.com/connbench/connbench/runner"
 )
 
 func cmdServe(args []string, stdout, stderr io.Writer) int {
-	f := newFlags("connbench serve")
-	fs := f.group("Flags")
+	f := cli.New("connbench serve")
+	fs := f.Group("Flags")
 	var cfg listener.Config
 	var mode string
 	fs.IntVar(&cfg.Loops, "loops", 0, "event loops (0: one per CPU)")
@@ -27,8 +28,8 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
-	if err := f.done().parse(args); err != nil {
-		return stop(err, helpText("serve")+f.usage(), stdout, stderr)
+	if err := f.Done().ParseArgs(args); err != nil {
+		return stop(err, helpText("serve")+f.Usage(), stdout, stderr)
 	}
 	if f.NArg() > 1 {
 		return exitCode(stderr, usagef("serve takes at most one address, got %q", f.Args()))

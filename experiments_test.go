@@ -15,7 +15,7 @@ func runDoc(t *testing.T, args ...string) *results.Document {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "r.json")
 	args = append(append([]string{}, args...), "-o", out, "--quiet")
-	code, stdout, stderr := cli(t, args...)
+	code, stdout, stderr := connbench(t, args...)
 	if code != exitOK {
 		t.Fatalf("connbench %s: exit %d\nstderr: %s\nstdout: %s", strings.Join(args, " "), code, stderr, stdout)
 	}
@@ -89,7 +89,7 @@ func TestSynflood(t *testing.T) {
 	if on.Listener != nil && on.Listener.Counters["TcpExt.SyncookiesSent"] == 0 {
 		t.Errorf("with syncookies: no SyncookiesSent in the listener's namespace: %v", on.Listener.Counters)
 	}
-	code, _, stderr := cli(t, "run", "-w", "synflood", "127.0.0.1:9")
+	code, _, stderr := connbench(t, "run", "-w", "synflood", "127.0.0.1:9")
 	if code != exitUsage || !strings.Contains(stderr, "synflood") {
 		t.Errorf("synflood at an outside target: exit %d, %q; want a usage error", code, stderr)
 	}

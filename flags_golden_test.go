@@ -23,7 +23,7 @@ func TestFlagsGolden(t *testing.T) {
 	var b strings.Builder
 	for _, cmd := range [][]string{{"--help"}, {"run", "--help"}, {"compare", "--help"}, {"serve", "--help"},
 		{"report", "--help"}, {"merge", "--help"}, {"check", "--help"}, {"restore", "--help"}} {
-		code, stdout, stderr := cli(t, cmd...)
+		code, stdout, stderr := connbench(t, cmd...)
 		if code != exitOK {
 			t.Fatalf("%q: exit %d: %s", cmd, code, stderr)
 		}
@@ -59,7 +59,7 @@ func TestFlagsGolden(t *testing.T) {
 // the table, and `help NAME` shows each one's help (its help/NAME.txt is
 // embedded).
 func TestEveryCommandHasHelp(t *testing.T) {
-	_, list, _ := cli(t, "help")
+	_, list, _ := connbench(t, "help")
 	for _, c := range commands {
 		if c.hidden {
 			continue
@@ -70,7 +70,7 @@ func TestEveryCommandHasHelp(t *testing.T) {
 		if c.name == "help" || c.name == "version" {
 			continue
 		}
-		code, out, stderr := cli(t, "help", c.name)
+		code, out, stderr := connbench(t, "help", c.name)
 		if code != exitOK || !strings.Contains(out, "Usage: connbench "+c.name) {
 			t.Errorf("help %s: exit %d, stderr %q, stdout %.80q", c.name, code, stderr, out)
 		}

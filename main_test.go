@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 // cli runs the command in-process and returns its exit code and output.
-func cli(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func connbench(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
 	code = dispatch(args, &o, &e)
@@ -83,7 +83,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"serve", "127.0.0.1:70000"}, []string{"70000"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, stdout, stderr := cli(t, tc.args...)
+			code, stdout, stderr := connbench(t, tc.args...)
 			if code != exitUsage {
 				t.Errorf("exit code %d, want %d", code, exitUsage)
 			}
@@ -105,7 +105,7 @@ func TestBadInput(t *testing.T) {
 func TestOutputNotWritable(t *testing.T) {
 	t.Run("missing root directory", func(t *testing.T) {
 		const path = "/nonexistent-dir/x.json"
-		code, stdout, stderr := cli(t, "run", "-o", path, "-n", "10")
+		code, stdout, stderr := connbench(t, "run", "-o", path, "-n", "10")
 		if code != exitFailure {
 			t.Errorf("exit code %d, want %d", code, exitFailure)
 		}
@@ -122,7 +122,7 @@ func TestOutputNotWritable(t *testing.T) {
 	t.Run("missing subdirectory", func(t *testing.T) {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "missing", "x.json")
-		code, stdout, stderr := cli(t, "run", "-o", path, "-n", "10")
+		code, stdout, stderr := connbench(t, "run", "-o", path, "-n", "10")
 		if code != exitFailure || stdout != "" || !strings.Contains(stderr, path) {
 			t.Errorf("exit %d, stdout %q, stderr %q: want exit %d, nothing on stdout, %s named", code, stdout, stderr, exitFailure, path)
 		}
@@ -132,7 +132,7 @@ func TestOutputNotWritable(t *testing.T) {
 	})
 	t.Run("output is a directory", func(t *testing.T) {
 		dir := t.TempDir()
-		code, stdout, stderr := cli(t, "-o", dir, "-d", "100ms")
+		code, stdout, stderr := connbench(t, "-o", dir, "-d", "100ms")
 		if code != exitFailure || stdout != "" || !strings.Contains(stderr, "is a directory") {
 			t.Errorf("exit %d, stdout %q, stderr %q: want exit %d, nothing on stdout, \"is a directory\"", code, stdout, stderr, exitFailure)
 		}
@@ -158,7 +158,7 @@ func closedPort(t *testing.T) string {
 func TestClosedPort(t *testing.T) {
 	target := closedPort(t)
 
-	code, stdout, stderr := cli(t, "run", target, "-n", "10")
+	code, stdout, stderr := connbench(t, "run", target, "-n", "10")
 	if code != exitFailure {
 		t.Errorf("exit code %d, want %d", code, exitFailure)
 	}
@@ -172,7 +172,7 @@ func TestClosedPort(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "refused.json")
-	code, stdout, stderr = cli(t, "run", target, "-n", "10", "--no-check", "-o", out)
+	code, stdout, stderr = connbench(t, "run", target, "-n", "10", "--no-check", "-o", out)
 	if code != exitOK {
 		t.Fatalf("--no-check: exit code %d, want 0; stderr %q", code, stderr)
 	}
@@ -201,7 +201,7 @@ func TestClosedPort(t *testing.T) {
 func TestRunPerRequest(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
 	hgrm := filepath.Join(t.TempDir(), "r.hgrm")
-	code, stdout, stderr := cli(t, "run", "-n", "200", "-c", "4", "-o", out, "--hgrm", hgrm, "--quiet")
+	code, stdout, stderr := connbench(t, "run", "-n", "200", "-c", "4", "-o", out, "--hgrm", hgrm, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
@@ -277,7 +277,7 @@ func TestRunPerRequest(t *testing.T) {
 func TestRecordedCommand(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "c.json")
 	args := []string{"run", "-n", "10", "-c", "2", "-o", out, "--quiet"}
-	if code, _, stderr := cli(t, args...); code != exitOK {
+	if code, _, stderr := connbench(t, args...); code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
 	doc, err := results.ReadFile(out)
@@ -291,7 +291,7 @@ func TestRecordedCommand(t *testing.T) {
 
 func TestMainJob(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "m.json")
-	code, stdout, stderr := cli(t, "-d", "300ms", "-c", "4", "-o", out, "--quiet")
+	code, stdout, stderr := connbench(t, "-d", "300ms", "-c", "4", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
@@ -341,7 +341,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"help", "serve"}, []string{"Usage: connbench serve", "Examples:"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			code, stdout, stderr := cli(t, tc.args...)
+			code, stdout, stderr := connbench(t, tc.args...)
 			if code != exitOK {
 				t.Errorf("exit code %d, want 0", code)
 			}
@@ -355,7 +355,7 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
-	code, stdout, _ := cli(t, "version")
+	code, stdout, _ := connbench(t, "version")
 	if code != exitOK || !strings.HasPrefix(stdout, "connbench "+runner.Version) {
 		t.Errorf("version: exit %d, %q", code, stdout)
 	}
@@ -364,7 +364,7 @@ func TestHelp(t *testing.T) {
 // With -o -, stdout is the JSON document, so that it can be piped into a
 // JSON tool.
 func TestOutputStdoutIsJSON(t *testing.T) {
-	code, stdout, stderr := cli(t, "run", "-n", "20", "-c", "2", "-o", "-", "--quiet")
+	code, stdout, stderr := connbench(t, "run", "-n", "20", "-c", "2", "-o", "-", "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
@@ -381,7 +381,7 @@ func TestOutputStdoutIsJSON(t *testing.T) {
 // the warm-up is not in them.
 func TestWarmupNotInListenerCounts(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "w.json")
-	code, _, stderr := cli(t, "run", "-n", "200", "-c", "4", "--warmup", "200ms", "-o", out, "--quiet")
+	code, _, stderr := connbench(t, "run", "-n", "200", "-c", "4", "--warmup", "200ms", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
@@ -587,13 +587,13 @@ func TestRunLeaksNothing(t *testing.T) {
 	args := []string{"run", "-n", "100", "-c", "4", "--quiet"}
 	// The first run starts what lives as long as the process (the signal
 	// watcher of os/signal).
-	if code, _, stderr := cli(t, args...); code != exitOK {
+	if code, _, stderr := connbench(t, args...); code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
 	g0 := settle(t)
 	fd0 := openFDs(t)
 
-	if code, _, stderr := cli(t, args...); code != exitOK {
+	if code, _, stderr := connbench(t, args...); code != exitOK {
 		t.Fatalf("exit code %d; stderr %q", code, stderr)
 	}
 	fd1 := openFDs(t)
@@ -612,7 +612,7 @@ func TestRunLeaksNothing(t *testing.T) {
 // errors naming the flag; the run starts no earlier than asked.
 func TestStartAt(t *testing.T) {
 	at := time.Now().Add(300 * time.Millisecond)
-	code, _, stderr := cli(t, "run", "-n", "5", "--start-at", at.Format(time.RFC3339Nano), "--quiet")
+	code, _, stderr := connbench(t, "run", "-n", "5", "--start-at", at.Format(time.RFC3339Nano), "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -620,7 +620,7 @@ func TestStartAt(t *testing.T) {
 		t.Error("run ended before --start-at")
 	}
 	for _, bad := range []string{"tomorrow", "-5", time.Now().Add(48 * time.Hour).Format(time.RFC3339)} {
-		code, _, stderr := cli(t, "run", "-n", "5", "--start-at", bad)
+		code, _, stderr := connbench(t, "run", "-n", "5", "--start-at", bad)
 		if code != exitUsage || !strings.Contains(stderr, "--start-at") {
 			t.Errorf("--start-at %q: exit %d, %q", bad, code, stderr)
 		}

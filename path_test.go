@@ -20,7 +20,7 @@ func pathRun(t *testing.T, args ...string) results.Run {
 	}
 	out := filepath.Join(t.TempDir(), "r.json")
 	args = append([]string{"run", "-o", out, "--quiet"}, args...)
-	code, stdout, stderr := cli(t, args...)
+	code, stdout, stderr := connbench(t, args...)
 	if code != exitOK {
 		t.Fatalf("connbench %s: exit %d\nstderr: %s\nstdout: %s", strings.Join(args, " "), code, stderr, stdout)
 	}

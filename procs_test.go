@@ -14,7 +14,7 @@ import (
 func TestProcsMergeExactly(t *testing.T) {
 	t.Setenv(mainEnv, "1") // the children are this test binary, as connbench
 	out := filepath.Join(t.TempDir(), "p.json")
-	code, stdout, stderr := cli(t, "run", "-w", "pooled", "-c", "6", "-n", "400", "--procs", "2", "-o", out, "--quiet")
+	code, stdout, stderr := connbench(t, "run", "-w", "pooled", "-c", "6", "-n", "400", "--procs", "2", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -32,7 +32,7 @@ func TestProcsMergeExactly(t *testing.T) {
 	if !strings.Contains(stdout, "made by 2 connbench processes") {
 		t.Errorf("table does not say how it was made:\n%s", stdout)
 	}
-	if code, _, stderr := cli(t, "run", "--procs", "x"); code != exitUsage || !strings.Contains(stderr, "--procs") {
+	if code, _, stderr := connbench(t, "run", "--procs", "x"); code != exitUsage || !strings.Contains(stderr, "--procs") {
 		t.Errorf("--procs x: exit %d %q", code, stderr)
 	}
 }

@@ -13,7 +13,7 @@ import (
 func TestIsolatedVariantsCountOwnSockets(t *testing.T) {
 	needRoot(t)
 	out := filepath.Join(t.TempDir(), "c.json")
-	code, _, stderr := cli(t, "compare", "-w", "per-request", "-c", "2", "-d", "300ms", "--vary", "close=fin,rst", "-o", out, "--quiet")
+	code, _, stderr := connbench(t, "compare", "-w", "per-request", "-c", "2", "-d", "300ms", "--vary", "close=fin,rst", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -33,7 +33,7 @@ func TestIsolatedVariantsCountOwnSockets(t *testing.T) {
 // per transaction.
 func TestLoopThreadCPUExact(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
-	code, stdout, stderr := cli(t, "run", "-w", "per-request", "-c", "2", "-n", "300", "-o", out, "--quiet")
+	code, stdout, stderr := connbench(t, "run", "-w", "per-request", "-c", "2", "-n", "300", "-o", out, "--quiet")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

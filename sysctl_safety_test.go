@@ -23,7 +23,7 @@ func TestVarySysctlHostileName(t *testing.T) {
 		{[]string{"compare", "-d", "100ms", "--vary", "sysctl:net.ipv4.tcp_fin_timeout=1,\"2\x1b[2J\""}, "not allowed"},
 		{[]string{"compare", "127.0.0.1:9", "-d", "100ms", "--allow-host-sysctl", "--vary", "sysctl:/proc/sys/x=1"}, "empty element"},
 	} {
-		code, _, stderr := cli(t, tc.args...)
+		code, _, stderr := connbench(t, tc.args...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%q: exit %d, stderr %q; want exit %d and one line saying %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
@@ -76,7 +76,7 @@ func TestRestoreRefusesUntrustedState(t *testing.T) {
 		cases = append(cases, struct{ path, want string }{other, "owned by uid 65534"})
 	}
 	for _, tc := range cases {
-		code, _, stderr := cli(t, "restore", "--state-file", tc.path)
+		code, _, stderr := connbench(t, "restore", "--state-file", tc.path)
 		if code == exitOK || !strings.Contains(stderr, tc.want) {
 			t.Errorf("restore --state-file %s: exit %d, stderr %q; want a failure saying %q", filepath.Base(tc.path), code, stderr, tc.want)
 		}
