@@ -37,6 +37,9 @@ type Document struct {
 	Sysctls   map[string]string `json:"sysctls"`
 	Partial   bool              `json:"partial"`
 	Runs      []Run             `json:"runs"`
+	// CurveNotes interpret the pooling curve of a compare that varied
+	// requests-per-conn or max-conn-age (see PoolingCurves).
+	CurveNotes []string `json:"curve_notes,omitempty"`
 }
 
 // Tool names the program that wrote the document.
@@ -117,6 +120,10 @@ type Run struct {
 	Path *Path `json:"path,omitempty"`
 	// Notes are observations a reader needs to read the figures right.
 	Notes []string `json:"notes,omitempty"`
+
+	// Pooling is the pool's reuse record (pooled runs with a reuse limit,
+	// or whose server closed connections); nil otherwise.
+	Pooling *Pooling `json:"pooling,omitempty"`
 }
 
 // Counts are totals over the measured part of a run.
@@ -287,6 +294,11 @@ type Listener struct {
 	CPUSysNs      int64  `json:"cpu_sys_ns"`
 	// Leaked counts connections the listener left in CLOSE_WAIT (--leak).
 	Leaked int64 `json:"leaked,omitempty"`
+	// IdleCloseNs is --idle-close (0: off), and IdleClosed the connections
+	// the listener closed for being idle that long (also in Accepted's
+	// lifetime: a keep-alive timeout's work).
+	IdleCloseNs int64 `json:"idle_close_ns,omitempty"`
+	IdleClosed  int64 `json:"idle_closed,omitempty"`
 	// PeakDescriptors is the most connection descriptors it held at once
 	// (sampled once per interval).
 	PeakDescriptors int64 `json:"peak_descriptors,omitempty"`

@@ -71,6 +71,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	l.StringVar(&s.AcceptPause, "accept-pause", "", "built-in listener: stop accepting for FOR after AFTER (AFTER:FOR, e.g. 1s:3s; or just FOR, from the start) while serving what it has: the accept queue (--backlog) fills and overflows")
 	l.BoolVar(&s.Leak, "leak", false, "built-in listener: never close a connection the client closed (the CLOSE_WAIT bug): watch CLOSE_WAIT and the listener's descriptors grow")
 
+	s.definePoolingFlags(group("Pool reuse"), l)
+
 	p := group("Emulated path (root; client and built-in listener in two namespaces)")
 	p.DurationVar(&s.RTT, "rtt", 0, "emulated path: round-trip time the path adds (e.g. 50ms); client and built-in listener then run in two network namespaces joined by it (root)")
 	p.DurationVar(&s.Jitter, "jitter", 0, "emulated path: vary each one-way delay uniformly by ± this much (packets stay in order)")

@@ -333,6 +333,9 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string
 		if cfg.Leak {
 			args = append(args, "--leak")
 		}
+		if cfg.IdleClose > 0 {
+			args = append(args, "--idle-close", cfg.IdleClose.String())
+		}
 		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
 		if err != nil {
 			return target, servers, note, err

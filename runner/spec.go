@@ -96,6 +96,12 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// Pooling between the two extremes: the pool's reuse limits and the
+	// built-in listener's keep-alive timeout (pooling.go).
+	RequestsPerConn ReuseCount `json:"requests_per_conn,omitempty"` // --requests-per-conn N|inf (0: inf)
+	MaxConnAge      AgeLimit   `json:"max_conn_age,omitempty"`      // --max-conn-age D|inf (0: inf)
+	IdleClose       AgeLimit   `json:"idle_close,omitempty"`        // --idle-close D|inf (0: inf)
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -145,6 +151,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if err := s.checkRanges(); err != nil {
+		return err
+	}
+	if err := s.checkPooling(); err != nil {
 		return err
 	}
 	if s.Duration == 0 && s.Requests == 0 {
@@ -314,7 +323,7 @@ func (s *Spec) protocolFor(target netip.AddrPort) protocol.Protocol {
 
 // Config builds the workload configuration for one workload and target.
 func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
-	return workloads.Config{
+	cfg := workloads.Config{
 		Workload:     workload,
 		Target:       target,
 		Protocol:     s.protocolFor(target),
@@ -346,6 +355,10 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
 	}
+	if workload == "pooled" {
+		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)
+	}
+	return cfg
 }
 
 // ListenerConfig is the built-in listener for these options.
@@ -374,6 +387,7 @@ func (s *Spec) ListenerConfig() listener.Config {
 		AcceptPauseAfter: s.pauseAt,
 		AcceptPauseFor:   s.pauseFor,
 		Leak:             s.Leak,
+		IdleClose:        time.Duration(s.IdleClose),
 	}
 }
 
@@ -410,7 +424,7 @@ func (s *Spec) CheckTarget(target netip.AddrPort) error {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
 	if target.IsValid() {
-		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops"} {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
 			}
