@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
 )
@@ -142,6 +143,7 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	if p.host != nil {
 		doc.Sysctls = p.host.original()
 	}
+	doc.CurveNotes = explain.CurveNotes(doc)
 	return doc, nil
 }
 

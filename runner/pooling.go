@@ -119,8 +119,13 @@ func (s *Spec) definePoolingFlags(w, l *pflag.FlagSet) {
 }
 
 // checkPooling checks the pooling flags against the workload: the reuse
-// limits are for pooled (and the default job's pooled run).
+// limits are for pooled (and the default job's pooled run). Given without
+// --workload, they make the workload pooled (so that compare --vary
+// requests-per-conn=1,10,inf needs nothing more).
 func (s *Spec) checkPooling() error {
+	if !s.MainJob && !s.changed("workload") && (s.changed("requests-per-conn") || s.changed("max-conn-age")) {
+		s.Workload = "pooled"
+	}
 	if s.MainJob || s.Workload == "pooled" {
 		return nil
 	}

@@ -468,7 +468,11 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 				float64(r.Listener.CPUSysNs)/float64(r.Counts.Transactions)/1e3)
 		})...)
 	}
+	for _, pr := range poolingRows(view.Runs) {
+		row(pr[0], pr[1:]...)
+	}
 	tw.Flush()
+	writeCurves(&b, doc)
 	if len(groups) > 1 {
 		for _, g := range groups[1:] {
 			fmt.Fprintf(&b, "\n%s vs %s: %s", results.Printable(g.Label), results.Printable(groups[0].Label), results.Printable(Verdict(groups[0], g)))
