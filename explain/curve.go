@@ -63,3 +63,23 @@ func curveNote(c results.Curve) string {
 	}
 	return b.String()
 }
+
+// poolingNotes explain a pool's server closes: requests retried because
+// they met a connection the server had closed, and a server that closes
+// connections sooner than the client's own limit.
+func poolingNotes(r *results.Run) []string {
+	p := r.Pooling
+	if p == nil || p.ServerClosed == 0 {
+		return nil
+	}
+	var out []string
+	if p.Retried > 0 {
+		out = append(out, fmt.Sprintf("%s requests met a pooled connection the server had closed, got nothing back and were retried once on a new connection: counted as transactions (with the new handshake in their latency), not as failures",
+			view.Count(p.Retried)))
+	}
+	if p.Recycled < p.ServerClosed {
+		out = append(out, fmt.Sprintf("the server closed %s pooled connections (a keep-alive timeout or request limit, such as nginx's keepalive_requests) against %s the client recycled: the server's limit, not the client's, set how much this pool reused",
+			view.Count(p.ServerClosed), view.Count(p.Recycled)))
+	}
+	return out
+}

@@ -51,3 +51,15 @@ func TestCurveNotes(t *testing.T) {
 		t.Errorf("notes without a curve: %q", n)
 	}
 }
+
+func TestPoolingNotes(t *testing.T) {
+	r := &results.Run{Pooling: &results.Pooling{ServerClosed: 50, Retried: 3}}
+	notes := poolingNotes(r)
+	if len(notes) != 2 || !strings.Contains(notes[0], "3 requests met a pooled connection the server had closed") ||
+		!strings.Contains(notes[1], "the server closed 50 pooled connections") {
+		t.Errorf("notes %q", notes)
+	}
+	if n := poolingNotes(&results.Run{Pooling: &results.Pooling{Recycled: 100, ServerClosed: 2}}); len(n) != 0 {
+		t.Errorf("a client-limited pool got notes %q", n)
+	}
+}
