@@ -26,7 +26,7 @@ func writeCurves(b *strings.Builder, doc *results.Document) {
 		}
 		b.WriteString("\n" + results.Printable(title) + "\n")
 		tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "%s\ttransactions/s\tvs pool\ttxn p50\ttxn p99\tclient CPU µs/txn\tnew conns/s\tTIME_WAIT peak\t\t\n", c.Key)
+		fmt.Fprintf(tw, "%s\ttransactions/s\tvs pool\ttxn p50\ttxn p99\tclient CPU µs/txn\tnew conns/s\tTIME_WAIT peak\t\n", c.Key)
 		for i, p := range c.Points {
 			vs := "—"
 			if c.Pool >= 0 && c.Points[c.Pool].TransactionsPerSec > 0 {
@@ -52,7 +52,10 @@ func writeCurves(b *strings.Builder, doc *results.Document) {
 			if p.Failures > 0 {
 				mark = strings.TrimSpace(mark + " " + Count(p.Failures) + " failures")
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", results.Printable(p.Value), Count(int64(math.Round(p.TransactionsPerSec))), vs,
+			if mark != "" {
+				mark = "  " + mark
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", results.Printable(p.Value), Count(int64(math.Round(p.TransactionsPerSec))), vs,
 				durOrDash(p.P50Ns), durOrDash(p.P99Ns), cpu, Count(int64(math.Round(p.ConnsPerSec))), tw2, mark)
 		}
 		tw.Flush()
