@@ -57,7 +57,7 @@ func curveNote(c results.Curve) string {
 			fmt.Fprintf(&b, " and %.1f× its client CPU per transaction", least.CPUNsPerTransaction/pool.CPUNsPerTransaction)
 		}
 	}
-	if least.TimeWaitPeak > 0 && c.Knee != 0 {
+	if least.TimeWaitPeak > 2*least.TimeWaitAtStart && c.Knee != 0 {
 		fmt.Fprintf(&b, "; at %s the client's TIME_WAIT peaked at %s sockets (--close rst leaves none, at the price of a reset per connection)",
 			least.Value, view.Count(least.TimeWaitPeak))
 	}

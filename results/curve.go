@@ -42,7 +42,11 @@ type CurvePoint struct {
 	// TimeWaitPeak is the most client sockets seen in TIME_WAIT; -1 when
 	// the sockets were not sampled.
 	TimeWaitPeak int64 `json:"time_wait_peak"`
-	Failures     int64 `json:"failures"`
+	// TimeWaitAtStart is how many of those were there before the run (in
+	// the host's namespace: earlier variants' and other clients'); 0 in a
+	// namespace of the run's own.
+	TimeWaitAtStart int64 `json:"time_wait_at_start"`
+	Failures        int64 `json:"failures"`
 }
 
 // Curve is one pooling curve: the points that share every other setting.
@@ -172,6 +176,12 @@ func pointOf(g Group, value string, reuse float64) CurvePoint {
 			return -1
 		}
 		return int64(r.Kernel.PeakStates["time_wait"])
+	})
+	p.TimeWaitAtStart = medInt(g, func(r *Run) int64 {
+		if r.Kernel == nil || r.Kernel.Scope == "namespace" {
+			return 0
+		}
+		return int64(r.Kernel.StatesAtStart["time_wait"])
 	})
 	p.Failures = medInt(g, func(r *Run) int64 { return r.FailuresTotal })
 	return p

@@ -35,6 +35,9 @@ func writeCurves(b *strings.Builder, doc *results.Document) {
 			tw2 := "—"
 			if p.TimeWaitPeak >= 0 {
 				tw2 = Count(p.TimeWaitPeak)
+				if p.TimeWaitAtStart > 0 {
+					tw2 += " (" + Count(p.TimeWaitAtStart) + " at start)"
+				}
 			}
 			cpu := "—"
 			if p.CPUNsPerTransaction > 0 {
