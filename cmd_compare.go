@@ -11,7 +11,7 @@ import (
 var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "allow-host-sysctl": true, "state-file": true, "no-isolate": true}
 
 // notVariable are run flags that belong to the whole comparison.
-var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true}
+var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true, "fail-on": true, "junit": true}
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f := cli.New("connbench compare")

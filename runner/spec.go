@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/threshold"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -96,6 +97,11 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// Thresholds (issue 19): --fail-on expressions and the --junit file
+	// their outcomes are written to (thresholds.go).
+	FailOn []string `json:"fail_on,omitempty"` // --fail-on (repeatable)
+	JUnit  string   `json:"junit,omitempty"`   // --junit
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -108,6 +114,8 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	// thresholds are FailOn parsed.
+	thresholds []threshold.Expr
 }
 
 // changed reports whether the user gave flag name.
@@ -118,6 +126,7 @@ func (s *Spec) changed(name string) bool { return s.Set[name] }
 func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Headers = append([]string(nil), s.Headers...)
+	c.FailOn = append([]string(nil), s.FailOn...)
 	c.Set = map[string]bool{}
 	for k, v := range s.Set {
 		c.Set[k] = v
@@ -228,6 +237,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	s.experimentDefaults()
+	if err := s.validateThresholds(); err != nil {
+		return err
+	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}

@@ -147,8 +147,12 @@ func minP(n1, n2 int) float64 {
 func TooFew(n int) string {
 	switch {
 	case n < MinForTest:
-		return fmt.Sprintf("%d run(s) per variant are too few for any difference to be significant: the Mann-Whitney U test needs %d per variant to reach p < %g, and a %g%% interval of the median needs %d (use --repeat %d)",
-			n, MinForTest, Alpha, 100*Confidence, MinForInterval, MinForInterval)
+		runs := fmt.Sprintf("%d runs per variant are", n)
+		if n == 1 {
+			runs = "1 run per variant is"
+		}
+		return fmt.Sprintf("%s too few for any difference to be significant: the Mann-Whitney U test needs %d per variant to reach p < %g, and a %g%% interval of the median needs %d (use --repeat %d)",
+			runs, MinForTest, Alpha, 100*Confidence, MinForInterval, MinForInterval)
 	case n < MinForInterval:
 		return fmt.Sprintf("%d runs per variant: a difference can be significant, but a %g%% interval of the median needs %d (shown as ±∞; use --repeat %d)",
 			n, 100*Confidence, MinForInterval, MinForInterval)
