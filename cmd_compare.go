@@ -22,7 +22,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("compare")+f.Usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("compare")+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))

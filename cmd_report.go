@@ -49,7 +49,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	var base runner.Baseline // --baseline, --fail-on, --junit
 	base.DefineFlags(fs)
 	if err := f.Done().ParseArgs(args); err != nil {
-		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.Usage(), stdout, stderr)
+		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	if f.NArg() == 0 {
 		return exitCode(stderr, usagef("report needs at least one result file (see connbench report --help)"))

@@ -70,8 +70,8 @@ func (b *Baseline) Report(files []string, output, format string, stdout, stderr 
 	old, cur := srcs[0], srcs[1]
 	var text strings.Builder
 	newG, baseG := pairGroups(old.Doc, cur.Doc)
-	fmt.Fprintf(&text, "baseline %s (%s) → %s (%s)\n", old.Name, old.Doc.StartedAt.UTC().Format("2006-01-02 15:04:05Z"),
-		cur.Name, cur.Doc.StartedAt.UTC().Format("2006-01-02 15:04:05Z"))
+	fmt.Fprintf(&text, "%s (%s) against the baseline %s (%s)\n", cur.Name, cur.Doc.StartedAt.UTC().Format("2006-01-02 15:04:05Z"),
+		old.Name, old.Doc.StartedAt.UTC().Format("2006-01-02 15:04:05Z"))
 	for i, g := range newG {
 		text.WriteString("\n")
 		if len(baseG[i].Runs) == 0 {
