@@ -30,6 +30,11 @@ type Metric struct {
 	// Value is the run's figure; false when the run has none (no such
 	// phase, no transactions to divide by).
 	Value func(r *results.Run) (float64, bool)
+	// Tail is the share of a run's samples above a percentile (0.01 for
+	// a p99), 0 for other metrics: with n samples the percentile rests
+	// on about n×Tail of them. Samples is the run's sample count then.
+	Tail    float64
+	Samples func(r *results.Run) int64
 }
 
 // Rate is transactions per second.
@@ -121,6 +126,9 @@ var Stats = map[string]func(p results.Phase) float64{
 	"max":   func(p results.Phase) float64 { return float64(p.MaxNs) },
 }
 
+// tails are the shares above the percentiles.
+var tails = map[string]float64{"p90": 0.1, "p99": 0.01, "p99.9": 0.001}
+
 // PhaseTitles are the phases shown, by name, with their titles.
 var phaseTitles = map[string]string{"handshake": "handshake", "first_byte": "first byte", "response": "response", "transaction": "transaction"}
 
@@ -142,7 +150,10 @@ func PhaseStat(stat, phase string) (Metric, error) {
 				return 0, false
 			}
 			return get(p), true
-		}}, nil
+		},
+		Tail:    tails[stat],
+		Samples: func(r *results.Run) int64 { return r.Phases[phase].Count },
+	}, nil
 }
 
 // Reported are the metrics a comparison reports, in order: the rate,

@@ -25,7 +25,15 @@ type Cell struct {
 	// Change is the variant against the baseline; nil for the baseline
 	// itself or when either lacks the metric.
 	Change *Change
+	// Thin: for a percentile, some run had fewer than MinTail samples
+	// above it (fewer than 1,000 samples for a p99), so the percentile
+	// is one of a handful of values and swings from run to run.
+	Thin bool
 }
+
+// MinTail is the fewest samples above a percentile for it to be more
+// than a handful of values.
+const MinTail = 10
 
 // CompareGroups compares each group's runs with the first group's, for
 // every metric of Reported that some run has.
@@ -50,7 +58,7 @@ func CompareGroups(groups []results.Group) Table {
 				continue
 			}
 			any = true
-			row.Cells[i] = Cell{Has: true, Summary: Summarize(v)}
+			row.Cells[i] = Cell{Has: true, Summary: Summarize(v), Thin: thin(m, g.Runs)}
 			if i == 0 {
 				base = v
 			} else if base != nil {
@@ -63,4 +71,18 @@ func CompareGroups(groups []results.Group) Table {
 		}
 	}
 	return t
+}
+
+// thin reports whether some run has fewer than MinTail samples above
+// m's percentile.
+func thin(m Metric, runs []*results.Run) bool {
+	if m.Tail == 0 {
+		return false
+	}
+	for _, r := range runs {
+		if n := m.Samples(r); n > 0 && float64(n)*m.Tail < MinTail {
+			return true
+		}
+	}
+	return false
 }

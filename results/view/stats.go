@@ -28,7 +28,11 @@ func WriteStats(b *strings.Builder, t stats.Table) {
 		fmt.Fprintf(tw, "%s\tvs %s\t", results.Printable(l), base)
 	}
 	fmt.Fprintln(tw)
+	thin := false
 	for _, r := range t.Rows {
+		for _, c := range r.Cells {
+			thin = thin || c.Thin
+		}
 		fmt.Fprintf(tw, "%s\t%s\t", r.Metric.Title, summaryText(r.Metric, r.Cells[0]))
 		for _, c := range r.Cells[1:] {
 			fmt.Fprintf(tw, "%s\t%s\t", summaryText(r.Metric, c), changeText(c.Change))
@@ -42,6 +46,9 @@ func WriteStats(b *strings.Builder, t stats.Table) {
 	b.WriteByte('\n')
 	if t.TooFew != "" {
 		fmt.Fprintf(b, "note: %s\n", t.TooFew)
+	}
+	if thin {
+		fmt.Fprintf(b, "note: * a run had fewer than %d samples above this percentile (under 1,000 for a p99, 10,000 for a p99.9): it is one of a handful of values, and a change in it says little\n", stats.MinTail)
 	}
 }
 
@@ -80,6 +87,10 @@ func metricValue(m stats.Metric, v float64) string {
 func summaryText(m stats.Metric, c stats.Cell) string {
 	if !c.Has {
 		return "—"
+	}
+	if c.Thin {
+		c.Thin = false
+		return summaryText(m, c) + " *"
 	}
 	s := c.Summary
 	hw := s.HalfWidth()

@@ -119,8 +119,12 @@ func TestWriteThresholds(t *testing.T) {
 }
 
 func statRun(rate float64, p99 int64) *results.Run {
+	return statRunN(rate, p99, 100_000)
+}
+
+func statRunN(rate float64, p99, count int64) *results.Run {
 	p := results.Phase{}
-	p.Count, p.P50Ns, p.P99Ns, p.P999Ns = 1000, p99/2, p99, 2*p99
+	p.Count, p.P50Ns, p.P99Ns, p.P999Ns = count, p99/2, p99, 2*p99
 	return &results.Run{Rates: results.Rates{TransactionsPerSec: rate}, Counts: results.Counts{Transactions: 1000},
 		Phases: map[string]results.Phase{"transaction": p}}
 }
@@ -160,5 +164,29 @@ func TestWriteStats(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("3 runs: missing %q in:\n%s", want, out)
 		}
+	}
+}
+
+// A percentile that rests on a handful of samples is marked.
+func TestWriteStatsThin(t *testing.T) {
+	a, b := results.Group{Label: "a"}, results.Group{Label: "b"}
+	for i := range 6 {
+		a.Runs = append(a.Runs, statRunN(100, 1_000_000+int64(i), 5_000)) // p99: 50 above, p99.9: 5
+		b.Runs = append(b.Runs, statRunN(100, 1_000_000+int64(i), 5_000))
+	}
+	var sb strings.Builder
+	WriteStats(&sb, stats.CompareGroups([]results.Group{a, b}))
+	out := sb.String()
+	var p99, p999 string
+	for _, l := range strings.Split(out, "\n") {
+		switch {
+		case strings.Contains(l, "transaction p99.9"):
+			p999 = l
+		case strings.Contains(l, "transaction p99"):
+			p99 = l
+		}
+	}
+	if strings.Contains(p99, "*") || strings.Count(p999, "*") != 2 || !strings.Contains(out, "note: * a run had fewer than 10 samples") {
+		t.Errorf("p99 %q, p99.9 %q, want only the p99.9 marked, and the note:\n%s", p99, p999, out)
 	}
 }
