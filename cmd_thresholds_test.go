@@ -209,3 +209,15 @@ func TestCompareRepeatStatistics(t *testing.T) {
 		t.Errorf("thresholds %+v", doc.Thresholds)
 	}
 }
+
+// report shows the outcomes a run recorded, and its exit status is not the
+// run's: rendering a file is not a test.
+func TestReportShowsRecordedThresholds(t *testing.T) {
+	dir := t.TempDir()
+	doc := rptDoc(t, "per-request", 1000, 2000)
+	doc.Thresholds = []results.Threshold{{Expr: "rate<1e12", Variant: "per-request", Failed: true, Detail: "rate = 1/s < 1e+12/s"}}
+	code, stdout, _ := connbench(t, "report", rptSave(t, dir, "r.json", doc))
+	if code != exitOK || !strings.HasSuffix(stdout, "FAILED rate<1e12 [per-request]: rate = 1/s < 1e+12/s\n1 of 1 thresholds failed\n") {
+		t.Errorf("exit %d:\n%s", code, stdout)
+	}
+}
