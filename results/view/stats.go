@@ -131,6 +131,9 @@ func pairVerdict(t stats.Table, i int) string {
 		}
 		d := c.Delta
 		s := fmt.Sprintf("%s %s", r.Metric.Title, strings.TrimSuffix(changeText(c), fmt.Sprintf(" (p=%.3f)", c.P)))
+		if r.Cells[0].Thin || r.Cells[i].Thin {
+			s += " *"
+		}
 		if (d > 0 || math.IsNaN(d)) == r.Metric.HigherIsWorse {
 			worse = append(worse, s)
 		} else {
