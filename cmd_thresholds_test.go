@@ -87,6 +87,7 @@ func TestFailOnBadInput(t *testing.T) {
 		{[]string{"run", "--fail-on", "rate<1", "--junit", "-"}, []string{"--junit -"}},
 		{[]string{"run", "--fail-on", "rate<1", "--junit", "a.json", "-o", "a.json"}, []string{"--junit", "-o"}},
 		{[]string{"compare", "--vary", "nodelay=true,false", "--fail-on", "regression(rate)<5%"}, []string{"--fail-on", "takes > or >="}},
+		{[]string{"compare", "--vary", "workload=per-request", "--fail-on", "regression(rate)>5%"}, []string{"--fail-on", "this comparison has one"}},
 		{[]string{"compare", "--vary", "fail-on=rate<1,rate<2"}, []string{"--vary", "fail-on", "not a run flag that can vary"}},
 		{[]string{"report", "x.json", "--fail-on", "rate<1"}, []string{"need --baseline"}},
 		{[]string{"report", "--baseline", "a.json", "b.json", "c.json"}, []string{"one newer result file"}},

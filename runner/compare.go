@@ -116,6 +116,9 @@ func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(st
 		v.Spec = spec
 		p.Variants = append(p.Variants, v)
 	}
+	if err := base.checkRegressionVariants(len(p.Variants)); err != nil {
+		return nil, err
+	}
 	builtin := !target.IsValid()
 	switch {
 	case builtin && hasSysctl && (c.NoIsolate || !CanIsolate()):

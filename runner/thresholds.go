@@ -55,6 +55,18 @@ func (s *Spec) checkThresholdPlan(compare bool) error {
 	return nil
 }
 
+// checkRegressionVariants refuses a regression() in a comparison of n < 2
+// variants: the first is the baseline, and there would be nothing to
+// judge against it.
+func (s *Spec) checkRegressionVariants(n int) error {
+	for _, e := range s.thresholds {
+		if e.Regression && n < 2 {
+			return Usagef("--fail-on %q: regression() judges each variant against the first, and this comparison has one (to compare with an earlier file use report --baseline)", e.Text)
+		}
+	}
+	return nil
+}
+
 // CheckThresholds evaluates the --fail-on expressions of s on doc's
 // variants (each the median of its repetitions; a regression against the
 // first variant), records the outcomes in doc.Thresholds, and returns a
