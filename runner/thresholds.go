@@ -14,7 +14,7 @@ import (
 // main job).
 func (s *Spec) defineThresholdFlags(group func(title string) *pflag.FlagSet) {
 	g := group("Thresholds (CI)")
-	g.StringArrayVar(&s.FailOn, "fail-on", nil, "fail (exit status 99) when EXPR holds, e.g. p99(connect)>5ms, failures>0.1%, rate<10000, timeouts>0; compare: also regression(p99(transaction))>5% against the first variant, counted only when significant (repeatable, at most 100; grammar in --help)")
+	g.StringArrayVar(&s.FailOn, "fail-on", nil, "fail (exit status 99) when EXPR holds, e.g. p99(connect)>5ms, failures>0.1%, rate<10000, timeouts>0; compare: also regression(p99(transaction))>5% against the first variant, counted only when significant (repeatable, at most 100; the grammar follows the flags in --help)")
 	g.StringVar(&s.JUnit, "junit", "", "write the --fail-on outcomes as JUnit XML test cases to this file")
 }
 
