@@ -92,6 +92,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.MarkHidden("cpuprofile")
 	out.BoolVar(&s.NoSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	out.MarkHidden("no-sample")
+
+	s.defineThresholdFlags(group)
 }
 
 func workloadHelp() []string {
@@ -107,7 +109,7 @@ func workloadHelp() []string {
 func (c *Compare) DefineFlags(group func(title string) *pflag.FlagSet) {
 	g := group("Comparison")
 	g.StringArrayVar(&c.Varies, "vary", nil, "KEY=V1,V2,...: a run flag or sysctl:NAME and its values (repeatable; the product of all is run)")
-	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with min–max")
+	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with 95% intervals and whether each difference is significant (Mann-Whitney U; 6 or more for intervals, 4 for a test)")
 	g.BoolVar(&c.Yes, "yes", false, "allow more than 64 variants")
 	g.BoolVar(&c.AllowHost, "allow-host-sysctl", false, "against an external target: set sysctl variants on this host (restored after the run, on Ctrl-C, or by connbench restore)")
 	g.StringVar(&c.StateFile, "state-file", DefaultStateFile, "where --allow-host-sysctl saves the original values")

@@ -44,6 +44,9 @@ func NewPlan(s *Spec, target netip.AddrPort, argv []string, obs Observer) (*Plan
 	if err := s.planProcs(target, obs); err != nil {
 		return nil, err
 	}
+	if err := s.checkThresholdPlan(false); err != nil {
+		return nil, err
+	}
 	return &Plan{Target: target, Repeat: 1, Argv: argv, Variants: []Variant{{Label: s.Workload, Spec: s}}}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/threshold"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -101,6 +102,10 @@ type Spec struct {
 	RequestsPerConn ReuseCount `json:"requests_per_conn,omitempty"` // --requests-per-conn N|inf (0: inf)
 	MaxConnAge      AgeLimit   `json:"max_conn_age,omitempty"`      // --max-conn-age D|inf (0: inf)
 	IdleClose       AgeLimit   `json:"idle_close,omitempty"`        // --idle-close D|inf (0: inf)
+	// Thresholds (issue 19): --fail-on expressions and the --junit file
+	// their outcomes are written to (thresholds.go).
+	FailOn []string `json:"fail_on,omitempty"` // --fail-on (repeatable)
+	JUnit  string   `json:"junit,omitempty"`   // --junit
 
 	// derived by Validate
 	start    time.Time
@@ -114,6 +119,8 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	// thresholds are FailOn parsed.
+	thresholds []threshold.Expr
 }
 
 // changed reports whether the user gave flag name.
@@ -124,6 +131,7 @@ func (s *Spec) changed(name string) bool { return s.Set[name] }
 func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Headers = append([]string(nil), s.Headers...)
+	c.FailOn = append([]string(nil), s.FailOn...)
 	c.Set = map[string]bool{}
 	for k, v := range s.Set {
 		c.Set[k] = v
@@ -237,6 +245,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	s.experimentDefaults()
+	if err := s.validateThresholds(); err != nil {
+		return err
+	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}
