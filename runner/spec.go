@@ -96,6 +96,11 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// Live metrics (--metrics-addr): where this process serves the run's
+	// figures while it goes, and how long it waits for a last scrape.
+	MetricsAddr   string        `json:"metrics_addr,omitempty"`   // --metrics-addr HOST:PORT ("" : not served)
+	MetricsLinger time.Duration `json:"metrics_linger,omitempty"` // --metrics-linger (0: stop at the run's end)
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -108,6 +113,7 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	metrics  netip.AddrPort  // --metrics-addr parsed; invalid: not served
 }
 
 // changed reports whether the user gave flag name.
@@ -228,6 +234,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	s.experimentDefaults()
+	if err := s.checkMetrics(); err != nil {
+		return err
+	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}
