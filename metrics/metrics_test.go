@@ -28,7 +28,11 @@ type recorder struct {
 	dones     int
 }
 
-func (r *recorder) Say(f string, a ...any)  { r.mu.Lock(); r.says = append(r.says, fmt.Sprintf(f, a...)); r.mu.Unlock() }
+func (r *recorder) Say(f string, a ...any) {
+	r.mu.Lock()
+	r.says = append(r.says, fmt.Sprintf(f, a...))
+	r.mu.Unlock()
+}
 func (r *recorder) Warn(f string, a ...any) { r.Say("warn: "+f, a...) }
 func (r *recorder) Live(workloads.Config) runner.Live {
 	return r
