@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -86,15 +85,32 @@ next:
 	return 0, false
 }
 
-// TestLiveMetrics makes a short run against the built-in listener with
-// --metrics-addr on a port the kernel picks, scrapes the endpoint while the
-// run goes, then once it has ended, and checks the final figures against
-// the run's JSON: every counter and every phase histogram's bucket equals
-// what the result holds, warm-up left out as the result leaves it out.
+// TestLiveMetrics makes short runs against the built-in listener with
+// --metrics-addr on a port the kernel picks, scrapes the endpoint while
+// they go, then once they have ended, and checks the final figures against
+// the JSON: every counter and every phase histogram's bucket equals what
+// the result holds, warm-up left out as the result leaves it out. A run in
+// this process, one split over two processes (whose children forward
+// their intervals), and a compare with two variants, repeated (as root
+// each run is a child in a network namespace of its own).
 func TestLiveMetrics(t *testing.T) {
+	t.Setenv(mainEnv, "1") // --procs: the children are this test binary, as connbench
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		procs int // processes each reporting its intervals
+	}{
+		{"run", []string{"run", "-w", "per-request", "-c", "4", "-d", "3s", "--warmup", "500ms", "--interval", "500ms"}, 1},
+		{"procs", []string{"run", "-w", "per-request", "-c", "4", "-d", "3s", "--interval", "500ms", "--procs", "2"}, 2},
+		{"compare", []string{"compare", "-w", "per-request", "--vary", "concurrency=1,2", "--repeat", "2", "-d", "1500ms", "--interval", "500ms"}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) { liveMetrics(t, tc.args, tc.procs) })
+	}
+}
+
+func liveMetrics(t *testing.T, args []string, procs int) {
 	out := filepath.Join(t.TempDir(), "run.json")
-	args := []string{"run", "-w", "per-request", "-c", "4", "-d", "3s", "--warmup", "500ms", "--interval", "500ms",
-		"--metrics-addr", "127.0.0.1:0", "--metrics-linger", "1m", "-o", out}
+	args = append(args, "--metrics-addr", "127.0.0.1:0", "--metrics-linger", "1m", "-o", out)
 	var stderr syncBuffer
 	done := make(chan int, 1)
 	go func() { done <- dispatch(args, io.Discard, &stderr) }()
@@ -120,7 +136,7 @@ func TestLiveMetrics(t *testing.T) {
 
 	// While it runs: poll until a measured interval is in, or the run has
 	// ended (then the mid-run figures were missed: a failure).
-	labels := map[string]string{"segment": "1/1", "run_id": runID, "variant": "per-request"}
+	some := map[string]string{"segment": "1/1", "run_id": runID}
 	var mid map[string]*dto.MetricFamily
 	for deadline := time.Now().Add(60 * time.Second); ; {
 		fams, err := scrape(url)
@@ -128,7 +144,7 @@ func TestLiveMetrics(t *testing.T) {
 			if fin, _ := metricValue(fams, "connbench_finished", nil); fin == 1 {
 				t.Fatalf("the run ended before a scrape saw it going:\n%s", stderr.String())
 			}
-			if n, _ := metricValue(fams, "connbench_intervals_total", labels); n >= 1 {
+			if n, _ := metricValue(fams, "connbench_intervals_total", some); n >= 1 {
 				mid = fams
 				break
 			}
@@ -138,10 +154,10 @@ func TestLiveMetrics(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond) // polling, bounded by the deadline
 	}
-	if v, _ := metricValue(mid, "connbench_running", labels); v != 1 {
+	if v, _ := metricValue(mid, "connbench_running", some); v != 1 {
 		t.Errorf("mid-run: connbench_running = %g, want 1", v)
 	}
-	midTx, _ := metricValue(mid, "connbench_transactions_total", labels)
+	midTx, _ := metricValue(mid, "connbench_transactions_total", some)
 	if midTx <= 0 {
 		t.Errorf("mid-run: connbench_transactions_total = %g after a measured interval, want > 0", midTx)
 	}
@@ -149,7 +165,7 @@ func TestLiveMetrics(t *testing.T) {
 	// After the run: the first scrape that says finished has the final
 	// figures and ends the linger.
 	var final map[string]*dto.MetricFamily
-	for deadline := time.Now().Add(60 * time.Second); final == nil; {
+	for deadline := time.Now().Add(90 * time.Second); final == nil; {
 		fams, err := scrape(url)
 		if err == nil {
 			if fin, _ := metricValue(fams, "connbench_finished", nil); fin == 1 {
@@ -158,7 +174,7 @@ func TestLiveMetrics(t *testing.T) {
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the run did not finish within 60s (last error %v):\n%s", err, stderr.String())
+			t.Fatalf("the run did not finish within 90s (last error %v):\n%s", err, stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -182,98 +198,151 @@ func TestLiveMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := doc.Runs[0]
-	if run.Label != "per-request" {
-		t.Fatalf("run label %q", run.Label)
+	// The runs by label: repetitions add up under one variant label.
+	byLabel := map[string][]results.Run{}
+	var labels []string
+	for _, r := range doc.Runs {
+		if byLabel[r.Label] == nil {
+			labels = append(labels, r.Label)
+		}
+		byLabel[r.Label] = append(byLabel[r.Label], r)
 	}
-	if run.Counts.Transactions == 0 {
-		t.Fatalf("the run made no transactions: %+v", run.Counts)
+	if served := len(final["connbench_transactions_total"].GetMetric()); served != len(labels) {
+		t.Errorf("%d variants served, the JSON has %d (%q)", served, len(labels), labels)
 	}
-	if int64(midTx) > run.Counts.Transactions {
-		t.Errorf("mid-run transactions %g > the run's total %d", midTx, run.Counts.Transactions)
+	var total int64
+	for _, r := range doc.Runs {
+		total += r.Counts.Transactions
 	}
-	measured := 0
-	for _, iv := range run.Series {
-		if !iv.Warmup {
-			measured++
-		}
+	if int64(midTx) > total {
+		t.Errorf("mid-run: %g transactions served, more than the %d of the whole run", midTx, total)
 	}
-	for name, want := range map[string]int64{
-		"connbench_connections_total":    run.Counts.Connections,
-		"connbench_transactions_total":   run.Counts.Transactions,
-		"connbench_bytes_sent_total":     run.Counts.BytesSent,
-		"connbench_bytes_received_total": run.Counts.BytesReceived,
-		"connbench_intervals_total":      int64(measured),
-	} {
-		got, ok := metricValue(final, name, labels)
-		if !ok || got != float64(want) {
-			t.Errorf("%s = %g (served %v), want the JSON's %d", name, got, ok, want)
-		}
-	}
-	var fails float64
-	for _, m := range final["connbench_failures_total"].GetMetric() {
-		class := ""
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "class" {
-				class = l.GetValue()
-			}
-		}
-		if v := m.GetCounter().GetValue(); v != float64(run.Failures[class]) {
-			t.Errorf("failures %s = %g, want the JSON's %d", class, v, run.Failures[class])
-		}
-		fails += m.GetCounter().GetValue()
-	}
-	if fails != float64(run.FailuresTotal) {
-		t.Errorf("failures sum to %g, want the JSON's %d", fails, run.FailuresTotal)
-	}
-
-	// Phase histograms: per phase, the count and every cumulative bucket
-	// equal what the result's (exactly merged) histogram gives.
-	hists := map[string]*dto.Histogram{}
-	for _, m := range final["connbench_phase_duration_seconds"].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "phase" {
-				hists[l.GetValue()] = m.GetHistogram()
-			}
-		}
-	}
-	for _, phase := range []string{"handshake", "first_byte", "transaction"} {
-		p, ok := run.Phases[phase]
-		h := hists[phase]
-		if !ok || h == nil {
-			t.Errorf("phase %s: in JSON %v, served %v", phase, ok, h != nil)
-			continue
-		}
-		cum, count, err := metrics.BucketCounts(p.Hdr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.GetSampleCount() != uint64(p.Count) || count != uint64(p.Count) {
-			t.Errorf("phase %s: served count %d, JSON count %d (its histogram %d)", phase, h.GetSampleCount(), p.Count, count)
-		}
-		bks := h.GetBucket()
-		if len(bks) != len(metrics.Buckets)+1 || !math.IsInf(bks[len(bks)-1].GetUpperBound(), 1) || bks[len(bks)-1].GetCumulativeCount() != count {
-			t.Fatalf("phase %s: buckets %v, want %d bounds and +Inf holding %d", phase, bks, len(metrics.Buckets), count)
-		}
-		for i, bk := range bks[:len(metrics.Buckets)] {
-			if bk.GetUpperBound() != metrics.Buckets[i] || bk.GetCumulativeCount() != cum[i] {
-				t.Errorf("phase %s: bucket le=%g holds %d, want le=%g %d", phase, bk.GetUpperBound(), bk.GetCumulativeCount(), metrics.Buckets[i], cum[i])
-			}
-		}
-		// The mean from _sum is the JSON's mean within HdrHistogram's precision.
-		if mean := h.GetSampleSum() / float64(h.GetSampleCount()) * 1e9; mean < p.MeanNs*0.99 || mean > p.MeanNs*1.01 {
-			t.Errorf("phase %s: served mean %.0f ns, JSON %.0f ns", phase, mean, p.MeanNs)
-		}
+	for _, label := range labels {
+		checkFinal(t, final, runID, label, byLabel[label], procs)
 	}
 	if v, ok := metricValue(final, "connbench_sockets", map[string]string{"state": "time_wait"}); !ok || v <= 0 {
 		t.Errorf("connbench_sockets{state=time_wait} = %g (served %v): a per-request run with --close fin leaves TIME_WAIT", v, ok)
 	}
-	if v, _ := metricValue(final, "connbench_running", labels); v != 0 {
-		t.Errorf("after the run: connbench_running = %g, want 0", v)
-	}
 	if t.Failed() {
-		raw, _ := json.MarshalIndent(run.Counts, "", "  ")
-		t.Logf("JSON counts: %s\nstderr:\n%s", raw, stderr.String())
+		t.Logf("stderr:\n%s", stderr.String())
+	}
+}
+
+// checkFinal checks the final figures served for variant label against
+// its runs in the JSON, made by procs processes each.
+func checkFinal(t *testing.T, final map[string]*dto.MetricFamily, runID, label string, runs []results.Run, procs int) {
+	t.Helper()
+	labels := map[string]string{"segment": "1/1", "run_id": runID, "variant": label}
+	var c results.Counts
+	measured, failTotal := 0, int64(0)
+	failures := map[string]int64{}
+	for _, run := range runs {
+		c.Connections += run.Counts.Connections
+		c.Transactions += run.Counts.Transactions
+		c.BytesSent += run.Counts.BytesSent
+		c.BytesReceived += run.Counts.BytesReceived
+		for _, iv := range run.Series {
+			if !iv.Warmup {
+				measured++
+			}
+		}
+		for k, v := range run.Failures {
+			failures[k] += v
+		}
+		failTotal += run.FailuresTotal
+	}
+	if c.Transactions == 0 {
+		t.Fatalf("%s: the runs made no transactions: %+v", label, c)
+	}
+	for name, want := range map[string]int64{
+		"connbench_connections_total":    c.Connections,
+		"connbench_transactions_total":   c.Transactions,
+		"connbench_bytes_sent_total":     c.BytesSent,
+		"connbench_bytes_received_total": c.BytesReceived,
+		"connbench_intervals_total":      int64(measured * procs), // the merged series aligns the processes' intervals
+	} {
+		got, ok := metricValue(final, name, labels)
+		if !ok || got != float64(want) {
+			t.Errorf("%s{variant=%q} = %g (served %v), want the JSON's %d", name, label, got, ok, want)
+		}
+	}
+	var fails float64
+	for _, m := range final["connbench_failures_total"].GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		if l["variant"] != label {
+			continue
+		}
+		if v := m.GetCounter().GetValue(); v != float64(failures[l["class"]]) {
+			t.Errorf("%s: failures %s = %g, want the JSON's %d", label, l["class"], v, failures[l["class"]])
+		}
+		fails += m.GetCounter().GetValue()
+	}
+	if fails != float64(failTotal) {
+		t.Errorf("%s: failures sum to %g, want the JSON's %d", label, fails, failTotal)
+	}
+	if v, _ := metricValue(final, "connbench_running", labels); v != 0 {
+		t.Errorf("%s: after the run, connbench_running = %g, want 0", label, v)
+	}
+
+	// Phase histograms: per phase, the count and every cumulative bucket
+	// equal what the result's (exactly merged) histograms give.
+	hists := map[string]*dto.Histogram{}
+	for _, m := range final["connbench_phase_duration_seconds"].GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		if l["variant"] == label {
+			hists[l["phase"]] = m.GetHistogram()
+		}
+	}
+	for _, phase := range []string{"handshake", "first_byte", "transaction"} {
+		h := hists[phase]
+		if h == nil {
+			t.Errorf("%s: phase %s not served", label, phase)
+			continue
+		}
+		cum := make([]uint64, len(metrics.Buckets))
+		var count uint64
+		var meanNs float64
+		for _, run := range runs {
+			p, ok := run.Phases[phase]
+			if !ok {
+				t.Fatalf("%s: phase %s not in the JSON", label, phase)
+			}
+			c, n, err := metrics.BucketCounts(p.Hdr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != uint64(p.Count) {
+				t.Errorf("%s: phase %s: histogram count %d, summary count %d", label, phase, n, p.Count)
+			}
+			for i := range cum {
+				cum[i] += c[i]
+			}
+			count += n
+			meanNs += p.MeanNs * float64(p.Count)
+		}
+		meanNs /= float64(count)
+		if h.GetSampleCount() != count {
+			t.Errorf("%s: phase %s: served count %d, JSON count %d", label, phase, h.GetSampleCount(), count)
+		}
+		bks := h.GetBucket()
+		if len(bks) != len(metrics.Buckets)+1 || !math.IsInf(bks[len(bks)-1].GetUpperBound(), 1) || bks[len(bks)-1].GetCumulativeCount() != count {
+			t.Fatalf("%s: phase %s: buckets %v, want %d bounds and +Inf holding %d", label, phase, bks, len(metrics.Buckets), count)
+		}
+		for i, bk := range bks[:len(metrics.Buckets)] {
+			if bk.GetUpperBound() != metrics.Buckets[i] || bk.GetCumulativeCount() != cum[i] {
+				t.Errorf("%s: phase %s: bucket le=%g holds %d, want le=%g %d", label, phase, bk.GetUpperBound(), bk.GetCumulativeCount(), metrics.Buckets[i], cum[i])
+			}
+		}
+		// The mean from _sum is the JSON's mean within HdrHistogram's precision.
+		if mean := h.GetSampleSum() / float64(h.GetSampleCount()) * 1e9; mean < meanNs*0.99 || mean > meanNs*1.01 {
+			t.Errorf("%s: phase %s: served mean %.0f ns, JSON %.0f ns", label, phase, mean, meanNs)
+		}
 	}
 }
 

@@ -97,21 +97,31 @@ type collector struct {
 	histErrs int64
 }
 
-// series is the figures of the runs of one variant label (repetitions add
-// to the same counters).
+// series is the figures of the runs of one variant label: counters and
+// histograms (repetitions, and the processes of a --procs run, add to
+// them), and the gauges of its streams.
 type series struct {
 	col     *collector
 	variant string
-	hold    bool
 
 	conns, tx, out, in, intervals int64
 	failures                      map[string]int64
-	inflight                      int
-	states                        map[string]int // last sample; nil before one
-	ports                         int
-	running, warmup               bool
-	elapsed                       time.Duration
 	phases                        map[string]*phaseHist
+	streams                       []*stream
+}
+
+// stream is one workload run's intervals as they come: the run made here,
+// or a child process's (several at once for --procs). Its gauges are the
+// last interval's; a series serves the sum (or the max, or any) over its
+// streams.
+type stream struct {
+	s               *series
+	hold            bool
+	inflight        int
+	states          map[string]int // last sample; nil before one
+	ports           int
+	running, warmup bool
+	elapsed         time.Duration
 }
 
 // phaseHist is one phase's histogram in Buckets: counts[i] values in
@@ -136,7 +146,7 @@ func newCollector(l Labels, order []string) *collector {
 		{nameBytesSent, "Request bytes sent by completed transactions in the measured part.", v},
 		{nameBytesReceived, "Response bytes received by completed transactions in the measured part.", v},
 		{nameFailures, "Failures in the measured part, by class (errno name, or connect_timeout, response_timeout, eof).", append(v, "class")},
-		{nameIntervals, "Measured intervals reported (--interval each).", v},
+		{nameIntervals, "Measured intervals reported (--interval each), by every process of a --procs run.", v},
 		{nameInflight, "Transactions in flight at the last interval's end.", v},
 		{nameHeld, "hold: connections open or opening at the last interval's end.", v},
 		{nameSockets, "This run's client sockets toward the target by TCP state at the last sample (time_wait: TIME_WAIT).", append(v, "state")},
@@ -182,19 +192,40 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for class, n := range s.failures {
 			counter(nameFailures, n, v, class)
 		}
-		gauge(nameInflight, float64(s.inflight), v)
-		if s.hold {
-			gauge(nameHeld, float64(s.inflight), v)
+		var inflight, held, ports int
+		var hold, sampled, running, warmup bool
+		var elapsed time.Duration
+		states := map[string]int{}
+		for i, st := range s.streams {
+			inflight += st.inflight
+			if st.hold {
+				hold, held = true, held+st.inflight
+			}
+			if st.states != nil {
+				sampled, ports = true, ports+st.ports
+				for k, n := range st.states {
+					states[k] += n
+				}
+			}
+			running = running || st.running
+			warmup = warmup || (st.running && st.warmup)
+			if i == 0 || st.elapsed > elapsed {
+				elapsed = st.elapsed
+			}
 		}
-		if s.states != nil {
-			for state, n := range s.states {
+		gauge(nameInflight, float64(inflight), v)
+		if hold {
+			gauge(nameHeld, float64(held), v)
+		}
+		if sampled {
+			for state, n := range states {
 				gauge(nameSockets, float64(n), v, state)
 			}
-			gauge(namePorts, float64(s.ports), v)
+			gauge(namePorts, float64(ports), v)
 		}
-		gauge(nameRunning, b2f(s.running), v)
-		gauge(nameWarmup, b2f(s.warmup), v)
-		gauge(nameElapsed, s.elapsed.Seconds(), v)
+		gauge(nameRunning, b2f(running), v)
+		gauge(nameWarmup, b2f(warmup), v)
+		gauge(nameElapsed, elapsed.Seconds(), v)
 		for phase, h := range s.phases {
 			cum := make(map[float64]uint64, len(Buckets))
 			var n uint64
@@ -214,9 +245,9 @@ func b2f(b bool) float64 {
 	return 0
 }
 
-// start begins a workload run: the next label of the plan's order (the
-// workload's name past its end) names its series.
-func (c *collector) start(cfg workloads.Config) *series {
+// start begins a workload run made in this process: the next label of
+// the plan's order (the workload's name past its end) names its series.
+func (c *collector) start(cfg workloads.Config) *stream {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	label := cfg.Workload
@@ -224,6 +255,21 @@ func (c *collector) start(cfg workloads.Config) *series {
 		label = c.order[c.started]
 	}
 	c.started++
+	return c.stream(label, cfg)
+}
+
+// startChild begins a workload run a child process makes for the variant
+// label.
+func (c *collector) startChild(label string, cfg workloads.Config) *stream {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stream(label, cfg)
+}
+
+// stream adds a stream to label's series, dropping the streams of its
+// runs that have ended (an earlier repetition's gauges are not this
+// one's). Called with c.mu held.
+func (c *collector) stream(label string, cfg workloads.Config) *stream {
 	s := c.byLabel[label]
 	if s == nil {
 		s = &series{col: c, variant: label, failures: map[string]int64{}, phases: map[string]*phaseHist{}}
@@ -233,15 +279,21 @@ func (c *collector) start(cfg workloads.Config) *series {
 		c.byLabel[label] = s
 		c.series = append(c.series, s)
 	}
-	s.hold = cfg.Workload == "hold"
-	s.running, s.warmup = true, cfg.Warmup > 0
-	s.inflight = 0
-	return s
+	keep := s.streams[:0]
+	for _, st := range s.streams {
+		if st.running {
+			keep = append(keep, st)
+		}
+	}
+	st := &stream{s: s, hold: cfg.Workload == "hold", running: true, warmup: cfg.Warmup > 0}
+	s.streams = append(keep, st)
+	return st
 }
 
-// interval adds iv to s: the gauges always, the counts and histograms
-// when it is measured (the result document leaves the warm-up out).
-func (s *series) interval(iv workloads.Interval) {
+// interval adds iv to st's series: the gauges always, the counts and
+// histograms when it is measured (the result document leaves the warm-up
+// out).
+func (st *stream) interval(iv workloads.Interval) {
 	// Decoded before taking the lock: a scrape need not wait for it.
 	type decoded struct {
 		phase string
@@ -259,24 +311,25 @@ func (s *series) interval(iv workloads.Interval) {
 			hists = append(hists, decoded{phase, bars})
 		}
 	}
+	s := st.s
 	c := s.col
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.histErrs += errs
-	s.inflight = iv.Inflight
-	s.warmup = iv.Warmup
-	s.elapsed = iv.End
+	st.inflight = iv.Inflight
+	st.warmup = iv.Warmup
+	st.elapsed = iv.End
 	if iv.States != nil {
 		// States holds the non-zero counts only: a state seen before and
 		// absent now is at 0.
 		next := map[string]int{"time_wait": 0, "established": 0}
-		for k := range s.states {
+		for k := range st.states {
 			next[k] = 0
 		}
 		for k, n := range iv.States {
 			next[k] = n
 		}
-		s.states, s.ports = next, iv.PortsInUse
+		st.states, st.ports = next, iv.PortsInUse
 	}
 	if iv.Warmup {
 		return
@@ -299,11 +352,11 @@ func (s *series) interval(iv workloads.Interval) {
 	}
 }
 
-// done ends a workload run of s (it may come more than once).
-func (s *series) done() {
-	s.col.mu.Lock()
-	defer s.col.mu.Unlock()
-	s.running, s.warmup = false, false
+// done ends st's run (it may come more than once).
+func (st *stream) done() {
+	st.s.col.mu.Lock()
+	defer st.s.col.mu.Unlock()
+	st.running = false
 }
 
 func (c *collector) finish() {
@@ -311,7 +364,9 @@ func (c *collector) finish() {
 	defer c.mu.Unlock()
 	c.finished = true
 	for _, s := range c.series {
-		s.running, s.warmup = false, false
+		for _, st := range s.streams {
+			st.running = false
+		}
 	}
 }
 

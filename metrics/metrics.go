@@ -23,9 +23,12 @@
 // a run) and variant (the run's label: the workload for run, the variant
 // for compare).
 //
-// Only what reaches this process is served: runs made in child processes
-// (--procs, or compare's variants in fresh network namespaces as root)
-// report no intervals to their parent, and Serve warns when that is so.
+// Runs made in child processes (a --procs run's shares, compare's variants
+// in fresh network namespaces) reach it too: the wrapper is a
+// runner.ChildObserver, so the children forward their intervals to this
+// process as they go. A variant's counters and histograms add up over its
+// processes and repetitions; its gauges are the sum over the processes
+// still running (or last run).
 //
 // Exposition is github.com/prometheus/client_golang's: its registry checks
 // the metric and label names and the consistency of every scrape, and its
@@ -89,9 +92,8 @@ type Server struct {
 
 // Serve starts serving the figures of plan p made from spec s at
 // --metrics-addr; it returns nil when s asks for none. It says on obs
-// where it serves, and warns when p's runs are made in other processes
-// (their intervals do not reach this one). ctx ends the wait for a last
-// scrape (Close). A failure to listen is an error naming the flag.
+// where it serves. ctx ends the wait for a last scrape (Close). A failure
+// to listen is an error naming the flag.
 func Serve(ctx context.Context, s *runner.Spec, p *runner.Plan, obs runner.Observer) (*Server, error) {
 	addr, ok := s.MetricsListen()
 	if !ok {
@@ -104,12 +106,12 @@ func Serve(ctx context.Context, s *runner.Spec, p *runner.Plan, obs runner.Obser
 			order = append(order, v.Label)
 		}
 	}
-	return start(ctx, addr.String(), labels, order, s.MetricsLinger, p.LiveHere(), obs)
+	return start(ctx, addr.String(), labels, order, s.MetricsLinger, obs)
 }
 
 // start listens on addr and serves the figures of runs labelled, in the
 // order they start, by order.
-func start(ctx context.Context, addr string, l Labels, order []string, linger time.Duration, liveHere bool, obs runner.Observer) (*Server, error) {
+func start(ctx context.Context, addr string, l Labels, order []string, linger time.Duration, obs runner.Observer) (*Server, error) {
 	if l.Segment == "" {
 		l.Segment = "1/1"
 	}
@@ -142,9 +144,6 @@ func start(ctx context.Context, addr string, l Labels, order []string, linger ti
 		s.srv.Serve(ln)
 	}()
 	obs.Say("live metrics at http://%s%s (segment %s, run_id %s)", ln.Addr(), Path, l.Segment, l.RunID)
-	if !liveHere {
-		obs.Warn("--metrics-addr: this run is made in child processes (--procs, or compare's variants in network namespaces: --no-isolate keeps them here) whose live intervals do not reach this process; the endpoint serves no run figures")
-	}
 	return s, nil
 }
 
@@ -199,21 +198,36 @@ type observer struct {
 }
 
 func (o observer) Live(cfg workloads.Config) runner.Live {
-	return live{Live: o.Observer.Live(cfg), run: o.col.start(cfg)}
+	return live{Live: o.Observer.Live(cfg), st: o.col.start(cfg)}
+}
+
+// ChildLive follows a run made in a child process (runner.ChildObserver),
+// passing it on to the wrapped Observer if that follows them too.
+func (o observer) ChildLive(label string, cfg workloads.Config) runner.Live {
+	var inner runner.Live = nopLive{}
+	if co, ok := o.Observer.(runner.ChildObserver); ok {
+		inner = co.ChildLive(label, cfg)
+	}
+	return live{Live: inner, st: o.col.startChild(label, cfg)}
 }
 
 // live passes a workload run's intervals on, and records them.
 type live struct {
 	runner.Live
-	run *series
+	st *stream
 }
 
 func (l live) Interval(iv workloads.Interval) {
-	l.run.interval(iv)
+	l.st.interval(iv)
 	l.Live.Interval(iv)
 }
 
 func (l live) Done() {
-	l.run.done()
+	l.st.done()
 	l.Live.Done()
 }
+
+type nopLive struct{}
+
+func (nopLive) Interval(workloads.Interval) {}
+func (nopLive) Done()                       {}

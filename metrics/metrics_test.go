@@ -143,7 +143,7 @@ func TestObserver(t *testing.T) {
 	inner := &recorder{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := start(ctx, "127.0.0.1:0", Labels{}, []string{"c=1", "c=2", "c=1", "c=2"}, 0, true, inner)
+	s, err := start(ctx, "127.0.0.1:0", Labels{}, []string{"c=1", "c=2", "c=1", "c=2"}, 0, inner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +250,7 @@ func TestObserver(t *testing.T) {
 // context's end, or --metrics-linger; the server is gone after it.
 func TestLinger(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := start(ctx, "127.0.0.1:0", Labels{Segment: "2/4", RunID: "r1"}, nil, time.Hour, true, runner.Discard)
+	s, err := start(ctx, "127.0.0.1:0", Labels{Segment: "2/4", RunID: "r1"}, nil, time.Hour, runner.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestLinger(t *testing.T) {
 	}
 
 	// Ended by the context (a signal) with no scrape at all.
-	s, err = start(ctx, "127.0.0.1:0", Labels{}, nil, time.Hour, false, runner.Discard)
+	s, err = start(ctx, "127.0.0.1:0", Labels{}, nil, time.Hour, runner.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func TestLinger(t *testing.T) {
 
 // TestOpenMetrics: a scraper asking for OpenMetrics gets it.
 func TestOpenMetrics(t *testing.T) {
-	s, err := start(context.Background(), "127.0.0.1:0", Labels{}, nil, 0, true, runner.Discard)
+	s, err := start(context.Background(), "127.0.0.1:0", Labels{}, nil, 0, runner.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,5 +317,55 @@ func TestOpenMetrics(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/openmetrics-text") || !strings.HasSuffix(string(b), "# EOF\n") {
 		t.Errorf("Content-Type %q, body ends %q", resp.Header.Get("Content-Type"), b[max(0, len(b)-20):])
+	}
+}
+
+// TestChildStreams: the runs of child processes (--procs: several at once
+// for one variant) each keep their gauges, and the variant serves their
+// sum (sockets, ports, in flight), their max (elapsed) or any (running);
+// a later repetition's gauges replace those of runs that have ended.
+func TestChildStreams(t *testing.T) {
+	s, err := start(context.Background(), "127.0.0.1:0", Labels{}, nil, 0, runner.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	url := "http://" + s.Addr().String() + Path
+	co, ok := s.Observer(runner.Discard).(runner.ChildObserver)
+	if !ok {
+		t.Fatal("the wrapper does not follow child processes' runs")
+	}
+	a := co.ChildLive("v", workloads.Config{Workload: "hold"})
+	b := co.ChildLive("v", workloads.Config{Workload: "hold"})
+	a.Interval(workloads.Interval{End: time.Second, Transactions: 1, Inflight: 3, States: map[string]int{"established": 3, "time_wait": 5}, PortsInUse: 7})
+	b.Interval(workloads.Interval{End: 2 * time.Second, Transactions: 2, Inflight: 4}) // not sampled (--procs: one process samples)
+	fams := scrapeText(t, url)
+	for name, want := range map[string]float64{"connbench_inflight": 7, "connbench_held_connections": 7, "connbench_ports_in_use": 7,
+		"connbench_elapsed_seconds": 2, "connbench_running": 1, "connbench_transactions_total": 3} {
+		if got := value(t, fams, name, "variant", "v"); got != want {
+			t.Errorf("two processes: %s = %g, want %g", name, got, want)
+		}
+	}
+	if got := value(t, fams, "connbench_sockets", "variant", "v", "state", "time_wait"); got != 5 {
+		t.Errorf("time_wait %g, want 5", got)
+	}
+	a.Done()
+	if got := value(t, scrapeText(t, url), "connbench_running", "variant", "v"); got != 1 {
+		t.Errorf("one of two ended: running %g, want 1", got)
+	}
+	b.Done()
+	if got := value(t, scrapeText(t, url), "connbench_running", "variant", "v"); got != 0 {
+		t.Errorf("both ended: running %g, want 0", got)
+	}
+	c := co.ChildLive("v", workloads.Config{Workload: "hold"})
+	c.Interval(workloads.Interval{End: time.Second, Transactions: 5, Inflight: 1})
+	fams = scrapeText(t, url)
+	for name, want := range map[string]float64{"connbench_inflight": 1, "connbench_running": 1, "connbench_transactions_total": 8, "connbench_elapsed_seconds": 1} {
+		if got := value(t, fams, name, "variant", "v"); got != want {
+			t.Errorf("a repetition: %s = %g, want %g", name, got, want)
+		}
+	}
+	if f := fams["connbench_ports_in_use"]; f != nil {
+		t.Errorf("a repetition not sampled still serves the last run's ports: %v", f)
 	}
 }

@@ -36,12 +36,3 @@ func (s *Spec) checkMetrics() error {
 func (s *Spec) MetricsListen() (addr netip.AddrPort, ok bool) {
 	return s.metrics, s.metrics.IsValid()
 }
-
-// LiveHere reports whether the plan's runs are made in this process, so
-// that the Observer passed to Run sees their intervals while they go. It
-// is false when they are made in child processes (--procs, or compare's
-// variants each in a fresh network namespace): those report only their
-// result, at their end.
-func (p *Plan) LiveHere() bool {
-	return !p.Isolate && p.spec().procsN <= 1
-}
