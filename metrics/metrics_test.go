@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sort"
@@ -367,5 +369,39 @@ func TestChildStreams(t *testing.T) {
 	}
 	if f := fams["connbench_ports_in_use"]; f != nil {
 		t.Errorf("a repetition not sampled still serves the last run's ports: %v", f)
+	}
+}
+
+// TestDecodeBarsLayout: the buckets read from the counts array are
+// HdrHistogram's own (its Distribution), over the whole range.
+func TestDecodeBarsLayout(t *testing.T) {
+	r := histogram.New()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 20000; i++ {
+		r.Record(int64(math.Exp(rng.Float64() * math.Log(4e12)))) // 1 ns to past the hour, log-uniform
+	}
+	r.Record(0)
+	enc, err := r.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bars, err := decodeBars(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []histBar
+	for _, b := range r.Hist().Distribution() {
+		if b.Count > 0 {
+			want = append(want, histBar{b.From, b.To, b.Count})
+		}
+	}
+	if !slices.Equal(bars, want) {
+		n := min(len(bars), len(want))
+		for i := 0; i < n; i++ {
+			if bars[i] != want[i] {
+				t.Fatalf("bucket %d: %+v, HdrHistogram says %+v (%d and %d buckets)", i, bars[i], want[i], len(bars), len(want))
+			}
+		}
+		t.Fatalf("%d buckets, HdrHistogram has %d", len(bars), len(want))
 	}
 }
