@@ -372,3 +372,16 @@ func TestMetricsAddrBad(t *testing.T) {
 		t.Errorf("address in use: exit %d, stderr %q; want exit 1 naming --metrics-addr, before any load", code, stderr)
 	}
 }
+
+// TestMetricsQuietPickedPort: with --quiet, a port the kernel picked is
+// still said (nobody could find the endpoint otherwise); a given one is not.
+func TestMetricsQuietPickedPort(t *testing.T) {
+	code, _, stderr := connbench(t, "run", "-q", "-c", "1", "-d", "300ms", "--metrics-addr", "127.0.0.1:0")
+	if code != exitOK || !regexp.MustCompile(`live metrics at http://127\.0\.0\.1:\d+/metrics`).MatchString(stderr) {
+		t.Errorf("exit %d, stderr %q: want the picked port said", code, stderr)
+	}
+	code, _, stderr = connbench(t, "run", "-q", "-c", "1", "-d", "300ms", "--metrics-addr", closedPort(t))
+	if code != exitOK || strings.Contains(stderr, "live metrics") {
+		t.Errorf("exit %d, stderr %q: want nothing said with --quiet", code, stderr)
+	}
+}

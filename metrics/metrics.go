@@ -43,6 +43,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,7 +129,7 @@ func start(ctx context.Context, addr string, l Labels, order []string, linger ti
 		return nil, fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
 	s := &Server{ctx: ctx, ln: ln, col: col, linger: linger, served: make(chan struct{}), finalRead: make(chan struct{})}
-	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.HTTPErrorOnError})
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true, ErrorHandling: promhttp.HTTPErrorOnError, MaxRequestsInFlight: 4})
 	mux := http.NewServeMux()
 	mux.HandleFunc(Path, func(w http.ResponseWriter, r *http.Request) {
 		finished := col.isFinished()
@@ -143,7 +144,11 @@ func start(ctx context.Context, addr string, l Labels, order []string, linger ti
 		defer close(s.served)
 		s.srv.Serve(ln)
 	}()
-	obs.Say("live metrics at http://%s%s (segment %s, run_id %s)", ln.Addr(), Path, l.Segment, l.RunID)
+	say := obs.Say
+	if a, ok := ln.Addr().(*net.TCPAddr); ok && !strings.HasSuffix(addr, fmt.Sprintf(":%d", a.Port)) {
+		say = obs.Warn // the kernel picked the port: --quiet or not, say which
+	}
+	say("live metrics at http://%s%s (segment %s, run_id %s)", ln.Addr(), Path, l.Segment, l.RunID)
 	return s, nil
 }
 
