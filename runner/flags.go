@@ -94,6 +94,9 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.MarkHidden("no-sample")
 
 	s.defineThresholdFlags(group)
+	m := group("Live metrics")
+	m.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve the run's live figures (Prometheus/OpenMetrics text) at http://HOST:PORT/metrics while it runs; PORT alone binds 127.0.0.1, 0.0.0.0:PORT every interface (the figures are then readable by anyone who reaches it)")
+	m.DurationVar(&s.MetricsLinger, "metrics-linger", 0, "after the run, keep serving until one scrape has read the final figures, at most this long (0 to 1h; 0: stop at once)")
 }
 
 func workloadHelp() []string {

@@ -183,7 +183,7 @@ func (p *Plan) check() error {
 // process), or here with v's sysctls applied to the host if it has any.
 func (p *Plan) runVariant(ctx context.Context, v *Variant, doc *results.Document, obs Observer) (results.Run, bool, error) {
 	if p.Isolate {
-		child, err := isolated{spec: v.Spec, base: namespaceBase(doc.Sysctls), sysctls: v.Sysctls}.run(ctx, p.Stderr)
+		child, err := isolated{spec: v.Spec, base: namespaceBase(doc.Sysctls), sysctls: v.Sysctls, obs: obs, label: v.Label}.run(ctx, p.Stderr)
 		if err != nil {
 			return results.Run{}, false, err
 		}

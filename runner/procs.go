@@ -223,7 +223,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		}
 	}()
 	for i := 0; i < n; i++ {
-		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String()}
+		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String(), obs: obs, label: p.Variants[0].Label}
 		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)

@@ -106,6 +106,10 @@ type Spec struct {
 	// their outcomes are written to (thresholds.go).
 	FailOn []string `json:"fail_on,omitempty"` // --fail-on (repeatable)
 	JUnit  string   `json:"junit,omitempty"`   // --junit
+	// Live metrics (--metrics-addr): where this process serves the run's
+	// figures while it goes, and how long it waits for a last scrape.
+	MetricsAddr   string        `json:"metrics_addr,omitempty"`   // --metrics-addr HOST:PORT ("" : not served)
+	MetricsLinger time.Duration `json:"metrics_linger,omitempty"` // --metrics-linger (0: stop at the run's end)
 
 	// derived by Validate
 	start    time.Time
@@ -121,6 +125,7 @@ type Spec struct {
 	ownNet   bool            // the run has a network namespace made for it (a child's)
 	// thresholds are FailOn parsed.
 	thresholds []threshold.Expr
+	metrics    netip.AddrPort // --metrics-addr parsed; invalid: not served
 }
 
 // changed reports whether the user gave flag name.
@@ -246,6 +251,9 @@ func (s *Spec) Validate() error {
 	}
 	s.experimentDefaults()
 	if err := s.validateThresholds(); err != nil {
+		return err
+	}
+	if err := s.checkMetrics(); err != nil {
 		return err
 	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
