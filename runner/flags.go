@@ -90,6 +90,11 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.MarkHidden("cpuprofile")
 	out.BoolVar(&s.NoSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	out.MarkHidden("no-sample")
+
+	m := group("Many machines (one run split over generators)")
+	m.Var(&s.Segment, "segment", "run only this generator's segment I/N of the run (I from 0 to N-1; or A/N:B/N for the parts A to B-1): its exact share of -n, -c, --max-inflight, --source and of the --rate schedule, whose arrivals interleave with the other segments'; needs --start-at; N at most 100,000")
+	m.StringVar(&s.RunID, "run-id", "", "the run's id, shared by its segments and checked by merge (up to 64 letters, digits, . _ -); default: derived from the run flags and --start-at, so generators given the same flags agree")
+	m.BoolVar(&s.JSONL, "jsonl", false, "write the JSON result (-o) as one line, so that merge can pick it out of a log (kubectl logs)")
 }
 
 func workloadHelp() []string {

@@ -40,6 +40,9 @@ type Variant struct {
 // --procs (or needs more descriptors than one process may have and asks
 // for auto). obs hears what was decided.
 func NewPlan(s *Spec, target netip.AddrPort, argv []string, obs Observer) (*Plan, error) {
+	if err := s.takeSegment(); err != nil {
+		return nil, err
+	}
 	if err := s.planProcs(target, obs); err != nil {
 		return nil, err
 	}
@@ -92,6 +95,7 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 		}
 	}
 	doc := newDocument(p.Argv)
+	s.stamp(doc)
 	if ctx.Err() != nil {
 		// Stopped before the start: a document with no runs, flagged
 		// partial, still says so (and lets a --procs parent merge).

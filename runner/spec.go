@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/segment"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -96,6 +97,12 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// Segments (many generators, one run): this generator's segment of a
+	// run split over several, the run's id, and one-line JSON for logs.
+	Segment segment.Segment `json:"segment,omitzero"` // --segment I/N or A/N:B/N (zero: the whole run)
+	RunID   string          `json:"run_id,omitempty"` // --run-id (derived by Validate when not given)
+	JSONL   bool            `json:"jsonl,omitempty"`  // --jsonl
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -108,6 +115,7 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	whole    *Spec           // the whole run's spec, once takeSegment took this segment's share
 }
 
 // changed reports whether the user gave flag name.
@@ -242,7 +250,7 @@ func (s *Spec) Validate() error {
 			s.Payload = []byte(s.Request)
 		}
 	}
-	return nil
+	return s.validateSegment()
 }
 
 // checkRanges checks every numeric flag against its allowed range (the
@@ -345,6 +353,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Ping:           s.Ping,
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
+		Segment:        s.configSegment(),
 	}
 }
 
