@@ -171,3 +171,7 @@ func (s *Spec) stamp(doc *results.Document) {
 		doc.Segment = &results.Segment{Of: s.Segment.Of, Parts: []string{s.Segment.String()}, Spec: s.WholeSpec()}
 	}
 }
+
+// CheckSegment reports whether s's segment has something to do: the error
+// takeSegment would give (a share of nothing).
+func (s *Spec) CheckSegment() error { return s.Clone().takeSegment() }

@@ -409,16 +409,24 @@ func ParseAcceptPause(v string) (after, dur time.Duration, err error) {
 // CheckTarget checks the flags that depend on whether there is a target
 // (zero: the built-in listener).
 func (s *Spec) CheckTarget(target netip.AddrPort) error {
-	if !target.IsValid() && s.Protocol != "raw" && s.Protocol != "http" {
+	return s.checkTarget(target.IsValid(), target.String())
+}
+
+// CheckRemote is CheckTarget for a target named HOST:PORT that is not
+// resolved here (one a Kubernetes pod reaches by a Service name).
+func (s *Spec) CheckRemote(name string) error { return s.checkTarget(true, name) }
+
+func (s *Spec) checkTarget(valid bool, target string) error {
+	if !valid && s.Protocol != "raw" && s.Protocol != "http" {
 		return Usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", s.Protocol)
 	}
-	if target.IsValid() && s.Workload == "synflood" {
+	if valid && s.Workload == "synflood" {
 		return Usagef("--workload synflood floods only connbench's own built-in listener inside namespaces it creates; it will not send spoofed SYNs to %s", target)
 	}
-	if target.IsValid() && s.pathCfg != nil {
+	if valid && s.pathCfg != nil {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
-	if target.IsValid() {
+	if valid {
 		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
