@@ -13,6 +13,9 @@ import (
 // flags' help text for the caller to show.
 func Main(args []string, now time.Time) (job []byte, usage string, err error) {
 	f, s, o := flags()
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		return nil, f.Usage(), cli.ErrHelp
+	}
 	if len(args) == 0 || args[0] != "job" {
 		return nil, f.Usage(), runner.Usagef("kube: want `connbench kube job [run flags] --segments N --image IMAGE --target HOST:PORT` (see connbench kube job --help)")
 	}
