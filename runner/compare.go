@@ -38,7 +38,7 @@ func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(st
 	if c.Repeat < 1 || c.Repeat > MaxRepeat {
 		return nil, Usagef("--repeat %d: want 1 to %d", c.Repeat, MaxRepeat)
 	}
-	for _, n := range []string{"procs", "raise-limits"} {
+	for _, n := range []string{"procs", "raise-limits", "segment"} {
 		if base.Set[n] {
 			return nil, Usagef("--%s is for connbench run: compare runs each variant in one process", n)
 		}
