@@ -87,12 +87,14 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 			}
 		}()
 	}
+	var late time.Duration
 	if start := s.start; !start.IsZero() {
 		obs.Say("waiting until %s to start", start.Format(time.RFC3339Nano))
 		select {
 		case <-time.After(time.Until(start)):
 		case <-ctx.Done():
 		}
+		late = time.Since(start)
 	}
 	doc := newDocument(p.Argv)
 	s.stamp(doc)
@@ -145,6 +147,12 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	}
 	if p.host != nil {
 		doc.Sysctls = p.host.original()
+	}
+	if note := s.lateNote(late); note != "" {
+		obs.Warn("%s", note)
+		for i := range doc.Runs {
+			doc.Runs[i].Notes = append(doc.Runs[i].Notes, note)
+		}
 	}
 	return doc, nil
 }

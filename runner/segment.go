@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"time"
 
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/segment"
@@ -175,3 +177,17 @@ func (s *Spec) stamp(doc *results.Document) {
 // CheckSegment reports whether s's segment has something to do: the error
 // takeSegment would give (a share of nothing).
 func (s *Spec) CheckSegment() error { return s.Clone().takeSegment() }
+
+// lateStart is how late after --start-at a segment may begin before its
+// document says so: its arrivals are that much behind the other segments'.
+const lateStart = 100 * time.Millisecond
+
+// lateNote is the note for a segment that began late after --start-at
+// (late: the time from the start to the wait's end), or "".
+func (s *Spec) lateNote(late time.Duration) string {
+	if s.whole == nil || late <= lateStart {
+		return ""
+	}
+	return fmt.Sprintf("segment %s began %s after --start-at (the process started late): its schedule is that much behind the other segments', which a merge does not correct",
+		s.Segment, late.Round(time.Millisecond))
+}
