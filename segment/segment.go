@@ -71,6 +71,10 @@ func (s Segment) String() string {
 	return fmt.Sprintf("%d/%d:%d/%d", s.From, s.Of, s.To, s.Of)
 }
 
+// Label is String with the zero value written as the whole run, "0/1":
+// a segment as a metric label or a file name part.
+func (s Segment) Label() string { return s.norm().String() }
+
 // ErrSyntax is wrapped by Parse's errors.
 var ErrSyntax = errors.New("want I/N (0 <= I < N), or A/N:B/N (0 <= A < B <= N) for the parts A to B-1")
 

@@ -113,6 +113,9 @@ func TestParseRoundTrip(t *testing.T) {
 			t.Errorf("Parse(%q): no error", bad)
 		}
 	}
+	if (Segment{}).Label() != "0/1" || (Segment{}).String() != "" || Part(2, 5).Label() != "2/5" {
+		t.Error("Label")
+	}
 	if !(Segment{}).IsWhole() || !Whole.IsWhole() || Part(0, 2).IsWhole() {
 		t.Error("IsWhole")
 	}
