@@ -139,6 +139,11 @@ func MergeWith(srcs []Source, opt MergeOptions) (*Document, error) {
 			r.Notes = append(r.Notes, fmt.Sprintf("the sysctls of %s differ from those of %s, which the document shows",
 				strings.Join(sysctlDiff, ", "), first.Name))
 		}
+		if seg != nil && len(seg.Missing) > 0 {
+			r.Partial = true
+			r.Notes = append(r.Notes, fmt.Sprintf("partial: segments %s of the %d of run %s are missing (merged with --partial): the figures are those of the segments there are, %s",
+				strings.Join(seg.Missing, ", "), seg.Of, Printable(out.RunID), strings.Join(seg.Parts, ", ")))
+		}
 		out.Runs = append(out.Runs, *r)
 	}
 	return out, nil

@@ -94,6 +94,9 @@ func TestMergeSegmentsRefuses(t *testing.T) {
 	if !m.Partial || strings.Join(m.Segment.Missing, ",") != "1/4:3/4" || strings.Join(m.Segment.Parts, ",") != "0/4,3/4" {
 		t.Fatalf("partial merge: partial %v segment %+v", m.Partial, m.Segment)
 	}
+	if n := strings.Join(m.Runs[0].Notes, "\n"); !m.Runs[0].Partial || !strings.Contains(n, "segments 1/4:3/4 of the 4 of run r1 are missing") {
+		t.Errorf("partial merge's run: partial %v, notes %q", m.Runs[0].Partial, n)
+	}
 	// Held twice is refused even with --partial.
 	srcs = segDocs(t, 2, "r1")
 	if _, err := MergeWith([]Source{srcs[0], srcs[1], {"copy", mustCopy(t, srcs[1].Doc)}}, MergeOptions{Partial: true}); err == nil {
