@@ -191,3 +191,12 @@ func (s *Spec) lateNote(late time.Duration) string {
 	return fmt.Sprintf("segment %s began %s after --start-at (the process started late): its schedule is that much behind the other segments', which a merge does not correct",
 		s.Segment, late.Round(time.Millisecond))
 }
+
+// wholeRate is the whole run's --rate once a segment's share was taken
+// (zero otherwise): the schedule the segment takes its arrivals from.
+func (s *Spec) wholeRate() Rate {
+	if s.whole == nil {
+		return Rate{}
+	}
+	return s.whole.Rate
+}

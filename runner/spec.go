@@ -354,6 +354,8 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
 		Segment:        s.configSegment(),
+		WholeRate:      s.wholeRate().Start,
+		WholeRateEnd:   s.wholeRate().End,
 	}
 }
 

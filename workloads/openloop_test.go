@@ -200,8 +200,10 @@ func TestDrainThenStop(t *testing.T) {
 
 // TestScheduleSegmentsInterleave: the arrivals of the segments of a split
 // run, each scheduled with its share of the rate, are the one generator's
-// arrivals (to the nanosecond: a share of the rate divided back is off by
-// the last bit of a float64), constant and ramped, with a warm-up.
+// arrivals: exactly when given the whole rates (as the runner does), and
+// to the nanosecond from the shares alone (a share of the rate divided
+// back may be off in the last bit of a float64); constant and ramped,
+// with a warm-up.
 func TestScheduleSegmentsInterleave(t *testing.T) {
 	for _, base := range []Config{
 		{Rate: 1000, Duration: time.Second},
@@ -210,18 +212,27 @@ func TestScheduleSegmentsInterleave(t *testing.T) {
 	} {
 		whole := newSchedule(&base)
 		for _, n := range []int{1, 2, 3, 4, 7} {
-			var got []int64
+			var got, exactAt []int64
 			for _, sg := range segment.Split(n) {
 				c := base
 				c.Segment = sg
 				f := sg.Fraction()
 				c.Rate, c.RateEnd = base.Rate*f, base.RateEnd*f
 				s := newSchedule(&c)
+				c.WholeRate, c.WholeRateEnd = base.Rate, base.RateEnd
+				exact := newSchedule(&c)
 				for k := int64(0); k < 600/int64(n); k++ {
 					got = append(got, s.at(k))
+					exactAt = append(exactAt, exact.at(k))
 				}
 			}
 			slices.Sort(got)
+			slices.Sort(exactAt)
+			for k, at := range exactAt[:600-n] {
+				if at != whole.at(int64(k)) {
+					t.Fatalf("rate %g:%g in %d segments, whole rates given: arrival %d at %d ns, the whole schedule's at %d", base.Rate, base.RateEnd, n, k, at, whole.at(int64(k)))
+				}
+			}
 			for k, at := range got[:600-n] {
 				if d := at - whole.at(int64(k)); d < -1 || d > 1 {
 					t.Fatalf("rate %g:%g in %d segments: arrival %d at %d ns, the whole schedule's at %d", base.Rate, base.RateEnd, n, k, at, whole.at(int64(k)))

@@ -31,6 +31,12 @@ func newSchedule(c *Config) schedule {
 		// the whole run's.
 		f := c.Segment.Fraction()
 		s.a, s.b = s.a/f, s.b/f
+		if c.WholeRate > 0 {
+			s.a, s.b = c.WholeRate/1e9, c.WholeRate/1e9
+			if c.WholeRateEnd > 0 {
+				s.b = c.WholeRateEnd / 1e9
+			}
+		}
 	}
 	s.warmupOps = s.a * s.warmup
 	return s

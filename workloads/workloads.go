@@ -228,6 +228,12 @@ type Config struct {
 	// generator starts the arrivals whose index falls in the segment, so
 	// that the generators' arrivals interleave. Zero: the whole run.
 	Segment segment.Segment `json:"segment,omitzero"`
+	// WholeRate and WholeRateEnd are, with a Segment, the whole run's
+	// Rate and RateEnd as given (the schedule's rates exactly, where
+	// Rate / Segment.Fraction() may be off in the last bit). Zero: derived
+	// from Rate and RateEnd.
+	WholeRate    float64 `json:"-"`
+	WholeRateEnd float64 `json:"-"`
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
