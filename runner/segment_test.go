@@ -54,8 +54,8 @@ func TestSegmentSharesSumToWhole(t *testing.T) {
 				rate += s.Rate.Start
 				rateEnd += s.Rate.End
 				srcs = append(srcs, s.Source.Addrs...)
-				if cfg := s.Config(s.Workload, netip.MustParseAddrPort("127.0.0.1:1")); n > 1 && cfg.Segment != g {
-					t.Fatalf("config segment %v, want %v", cfg.Segment, g)
+				if cfg := s.Config(s.Workload, netip.MustParseAddrPort("127.0.0.1:1")); n > 1 && (cfg.Segment != g || cfg.WholeRate != w.Rate.Start || cfg.WholeRateEnd != w.Rate.End) {
+					t.Fatalf("config segment %v, whole rate %g:%g; want %v, %g:%g", cfg.Segment, cfg.WholeRate, cfg.WholeRateEnd, g, w.Rate.Start, w.Rate.End)
 				}
 				if id == "" {
 					id, whole = s.RunID, string(s.WholeSpec())
