@@ -11,7 +11,7 @@ import (
 var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "allow-host-sysctl": true, "state-file": true, "no-isolate": true}
 
 // notVariable are run flags that belong to the whole comparison.
-var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true}
+var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true, "fail-on": true, "junit": true}
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f := cli.New("connbench compare")
@@ -22,7 +22,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("compare")+f.Usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("compare")+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))

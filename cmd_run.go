@@ -15,7 +15,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("run")+f.Usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("run")+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	target, err := parseSpec(&s, rest)
 	if err != nil {

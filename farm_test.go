@@ -185,13 +185,21 @@ func TestFarmSegmentsEqualOneGenerator(t *testing.T) {
 		return s
 	}
 	ws, ms := starts(w), starts(m)
-	slack := int64(gens + rate/2*2/100)
-	for k := 0; k < min(len(ws), len(ms))-1; k++ {
-		if d := ms[k] - ws[k]; d > slack || d < -slack {
-			t.Errorf("interval %d: %d starts merged, %d from one generator (allowed ±%d)", k, ms[k], ws[k], slack)
+	t.Logf("starts per 500 ms interval: one generator %v, 4 segments merged %v", ws, ms)
+	// Only a run that kept its schedule starts what the schedule says
+	// per interval: on a machine too loaded for that (a start lag of a
+	// tenth of the interval), the comparison says nothing about segments.
+	const keep = 50 * time.Millisecond
+	if lw, lm := time.Duration(w.Phases["start_lag"].P99Ns), time.Duration(m.Phases["start_lag"].P99Ns); lw > keep || lm > keep {
+		t.Logf("starts per interval not compared: the machine was too loaded to keep the schedule (start lag p99 %s alone, %s in segments; over %s)", lw, lm, keep)
+	} else {
+		slack := int64(gens + rate/2*2/100)
+		for k := 0; k < min(len(ws), len(ms))-1; k++ {
+			if d := ms[k] - ws[k]; d > slack || d < -slack {
+				t.Errorf("interval %d: %d starts merged, %d from one generator (allowed ±%d)", k, ms[k], ws[k], slack)
+			}
 		}
 	}
-	t.Logf("starts per 500 ms interval: one generator %v, 4 segments merged %v", ws, ms)
 
 	// Each merged phase is the exact merge of the parts' histograms.
 	var parts []results.Run

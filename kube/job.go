@@ -56,7 +56,15 @@ var own = map[string]bool{"segments": true, "image": true, "target": true, "lead
 	"namespace": true, "cpu": true, "memory": true, "spread": true, "sysctl": true}
 
 // set are the run flags the job sets for every pod itself.
-var set = map[string]bool{"segment": true, "start-at": true, "run-id": true, "jsonl": true, "output": true, "quiet": true, "procs": true, "hlog": true, "hgrm": true, "cpuprofile": true}
+var set = map[string]bool{"segment": true, "start-at": true, "run-id": true, "jsonl": true, "output": true, "quiet": true}
+
+// refused are run flags a pod cannot use: files written in the pod (whose
+// file system is read-only; its result comes back as a log line), and
+// processes (a pod is one segment: ask for more segments).
+var refused = map[string]string{
+	"hlog": "writes a file in the pod", "hgrm": "writes a file in the pod", "junit": "writes a file in the pod",
+	"cpuprofile": "writes a file in the pod", "procs": "splits a pod's segment again",
+}
 
 // Skip reports whether a flag given to kube job is not passed on to the
 // pods as it was given: kube job's own, or one it sets per pod.
@@ -160,6 +168,11 @@ func (o *Options) Job(s *runner.Spec, runArgs []string, now time.Time) ([]byte, 
 	for n := range set {
 		if s.Set[n] && n != "run-id" {
 			return nil, "", runner.Usagef("--%s: kube job sets it for every pod itself", n)
+		}
+	}
+	for n, why := range refused {
+		if s.Set[n] {
+			return nil, "", runner.Usagef("--%s %s: not in a kube job (the pods' results come back as log lines; merge them, then use connbench report; for more processes, more --segments)", n, why)
 		}
 	}
 	start := now.Add(o.Lead).UTC().Truncate(time.Second)

@@ -168,6 +168,8 @@ func TestJobRefuses(t *testing.T) {
 		{append(good, "--segment", "1/4"), "--segment: kube job sets it"},
 		{append(good, "--start-at", "1"), "--start-at: kube job sets it"},
 		{append(good, "--rtt", "10ms"), "emulated path"},
+		{append(good, "--hlog", "x.hlog"), "--hlog writes a file in the pod"},
+		{append(good, "--procs", "2"), "--procs splits"},
 		{append(good, "--backlog", "10"), "--backlog"},
 	} {
 		f, s, o := flags()

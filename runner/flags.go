@@ -71,6 +71,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	l.StringVar(&s.AcceptPause, "accept-pause", "", "built-in listener: stop accepting for FOR after AFTER (AFTER:FOR, e.g. 1s:3s; or just FOR, from the start) while serving what it has: the accept queue (--backlog) fills and overflows")
 	l.BoolVar(&s.Leak, "leak", false, "built-in listener: never close a connection the client closed (the CLOSE_WAIT bug): watch CLOSE_WAIT and the listener's descriptors grow")
 
+	s.definePoolingFlags(group("Pool reuse"), l)
+
 	p := group("Emulated path (root; client and built-in listener in two namespaces)")
 	p.DurationVar(&s.RTT, "rtt", 0, "emulated path: round-trip time the path adds (e.g. 50ms); client and built-in listener then run in two network namespaces joined by it (root)")
 	p.DurationVar(&s.Jitter, "jitter", 0, "emulated path: vary each one-way delay uniformly by ± this much (packets stay in order)")
@@ -91,6 +93,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.BoolVar(&s.NoSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	out.MarkHidden("no-sample")
 
+	s.defineThresholdFlags(group)
+
 	m := group("Many machines (one run split over generators)")
 	m.Var(&s.Segment, "segment", "run only this generator's segment I/N of the run (I from 0 to N-1; or A/N:B/N for the parts A to B-1): its exact share of -n, -c, --max-inflight, --source and of the --rate schedule, whose arrivals interleave with the other segments'; needs --start-at; N at most 100,000")
 	m.StringVar(&s.RunID, "run-id", "", "the run's id, shared by its segments and checked by merge (up to 64 letters, digits, . _ -); default: derived from the run flags and --start-at, so generators given the same flags agree")
@@ -110,7 +114,7 @@ func workloadHelp() []string {
 func (c *Compare) DefineFlags(group func(title string) *pflag.FlagSet) {
 	g := group("Comparison")
 	g.StringArrayVar(&c.Varies, "vary", nil, "KEY=V1,V2,...: a run flag or sysctl:NAME and its values (repeatable; the product of all is run)")
-	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with min–max")
+	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with 95% intervals and whether each difference is significant (Mann-Whitney U; 6 or more for intervals, 4 for a test)")
 	g.BoolVar(&c.Yes, "yes", false, "allow more than 64 variants")
 	g.BoolVar(&c.AllowHost, "allow-host-sysctl", false, "against an external target: set sysctl variants on this host (restored after the run, on Ctrl-C, or by connbench restore)")
 	g.StringVar(&c.StateFile, "state-file", DefaultStateFile, "where --allow-host-sysctl saves the original values")

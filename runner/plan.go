@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
 )
@@ -44,6 +45,9 @@ func NewPlan(s *Spec, target netip.AddrPort, argv []string, obs Observer) (*Plan
 		return nil, err
 	}
 	if err := s.planProcs(target, obs); err != nil {
+		return nil, err
+	}
+	if err := s.checkThresholdPlan(false); err != nil {
 		return nil, err
 	}
 	return &Plan{Target: target, Repeat: 1, Argv: argv, Variants: []Variant{{Label: s.Workload, Spec: s}}}, nil
@@ -148,6 +152,7 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	if p.host != nil {
 		doc.Sysctls = p.host.original()
 	}
+	doc.CurveNotes = explain.CurveNotes(doc)
 	if note := s.lateNote(late); note != "" {
 		obs.Warn("%s", note)
 		for i := range doc.Runs {

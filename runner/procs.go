@@ -140,7 +140,7 @@ func descriptorsOver(conns int, builtin bool) (need, soft uint64, over bool) {
 // as a generator on another machine would.
 func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	c := s.Clone()
-	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits, c.JSONL = "1", "", "", "", "", false, false
+	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits, c.JSONL, c.JUnit = "1", "", "", "", "", false, false, ""
 	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
 	c.Segment = segment.Part(i, s.procsN)
@@ -309,6 +309,9 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string
 		}
 		if cfg.Leak {
 			args = append(args, "--leak")
+		}
+		if cfg.IdleClose > 0 {
+			args = append(args, "--idle-close", cfg.IdleClose.String())
 		}
 		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
 		if err != nil {

@@ -24,7 +24,7 @@ const MaxRunIDLen = 64
 
 // perGenerator are the flags whose values may differ between the
 // generators of one run: they are not part of the whole run's spec.
-var perGenerator = []string{"segment", "run-id", "jsonl", "output", "hlog", "hgrm", "cpuprofile", "quiet", "no-check", "procs", "raise-limits", "no-sample", "start-at"}
+var perGenerator = []string{"segment", "run-id", "jsonl", "output", "hlog", "hgrm", "junit", "cpuprofile", "quiet", "no-check", "procs", "raise-limits", "no-sample", "start-at"}
 
 // validateSegment checks --segment and --run-id, and derives the run id
 // when none was given.
@@ -101,7 +101,7 @@ func (s *Spec) WholeSpec() json.RawMessage {
 	}
 	c := w.Clone()
 	c.Segment, c.RunID, c.JSONL = segment.Segment{}, "", false
-	c.Output, c.HLog, c.HGrm, c.CPUProfile, c.Quiet, c.NoCheck = "", "", "", "", false, false
+	c.Output, c.HLog, c.HGrm, c.JUnit, c.CPUProfile, c.Quiet, c.NoCheck = "", "", "", "", "", false, false
 	c.Procs, c.RaiseLimits, c.NoSample, c.StartAt, c.Child = "", false, false, "", false
 	for _, n := range perGenerator {
 		delete(c.Set, n)

@@ -18,6 +18,7 @@ import (
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/segment"
+	"github.com/connbench/connbench/threshold"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -97,6 +98,16 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// Pooling between the two extremes: the pool's reuse limits and the
+	// built-in listener's keep-alive timeout (pooling.go).
+	RequestsPerConn ReuseCount `json:"requests_per_conn,omitempty"` // --requests-per-conn N|inf (0: inf)
+	MaxConnAge      AgeLimit   `json:"max_conn_age,omitempty"`      // --max-conn-age D|inf (0: inf)
+	IdleClose       AgeLimit   `json:"idle_close,omitempty"`        // --idle-close D|inf (0: inf)
+	// Thresholds (issue 19): --fail-on expressions and the --junit file
+	// their outcomes are written to (thresholds.go).
+	FailOn []string `json:"fail_on,omitempty"` // --fail-on (repeatable)
+	JUnit  string   `json:"junit,omitempty"`   // --junit
+
 	// Segments (many generators, one run): this generator's segment of a
 	// run split over several, the run's id, and one-line JSON for logs.
 	Segment segment.Segment `json:"segment,omitzero"` // --segment I/N or A/N:B/N (zero: the whole run)
@@ -115,7 +126,9 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
-	whole    *Spec           // the whole run's spec, once takeSegment took this segment's share
+	// thresholds are FailOn parsed.
+	thresholds []threshold.Expr
+	whole      *Spec // the whole run's spec, once takeSegment took this segment's share
 }
 
 // changed reports whether the user gave flag name.
@@ -126,6 +139,7 @@ func (s *Spec) changed(name string) bool { return s.Set[name] }
 func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Headers = append([]string(nil), s.Headers...)
+	c.FailOn = append([]string(nil), s.FailOn...)
 	c.Set = map[string]bool{}
 	for k, v := range s.Set {
 		c.Set[k] = v
@@ -153,6 +167,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if err := s.checkRanges(); err != nil {
+		return err
+	}
+	if err := s.checkPooling(); err != nil {
 		return err
 	}
 	if s.Duration == 0 && s.Requests == 0 {
@@ -236,6 +253,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	s.experimentDefaults()
+	if err := s.validateThresholds(); err != nil {
+		return err
+	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}
@@ -322,7 +342,7 @@ func (s *Spec) protocolFor(target netip.AddrPort) protocol.Protocol {
 
 // Config builds the workload configuration for one workload and target.
 func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
-	return workloads.Config{
+	cfg := workloads.Config{
 		Workload:     workload,
 		Target:       target,
 		Protocol:     s.protocolFor(target),
@@ -357,6 +377,10 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		WholeRate:      s.wholeRate().Start,
 		WholeRateEnd:   s.wholeRate().End,
 	}
+	if workload == "pooled" {
+		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)
+	}
+	return cfg
 }
 
 // ListenerConfig is the built-in listener for these options.
@@ -385,6 +409,7 @@ func (s *Spec) ListenerConfig() listener.Config {
 		AcceptPauseAfter: s.pauseAt,
 		AcceptPauseFor:   s.pauseFor,
 		Leak:             s.Leak,
+		IdleClose:        time.Duration(s.IdleClose),
 	}
 }
 
@@ -429,7 +454,7 @@ func (s *Spec) checkTarget(valid bool, target string) error {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
 	if valid {
-		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops"} {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
 			}
