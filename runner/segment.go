@@ -43,8 +43,6 @@ func (s *Spec) validateSegment() error {
 			return Usagef("--segment %s with --procs %s: give each process a segment of its own instead (split the run into more segments)", s.Segment, s.Procs)
 		case s.StartAt == "" && !s.Child:
 			return Usagef("--segment %s needs --start-at: the segments of a run start together, or their schedules do not interleave", s.Segment)
-		case s.HLog != "":
-			return Usagef("--hlog is not available with --segment: merge the segments' documents and use connbench report")
 		}
 		if s.whole == nil {
 			// A share of nothing is refused now, before any load.
