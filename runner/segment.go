@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/connbench/connbench/results"
@@ -121,7 +122,14 @@ func (s *Spec) takeSegment() error {
 	w := s.Clone()
 	open := s.Rate.IsSet()
 	if s.Requests > 0 {
-		s.Requests = g.Share(w.Requests)
+		// The whole run measures the arrivals first to first+n-1: with an
+		// open-loop warm-up, first is the first arrival due after it (the
+		// engine's test: index >= rate x warm-up), else 0.
+		first := int64(0)
+		if open && s.Workload != "hold" && w.Warmup > 0 {
+			first = int64(math.Ceil(w.Rate.Start / 1e9 * float64(w.Warmup)))
+		}
+		s.Requests = g.Share(first+w.Requests) - g.Share(first)
 		if s.Requests == 0 {
 			return Usagef("--segment %s: -n %d leaves this segment nothing to do (-n must be at least the number of segments, %d)", g, w.Requests, g.Of)
 		}

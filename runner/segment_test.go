@@ -37,6 +37,7 @@ func TestSegmentSharesSumToWhole(t *testing.T) {
 			{"-w", "per-request", "-n", "1001", "-c", "13", "--source", "10.0.0.1-10.0.0.9"},
 			{"-w", "churn", "--rate", "700:1300", "-d", "3s", "--max-inflight", "100"},
 			{"-w", "hold", "-n", "50", "--rate", "1000"},
+			{"-w", "per-request", "--rate", "333", "--warmup", "1s", "-n", "10"},
 		} {
 			var nReq, nConc, nIn int64
 			var rate, rateEnd float64
@@ -85,6 +86,18 @@ func TestSegmentSharesSumToWhole(t *testing.T) {
 
 // soon is a --start-at an hour ahead.
 func soon() string { return time.Now().Add(time.Hour).UTC().Format(time.RFC3339) }
+
+// TestSegmentWarmupShare: with an open-loop warm-up, a segment's share of
+// -n is of the arrivals the whole run measures (from the first one due
+// after the warm-up, 333 at 333/s for 1 s), not of the first n.
+func TestSegmentWarmupShare(t *testing.T) {
+	for i, want := range []int64{2, 3, 3, 2} {
+		s := specFromArgs(t, "--rate", "333", "--warmup", "1s", "-n", "10", "--segment", segment.Part(i, 4).String(), "--start-at", soon())
+		if err := s.takeSegment(); err != nil || s.Requests != want {
+			t.Errorf("segment %d/4: -n %d (%v), want %d (arrivals 333 to 342: 333 ≡ 1 mod 4)", i, s.Requests, err, want)
+		}
+	}
+}
 
 func TestSegmentRefused(t *testing.T) {
 	for _, tc := range []struct {
