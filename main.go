@@ -64,6 +64,7 @@ func init() {
 		{"serve", "serve [flags] [ADDR]", "the built-in listener on its own", cmdServe, false},
 		{"report", "report FILE... [flags]", "render result files: text, json, csv, hgrm, html", cmdReport, false},
 		{"merge", "merge FILE... -o OUT", "combine the results of several load generators", cmdMerge, false},
+		{"kube", "kube job [run flags] --segments N ...", "a Kubernetes Indexed Job that runs one run on N generators", cmdKube, false},
 		{"restore", "restore [--state-file F]", "put back host sysctls a killed compare left changed", cmdRestore, false},
 		{"version", "version", "the version", cmdVersion, false},
 		{"help", "help [COMMAND]", "this list, or a command's flags", cmdHelp, false},

@@ -58,21 +58,18 @@ const Path = "/metrics"
 
 // Labels are the values of the labels every series carries.
 type Labels struct {
-	// Segment is this generator's share of the run, "I/N"; "" means "1/1"
-	// (the whole run).
+	// Segment is this generator's share of the run, "I/N" (from 0, as
+	// --segment counts); "" means "0/1" (the whole run).
 	Segment string
 	// RunID names the run all the segments belong to; "" means a random
 	// id made by Serve (each process then has its own).
 	RunID string
 }
 
-// labelsOf is the labels of a run of s.
-//
-// The segment and the run id come from the spec once it carries them
-// (--segment, and the run id the segments share); until then every run is
-// the whole run, "1/1", with an id of its own.
+// labelsOf is the labels of a run of s: its --segment ("0/1" for a whole
+// run) and the run id its segments share.
 func labelsOf(s *runner.Spec) Labels {
-	return Labels{Segment: "1/1"}
+	return Labels{Segment: s.Segment.Label(), RunID: s.RunID}
 }
 
 // Server serves one plan's figures. A nil *Server serves nothing: its
@@ -114,7 +111,7 @@ func Serve(ctx context.Context, s *runner.Spec, p *runner.Plan, obs runner.Obser
 // order they start, by order.
 func start(ctx context.Context, addr string, l Labels, order []string, linger time.Duration, obs runner.Observer) (*Server, error) {
 	if l.Segment == "" {
-		l.Segment = "1/1"
+		l.Segment = "0/1"
 	}
 	if l.RunID == "" {
 		l.RunID = newRunID()

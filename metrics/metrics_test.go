@@ -181,7 +181,7 @@ func TestObserver(t *testing.T) {
 	if len(inner.intervals) != 8 || inner.dones != 8 {
 		t.Errorf("passed on: intervals %v, dones %d; want 8 and 8", inner.intervals, inner.dones)
 	}
-	if len(inner.says) != 1 || !strings.Contains(inner.says[0], "segment 1/1, run_id ") {
+	if len(inner.says) != 1 || !strings.Contains(inner.says[0], "segment 0/1, run_id ") {
 		t.Errorf("said %q", inner.says)
 	}
 	for _, v := range []string{"c=1", "c=2"} {
@@ -227,7 +227,7 @@ func TestObserver(t *testing.T) {
 			for _, p := range m.GetLabel() {
 				l[p.GetName()] = p.GetValue()
 			}
-			if l["segment"] != "1/1" || len(l["run_id"]) != 16 {
+			if l["segment"] != "0/1" || len(l["run_id"]) != 16 {
 				t.Errorf("%s: labels %v", f.GetName(), l)
 			}
 		}

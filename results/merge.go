@@ -36,7 +36,22 @@ var ErrMerge = errors.New("cannot merge")
 //
 // The result's Tool and Command are left as the first source's: the caller
 // sets its own. Errors name the source and the run.
-func Merge(srcs []Source) (*Document, error) {
+func Merge(srcs []Source) (*Document, error) { return MergeWith(srcs, MergeOptions{}) }
+
+// MergeOptions changes what MergeWith accepts.
+type MergeOptions struct {
+	// Partial merges the segments there are of a run split over
+	// generators when some are missing: the document is flagged partial
+	// and names them. Without it a missing segment is an error.
+	Partial bool
+}
+
+// MergeWith is Merge with options. Documents that hold segments of a run
+// split over generators (Document.Segment) must all be of one run (run id
+// and whole-run spec) and cover each of its segments exactly once (a
+// missing one is allowed with opt.Partial); an error names the segments
+// missing or held twice, on one line.
+func MergeWith(srcs []Source, opt MergeOptions) (*Document, error) {
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("results: merge: %w: no documents", ErrMerge)
 	}
@@ -66,6 +81,17 @@ func Merge(srcs []Source) (*Document, error) {
 				s.Name, ErrMerge, prev, Printable(s.Doc.Host.Hostname), s.Doc.StartedAt.UTC().Format(time.RFC3339Nano))
 		}
 		seen[id] = s.Name
+	}
+	seg, err := mergeSegments(srcs, opt)
+	if err != nil {
+		return nil, err
+	}
+	out.Segment = seg
+	if seg != nil {
+		out.RunID = first.Doc.RunID
+		out.Partial = out.Partial || len(seg.Missing) > 0
+	} else if sameRunID(srcs) {
+		out.RunID = first.Doc.RunID
 	}
 
 	// Every source must hold the same runs, each once.
@@ -105,13 +131,18 @@ func Merge(srcs []Source) (*Document, error) {
 		for i, s := range srcs {
 			parts[i] = part{name: s.Name, run: &s.Doc.Runs[index[i][k]]}
 		}
-		r, err := mergeRun(parts, sameHost)
+		r, err := mergeRun(parts, sameHost, seg != nil)
 		if err != nil {
 			return nil, err
 		}
 		if len(sysctlDiff) > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("the sysctls of %s differ from those of %s, which the document shows",
 				strings.Join(sysctlDiff, ", "), first.Name))
+		}
+		if seg != nil && len(seg.Missing) > 0 {
+			r.Partial = true
+			r.Notes = append(r.Notes, fmt.Sprintf("partial: segments %s of the %d of run %s are missing (merged with --partial): the figures are those of the segments there are, %s",
+				strings.Join(seg.Missing, ", "), seg.Of, Printable(out.RunID), strings.Join(seg.Parts, ", ")))
 		}
 		out.Runs = append(out.Runs, *r)
 	}
@@ -127,7 +158,7 @@ type part struct {
 func (p part) start() time.Time { return p.run.StartedAt }
 func (p part) end() time.Time   { return p.run.StartedAt.Add(time.Duration(p.run.DurationNs)) }
 
-func mergeRun(parts []part, sameHost bool) (*Run, error) {
+func mergeRun(parts []part, sameHost, segmented bool) (*Run, error) {
 	a := parts[0].run
 	for _, p := range parts[1:] {
 		if p.run.Workload != a.Workload {
@@ -177,7 +208,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 		x := p.run
 		r.Partial = r.Partial || x.Partial
 		r.Add(x)
-		if p.run != a && !sameConfig(x, a) {
+		if p.run != a && !sameConfig(x, a, segmented) {
 			differ = append(differ, p.name)
 		}
 		for _, n := range x.Notes {
@@ -211,8 +242,10 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Engine = mergeEngine(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
 	r.Hold = mergeHold(parts)
+	if r.Hold != nil || segmented {
+		r.Config = shareConfig(parts, r.Config, segmented)
+	}
 	if r.Hold != nil {
-		r.Config = holdConfig(parts, r.Config)
 		if r.Hold.OpenNs > 0 {
 			// A hold opens connections only until the last attempt: its
 			// rate is over the time to open, not over the hold.
@@ -254,38 +287,81 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	return r, nil
 }
 
-// holdShareKeys are the config keys whose values a hold's generators split
-// between them: the merged run's are their sums.
-var holdShareKeys = []string{"rate", "rate_end", "requests", "concurrency", "max_inflight"}
+// shareKeys are the config keys whose values the generators of a hold, or
+// of a run split into segments, split between them: the merged run's are
+// their sums.
+var shareKeys = []string{"rate", "rate_end", "requests", "concurrency", "max_inflight"}
 
-// sameConfig reports whether two runs' configs are the same, hold's shares
-// (holdShareKeys) aside: those are summed.
-func sameConfig(x, a *Run) bool {
-	if x.Hold == nil || a.Hold == nil {
+// sameConfig reports whether two runs' configs are the same, the shares
+// (shareKeys) of a hold or of segments aside (those are summed), and a
+// segment's own segment and source addresses.
+func sameConfig(x, a *Run, segmented bool) bool {
+	if !segmented && (x.Hold == nil || a.Hold == nil) {
 		return sameJSON(x.Config, a.Config)
 	}
 	var mx, ma map[string]json.RawMessage
 	if json.Unmarshal(x.Config, &mx) != nil || json.Unmarshal(a.Config, &ma) != nil {
 		return sameJSON(x.Config, a.Config)
 	}
-	for _, k := range holdShareKeys {
+	for _, k := range shareKeys {
 		delete(mx, k)
 		delete(ma, k)
+	}
+	if segmented {
+		for _, m := range []map[string]json.RawMessage{mx, ma} {
+			delete(m, "segment")
+			m["socket"] = withoutSources(m["socket"])
+		}
 	}
 	bx, _ := json.Marshal(mx)
 	ba, _ := json.Marshal(ma)
 	return bytes.Equal(bx, ba)
 }
 
-// holdConfig is the merged hold run's config: first's, with the whole
-// run's rate, end rate and connections asked (the sums of the parts').
-// A config that is not a JSON object is left as it is.
-func holdConfig(parts []part, first json.RawMessage) json.RawMessage {
+// withoutSources is a socket config without its source addresses.
+func withoutSources(sock json.RawMessage) json.RawMessage {
+	m := map[string]json.RawMessage{}
+	if json.Unmarshal(sock, &m) != nil {
+		return sock
+	}
+	delete(m, "sources")
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// shareConfig is the merged run's config of a hold or of segments: first's,
+// with the whole run's rate, end rate, connections, requests and in-flight
+// bound (the sums of the parts'); for segments, without a segment and with
+// the source addresses of all. A config that is not a JSON object is left
+// as it is.
+func shareConfig(parts []part, first json.RawMessage, segmented bool) json.RawMessage {
 	m := map[string]json.RawMessage{}
 	if json.Unmarshal(first, &m) != nil {
 		return first
 	}
-	for _, k := range holdShareKeys {
+	if segmented {
+		delete(m, "segment")
+		sock := map[string]json.RawMessage{}
+		if json.Unmarshal(m["socket"], &sock) == nil {
+			var all []string
+			for _, p := range parts {
+				var one struct {
+					Socket struct {
+						Sources []string `json:"sources"`
+					} `json:"socket"`
+				}
+				if json.Unmarshal(p.run.Config, &one) == nil {
+					all = append(all, one.Socket.Sources...)
+				}
+			}
+			delete(sock, "sources")
+			if len(all) > 0 {
+				sock["sources"], _ = json.Marshal(all)
+			}
+			m["socket"], _ = json.Marshal(sock)
+		}
+	}
+	for _, k := range shareKeys {
 		var sum float64
 		seen := false
 		for _, p := range parts {

@@ -107,7 +107,9 @@ var ErrSameFile = errors.New("the same file")
 
 // ReadSources reads and checks every file (each at most
 // MaxDocumentBytes); the first bad one is the error (it names the
-// file). A file given twice is named "FILE (2)" the second time, so its
+// file). With distinct (merge) a file may also be a log holding several
+// documents on lines of their own (ReadLog): they are named FILE#1,
+// FILE#2, .... A file given twice is named "FILE (2)" the second time, so its
 // runs stay apart; with distinct (merge) it is refused instead, as one file
 // under two names (links) is, with an error wrapping ErrSameFile.
 func ReadSources(paths []string, distinct bool) ([]Source, error) {
@@ -126,6 +128,20 @@ func ReadSources(paths []string, distinct bool) ([]Source, error) {
 			} else {
 				stats = append(stats, nil)
 			}
+		}
+		if distinct {
+			docs, err := ReadLog(p)
+			if err != nil {
+				return nil, err
+			}
+			if len(docs) > 1 {
+				for i, d := range docs {
+					srcs = append(srcs, Source{Name: fmt.Sprintf("%s#%d", p, i+1), Doc: d})
+				}
+				continue
+			}
+			srcs = append(srcs, Source{Name: p, Doc: docs[0]})
+			continue
 		}
 		doc, err := ReadFile(p)
 		if err != nil {

@@ -36,13 +36,35 @@ type Document struct {
 	Host      Host              `json:"host"`
 	Sysctls   map[string]string `json:"sysctls"`
 	Partial   bool              `json:"partial"`
-	Runs      []Run             `json:"runs"`
+	// RunID names the run the document is of (or a segment of): the
+	// documents of one run split over generators share it.
+	RunID string `json:"run_id,omitempty"`
+	// Segment is set when the document holds a share of a run split over
+	// generators (--segment), or a merge of some of its segments.
+	Segment *Segment `json:"segment,omitempty"`
+	Runs    []Run    `json:"runs"`
 	// CurveNotes interpret the pooling curve of a compare that varied
 	// requests-per-conn or max-conn-age (see PoolingCurves).
 	CurveNotes []string `json:"curve_notes,omitempty"`
 	// Thresholds are the --fail-on outcomes, one per expression and
 	// variant, when any were given.
 	Thresholds []Threshold `json:"thresholds,omitempty"`
+}
+
+// Segment describes which share of a run split over generators a
+// document holds.
+type Segment struct {
+	// Of is the number of parts the run was split into.
+	Of int `json:"of"`
+	// Parts are the segments held: "I/N" (part I, from 0) or "A/N:B/N"
+	// (the parts A to B-1).
+	Parts []string `json:"parts"`
+	// Missing are the segments a partial merge did not have.
+	Missing []string `json:"missing,omitempty"`
+	// Spec is the whole run's spec (the run flags, as connbench's Spec
+	// JSON, without what differs between generators): equal in every
+	// document of the run.
+	Spec json.RawMessage `json:"spec"`
 }
 
 // Tool names the program that wrote the document.
@@ -344,6 +366,15 @@ func Encode(w io.Writer, doc *Document) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	return nil
+}
+
+// EncodeLine writes doc as JSON on one line (for logs: ReadSources picks
+// such lines out of a log).
+func EncodeLine(w io.Writer, doc *Document) error {
+	if err := json.NewEncoder(w).Encode(doc); err != nil {
 		return fmt.Errorf("results: encode: %w", err)
 	}
 	return nil

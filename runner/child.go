@@ -112,6 +112,9 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 		obs = f
 	}
 	s.ownNet = req.Namespace
+	if err := s.takeSegment(); err != nil {
+		return nil, err
+	}
 	var target netip.AddrPort
 	if req.Target != "" {
 		t, err := netip.ParseAddrPort(req.Target)

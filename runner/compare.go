@@ -41,7 +41,7 @@ func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(st
 	if err := base.checkThresholdPlan(true); err != nil {
 		return nil, err
 	}
-	for _, n := range []string{"procs", "raise-limits"} {
+	for _, n := range []string{"procs", "raise-limits", "segment"} {
 		if base.Set[n] {
 			return nil, Usagef("--%s is for connbench run: compare runs each variant in one process", n)
 		}

@@ -97,6 +97,11 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	m := group("Live metrics")
 	m.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve the run's live figures (Prometheus/OpenMetrics text) at http://HOST:PORT/metrics while it runs; PORT alone binds 127.0.0.1, 0.0.0.0:PORT every interface (the figures are then readable by anyone who reaches it)")
 	m.DurationVar(&s.MetricsLinger, "metrics-linger", 0, "after the run, keep serving until one scrape has read the final figures, at most this long (0 to 1h; 0: stop at once)")
+
+	g := group("Many machines (one run split over generators)")
+	g.Var(&s.Segment, "segment", "run only this generator's segment I/N of the run (I from 0 to N-1; or A/N:B/N for the parts A to B-1): its exact share of -n, -c, --max-inflight, --source and of the --rate schedule, whose arrivals interleave with the other segments'; needs --start-at; N at most 100,000")
+	g.StringVar(&s.RunID, "run-id", "", "the run's id, shared by its segments and checked by merge (up to 64 letters, digits, . _ -); default: derived from the run flags and --start-at, so generators given the same flags agree")
+	g.BoolVar(&s.JSONL, "jsonl", false, "write the JSON result (-o) as one line, so that merge can pick it out of a log (kubectl logs)")
 }
 
 func workloadHelp() []string {

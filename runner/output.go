@@ -17,7 +17,11 @@ import (
 func WriteOutputs(doc *results.Document, s *Spec, stdout io.Writer) ([]string, error) {
 	var written []string
 	if s.Output != "" {
-		if err := results.Write(s.Output, stdout, func(w io.Writer) error { return results.Encode(w, doc) }); err != nil {
+		enc := results.Encode
+		if s.JSONL {
+			enc = results.EncodeLine
+		}
+		if err := results.Write(s.Output, stdout, func(w io.Writer) error { return enc(w, doc) }); err != nil {
 			return nil, fmt.Errorf("--output: %w", err)
 		}
 		if s.Output != "-" {

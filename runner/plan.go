@@ -41,6 +41,9 @@ type Variant struct {
 // --procs (or needs more descriptors than one process may have and asks
 // for auto). obs hears what was decided.
 func NewPlan(s *Spec, target netip.AddrPort, argv []string, obs Observer) (*Plan, error) {
+	if err := s.takeSegment(); err != nil {
+		return nil, err
+	}
 	if err := s.planProcs(target, obs); err != nil {
 		return nil, err
 	}
@@ -88,14 +91,17 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 			}
 		}()
 	}
+	var late time.Duration
 	if start := s.start; !start.IsZero() {
 		obs.Say("waiting until %s to start", start.Format(time.RFC3339Nano))
 		select {
 		case <-time.After(time.Until(start)):
 		case <-ctx.Done():
 		}
+		late = time.Since(start)
 	}
 	doc := newDocument(p.Argv)
+	s.stamp(doc)
 	if ctx.Err() != nil {
 		// Stopped before the start: a document with no runs, flagged
 		// partial, still says so (and lets a --procs parent merge).
@@ -147,6 +153,12 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 		doc.Sysctls = p.host.original()
 	}
 	doc.CurveNotes = explain.CurveNotes(doc)
+	if note := s.lateNote(late); note != "" {
+		obs.Warn("%s", note)
+		for i := range doc.Runs {
+			doc.Runs[i].Notes = append(doc.Runs[i].Notes, note)
+		}
+	}
 	return doc, nil
 }
 

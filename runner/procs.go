@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/segment"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -63,7 +64,7 @@ func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
 		// Not asked for: shard by itself when one process may not hold
 		// the run's descriptors. An explicit --procs 1 keeps the refusal
 		// (checkDescriptors); so do a child, the emulated path and --hlog.
-		if s.changed("procs") || s.Child || s.pathCfg != nil || s.HLog != "" {
+		if s.changed("procs") || s.Child || s.pathCfg != nil || s.HLog != "" || !s.Segment.IsWhole() {
 			break
 		}
 		if fds, soft, over := descriptorsOver(conns, !target.IsValid()); over {
@@ -134,23 +135,15 @@ func descriptorsOver(conns int, builtin bool) (need, soft uint64, over bool) {
 	return need, soft, need > soft
 }
 
-// share splits total over n parts, the first ones taking the remainder.
-func share(total, n, i int) int {
-	s := total / n
-	if i < total%n {
-		s++
-	}
-	return s
-}
-
-// childSpec is process i's share of the run, starting at start.
+// childSpec is process i's share of the run, starting at start: the whole
+// run's spec with segment i/n, whose share the child takes (takeSegment)
+// as a generator on another machine would.
 func (s *Spec) childSpec(i int, start time.Time) *Spec {
-	n := s.procsN
 	c := s.Clone()
-	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits = "1", "", "", "", "", false
+	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits, c.JSONL, c.JUnit = "1", "", "", "", "", false, false, ""
 	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
-	c.Concurrency = max(1, share(s.Concurrency, n, i))
+	c.Segment = segment.Part(i, s.procsN)
 	if i > 0 {
 		// The processes share one kernel: one of them samples its socket
 		// states and counters for all (the merge keeps the largest). A
@@ -158,24 +151,6 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 		// each dumping a million sockets per interval would be the load.
 		c.NoSample = true
 	}
-	if s.Requests > 0 {
-		c.Requests = int64(share(int(s.Requests), n, i))
-	}
-	if s.Rate.IsSet() {
-		c.Rate = Rate{Start: s.Rate.Start / float64(n), End: s.Rate.End / float64(n), Ramp: s.Rate.Ramp}
-		c.MaxInflight = max(1, share(s.MaxInflight, n, i))
-	}
-	if len(s.Source.Addrs) >= n && s.Workload != "hold" {
-		var mine []netip.Addr
-		for j := i; j < len(s.Source.Addrs); j += n {
-			mine = append(mine, s.Source.Addrs[j])
-		}
-		c.Source = sourceList(mine)
-	}
-	// Otherwise (fewer sources than processes, or a hold, whose sources
-	// were counted so that none is over half full: a process given one
-	// source of its own would fill it) all share them; the kernel picks
-	// free ports per 4-tuple across processes.
 	return c
 }
 
@@ -261,10 +236,12 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	if len(srcs) == 0 {
 		return nil, fmt.Errorf("--procs: no process wrote a result: %s", strings.Join(lost, "; "))
 	}
-	doc, err := results.Merge(srcs)
+	// Lost processes leave their segments missing: merged as partial.
+	doc, err := results.MergeWith(srcs, results.MergeOptions{Partial: true})
 	if err != nil {
 		return nil, err
 	}
+	doc.RunID, doc.Segment = s.RunID, nil // the whole run (lost shares are noted below)
 	if doc.Runs == nil {
 		doc.Runs = []results.Run{} // every process was stopped before the start
 	}

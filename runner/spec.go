@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/segment"
 	"github.com/connbench/connbench/threshold"
 	"github.com/connbench/connbench/workloads"
 )
@@ -111,6 +112,12 @@ type Spec struct {
 	MetricsAddr   string        `json:"metrics_addr,omitempty"`   // --metrics-addr HOST:PORT ("" : not served)
 	MetricsLinger time.Duration `json:"metrics_linger,omitempty"` // --metrics-linger (0: stop at the run's end)
 
+	// Segments (many generators, one run): this generator's segment of a
+	// run split over several, the run's id, and one-line JSON for logs.
+	Segment segment.Segment `json:"segment,omitzero"` // --segment I/N or A/N:B/N (zero: the whole run)
+	RunID   string          `json:"run_id,omitempty"` // --run-id (derived by Validate when not given)
+	JSONL   bool            `json:"jsonl,omitempty"`  // --jsonl
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -126,6 +133,7 @@ type Spec struct {
 	// thresholds are FailOn parsed.
 	thresholds []threshold.Expr
 	metrics    netip.AddrPort // --metrics-addr parsed; invalid: not served
+	whole      *Spec          // the whole run's spec, once takeSegment took this segment's share
 }
 
 // changed reports whether the user gave flag name.
@@ -270,7 +278,7 @@ func (s *Spec) Validate() error {
 			s.Payload = []byte(s.Request)
 		}
 	}
-	return nil
+	return s.validateSegment()
 }
 
 // checkRanges checks every numeric flag against its allowed range (the
@@ -373,6 +381,9 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Ping:           s.Ping,
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
+		Segment:        s.configSegment(),
+		WholeRate:      s.wholeRate().Start,
+		WholeRateEnd:   s.wholeRate().End,
 	}
 	if workload == "pooled" {
 		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)
@@ -433,16 +444,24 @@ func ParseAcceptPause(v string) (after, dur time.Duration, err error) {
 // CheckTarget checks the flags that depend on whether there is a target
 // (zero: the built-in listener).
 func (s *Spec) CheckTarget(target netip.AddrPort) error {
-	if !target.IsValid() && s.Protocol != "raw" && s.Protocol != "http" {
+	return s.checkTarget(target.IsValid(), target.String())
+}
+
+// CheckRemote is CheckTarget for a target named HOST:PORT that is not
+// resolved here (one a Kubernetes pod reaches by a Service name).
+func (s *Spec) CheckRemote(name string) error { return s.checkTarget(true, name) }
+
+func (s *Spec) checkTarget(valid bool, target string) error {
+	if !valid && s.Protocol != "raw" && s.Protocol != "http" {
 		return Usagef("--protocol %s needs a target HOST:PORT: the built-in listener speaks raw and http only", s.Protocol)
 	}
-	if target.IsValid() && s.Workload == "synflood" {
+	if valid && s.Workload == "synflood" {
 		return Usagef("--workload synflood floods only connbench's own built-in listener inside namespaces it creates; it will not send spoofed SYNs to %s", target)
 	}
-	if target.IsValid() && s.pathCfg != nil {
+	if valid && s.pathCfg != nil {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
-	if target.IsValid() {
+	if valid {
 		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)

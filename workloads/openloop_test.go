@@ -3,11 +3,13 @@ package workloads
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/segment"
 )
 
 func TestScheduleConstantAndRamp(t *testing.T) {
@@ -193,5 +195,49 @@ func TestDrainThenStop(t *testing.T) {
 	}
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("hard stop waited %v for the response timeout", time.Since(start))
+	}
+}
+
+// TestScheduleSegmentsInterleave: the arrivals of the segments of a split
+// run, each scheduled with its share of the rate, are the one generator's
+// arrivals: exactly when given the whole rates (as the runner does), and
+// to the nanosecond from the shares alone (a share of the rate divided
+// back may be off in the last bit of a float64); constant and ramped,
+// with a warm-up.
+func TestScheduleSegmentsInterleave(t *testing.T) {
+	for _, base := range []Config{
+		{Rate: 1000, Duration: time.Second},
+		{Rate: 300, RateEnd: 3000, Duration: 2 * time.Second, Warmup: 100 * time.Millisecond},
+		{Rate: 7, Duration: time.Second},
+	} {
+		whole := newSchedule(&base)
+		for _, n := range []int{1, 2, 3, 4, 7} {
+			var got, exactAt []int64
+			for _, sg := range segment.Split(n) {
+				c := base
+				c.Segment = sg
+				f := sg.Fraction()
+				c.Rate, c.RateEnd = base.Rate*f, base.RateEnd*f
+				s := newSchedule(&c)
+				c.WholeRate, c.WholeRateEnd = base.Rate, base.RateEnd
+				exact := newSchedule(&c)
+				for k := int64(0); k < 600/int64(n); k++ {
+					got = append(got, s.at(k))
+					exactAt = append(exactAt, exact.at(k))
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(exactAt)
+			for k, at := range exactAt[:600-n] {
+				if at != whole.at(int64(k)) {
+					t.Fatalf("rate %g:%g in %d segments, whole rates given: arrival %d at %d ns, the whole schedule's at %d", base.Rate, base.RateEnd, n, k, at, whole.at(int64(k)))
+				}
+			}
+			for k, at := range got[:600-n] {
+				if d := at - whole.at(int64(k)); d < -1 || d > 1 {
+					t.Fatalf("rate %g:%g in %d segments: arrival %d at %d ns, the whole schedule's at %d", base.Rate, base.RateEnd, n, k, at, whole.at(int64(k)))
+				}
+			}
+		}
 	}
 }

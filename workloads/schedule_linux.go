@@ -1,10 +1,18 @@
 package workloads
 
-import "math"
+import (
+	"math"
+
+	"github.com/connbench/connbench/segment"
+)
 
 // schedule is the open-loop arrival schedule: transaction k (counted over
-// all loops) is due at at(k) ns after the base.
+// all loops) is due at at(k) ns after the base. With a segment, k counts
+// the segment's own arrivals: its k-th is the whole schedule's arrival
+// seg.Index(k), so the segments' schedules interleave into the whole one.
 type schedule struct {
+	seg       segment.Segment
+	whole     bool    // no segment: k is the whole schedule's index
 	a, b      float64 // rate at the start and end of the measured part, per ns
 	warmup    float64 // ns
 	warmupOps float64
@@ -14,9 +22,21 @@ type schedule struct {
 
 func newSchedule(c *Config) schedule {
 	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration),
-		n: math.MaxInt64}
+		n: math.MaxInt64, seg: c.Segment, whole: c.Segment.IsWhole()}
 	if c.RateEnd > 0 {
 		s.b = c.RateEnd / 1e9
+	}
+	if !s.whole {
+		// Rate and RateEnd are this segment's share: the schedule is
+		// the whole run's.
+		f := c.Segment.Fraction()
+		s.a, s.b = s.a/f, s.b/f
+		if c.WholeRate > 0 {
+			s.a, s.b = c.WholeRate/1e9, c.WholeRate/1e9
+			if c.WholeRateEnd > 0 {
+				s.b = c.WholeRateEnd / 1e9
+			}
+		}
 	}
 	s.warmupOps = s.a * s.warmup
 	return s
@@ -24,6 +44,9 @@ func newSchedule(c *Config) schedule {
 
 func (s *schedule) at(k int64) int64 {
 	kf := float64(k)
+	if !s.whole {
+		kf = s.seg.Index(k)
+	}
 	if kf < s.warmupOps {
 		return int64(kf / s.a)
 	}

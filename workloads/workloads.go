@@ -14,6 +14,7 @@ import (
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/histogram"
 	"github.com/connbench/connbench/protocol"
+	"github.com/connbench/connbench/segment"
 )
 
 // Workload describes one kind of load: what a connection does (exchange a
@@ -220,6 +221,19 @@ type Config struct {
 	// Spawn set (an emulated path's client namespace) is taken as such
 	// without it.
 	OwnNamespace bool `json:"-"`
+	// Segment is this generator's share of a run split over several
+	// (--segment, --procs). Concurrency, Requests, MaxInflight, the
+	// sources, Rate and RateEnd are already its share; the open-loop
+	// schedule is the whole run's (Rate / Segment.Fraction()) of which this
+	// generator starts the arrivals whose index falls in the segment, so
+	// that the generators' arrivals interleave. Zero: the whole run.
+	Segment segment.Segment `json:"segment,omitzero"`
+	// WholeRate and WholeRateEnd are, with a Segment, the whole run's
+	// Rate and RateEnd as given (the schedule's rates exactly, where
+	// Rate / Segment.Fraction() may be off in the last bit). Zero: derived
+	// from Rate and RateEnd.
+	WholeRate    float64 `json:"-"`
+	WholeRateEnd float64 `json:"-"`
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
@@ -341,6 +355,9 @@ func (c *Config) Normalize(numCPU int) error {
 	}
 	if c.Timeouts.Connect < 0 || c.Timeouts.Response < 0 {
 		return errors.New("workloads: --connect-timeout and --timeout cannot be negative")
+	}
+	if !c.Segment.Valid() {
+		return fmt.Errorf("workloads: segment %s: not a segment of a run", c.Segment)
 	}
 	// Written so that NaN fails: it compares false with everything.
 	if !(c.Rate >= 0 && c.Rate <= MaxRate && c.RateEnd >= 0 && c.RateEnd <= MaxRate) {
