@@ -96,6 +96,22 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// TLS (issue 20): runner/tls.go.
+	TLS         bool   `json:"tls,omitempty"`           // --tls
+	TLSVersion  string `json:"tls_version,omitempty"`   // --tls-version 1.2|1.3
+	TLSResume   string `json:"tls_resume,omitempty"`    // --tls-resume off|tickets
+	TLSGroups   string `json:"tls_groups,omitempty"`    // --tls-groups
+	TLSCiphers  string `json:"tls_ciphers,omitempty"`   // --tls-ciphers
+	SNI         string `json:"sni,omitempty"`           // --sni
+	ALPN        string `json:"alpn,omitempty"`          // --alpn
+	TLSCA       string `json:"tls_ca,omitempty"`        // --tls-ca FILE
+	TLSInsecure bool   `json:"tls_insecure,omitempty"`  // --tls-insecure
+	TLSCert     string `json:"tls_cert,omitempty"`      // --tls-cert (built-in listener)
+	TLSCertFile string `json:"tls_cert_file,omitempty"` // --tls-cert-file
+	TLSKeyFile  string `json:"tls_key_file,omitempty"`  // --tls-key-file
+	TLSTickets  string `json:"tls_tickets,omitempty"`   // --tls-tickets on|off (built-in listener)
+	TLSPlain    bool   `json:"tls_plain,omitempty"`     // --tls-plain (hidden: the TLS path's overhead)
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode
@@ -108,6 +124,7 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	tls      tlsState        // --tls and its flags
 }
 
 // changed reports whether the user gave flag name.
@@ -227,6 +244,9 @@ func (s *Spec) Validate() error {
 			return Usagef("--procs %q: want a number from 1 to 256, or auto", s.Procs)
 		}
 	}
+	if err := s.validateTLS(); err != nil {
+		return err
+	}
 	s.experimentDefaults()
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
@@ -345,6 +365,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Ping:           s.Ping,
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
+		TLS:            s.tlsConfig(),
 	}
 }
 
@@ -374,6 +395,7 @@ func (s *Spec) ListenerConfig() listener.Config {
 		AcceptPauseAfter: s.pauseAt,
 		AcceptPauseFor:   s.pauseFor,
 		Leak:             s.Leak,
+		TLS:              s.listenerTLS(),
 	}
 }
 
@@ -410,7 +432,7 @@ func (s *Spec) CheckTarget(target netip.AddrPort) error {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
 	if target.IsValid() {
-		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops"} {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
 			}

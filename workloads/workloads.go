@@ -223,6 +223,11 @@ type Config struct {
 	// OnInterval, when set, is called from the run's coordinating goroutine
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
+
+	// TLS (issue 20). When on, the run goes through the TLS path
+	// (tls_linux.go): a goroutine per connection in flight instead of the
+	// event loops. Nil: plain TCP through the engine.
+	TLS *TLSConfig `json:"tls,omitempty"`
 }
 
 // Bounds that Normalize enforces, so that no setting sizes an allocation
@@ -449,6 +454,8 @@ type Result struct {
 	// TCPInfo is what TCP_INFO said about the measured new connections;
 	// nil unless read (Config.TCPInfo or Fast Open).
 	TCPInfo *TCPInfoStats
+	// TLS is what the TLS path saw of its handshakes; nil without TLS.
+	TLS *TLSStats
 }
 
 // HoldStats is what the hold workload saw.

@@ -13,6 +13,9 @@ import (
 
 var phaseTitle = map[string]string{
 	"handshake":               "handshake",
+	"tls_handshake":           "TLS handshake",
+	"tls_handshake_full":      "…full",
+	"tls_handshake_resumed":   "…resumed",
 	"first_byte":              "first byte",
 	"response":                "response",
 	"transaction":             "transaction",
