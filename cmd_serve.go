@@ -28,6 +28,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
+	tlsCfg := runner.ServeTLSFlags(fs)
 	if err := f.Done().ParseArgs(args); err != nil {
 		return stop(err, helpText("serve")+f.Usage(), stdout, stderr)
 	}
@@ -42,6 +43,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		if cfg.AcceptPauseAfter, cfg.AcceptPauseFor, err = runner.ParseAcceptPause(pause); err != nil {
 			return exitCode(stderr, err)
 		}
+	}
+	if cfg.TLS, err = tlsCfg(); err != nil {
+		return exitCode(stderr, err)
 	}
 	if err := runner.CheckListener(cfg); err != nil {
 		return exitCode(stderr, err)
@@ -65,5 +69,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "connbench: served %s connections, %s requests; %s bytes in, %s bytes out; %s resets, %s errors; CPU %s user, %s system\n",
 		view.Count(s.Accepted), view.Count(s.Requests), view.Count(s.BytesReceived), view.Count(s.BytesSent),
 		view.Count(s.Resets), view.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
+	fmt.Fprint(stdout, runner.ServeTLSSummary(s))
 	return exitOK
 }

@@ -3,7 +3,9 @@ package runner
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
@@ -208,19 +210,12 @@ func tlsRecord(res *workloads.Result, s *Spec, builtin bool, rtt float64) *resul
 			r.ClientCPUNsPerResumedHandshake = float64(st.CPUResumed) / float64(st.Resumed)
 		}
 		if rtt > 0 {
-			// Weighted by what was negotiated and resumed.
+			// Weighted by the versions negotiated, the resumed share
+			// spread over them evenly.
+			share := float64(st.Resumed) / float64(n)
 			var trips float64
 			for v, k := range st.Versions {
-				full := k
-				if v == "1.2" || v == "1.3" {
-					res := min(st.Resumed, k) // resumption of one version
-					if len(st.Versions) > 1 {
-						res = 0 // mixed versions: count all full (not expected)
-					}
-					full = k - res
-					trips += float64(res) * float64(tlsconf.RoundTrips(v, true))
-				}
-				trips += float64(full) * float64(tlsconf.RoundTrips(v, false))
+				trips += float64(k) * (share*float64(tlsconf.RoundTrips(v, true)) + (1-share)*float64(tlsconf.RoundTrips(v, false)))
 			}
 			r.PredictedRoundTrips = trips / float64(n)
 			r.PredictedNs = int64(r.PredictedRoundTrips * rtt)
@@ -252,4 +247,52 @@ func listenerTLSRecord(after, before listener.Stats) *results.ListenerTLS {
 		r.HandshakesPerCPUSecond = float64(n) / cpu.Seconds()
 	}
 	return r
+}
+
+// ServeTLSFlags defines serve's TLS flags on fs and returns what makes the
+// listener's TLS configuration from them (nil without --tls); its errors
+// are usage errors naming the flag.
+func ServeTLSFlags(fs *pflag.FlagSet) func() (*tls.Config, error) {
+	var srv tlsconf.Server
+	var tickets string
+	fs.BoolVar(&srv.On, "tls", false, "serve TLS (a goroutine per connection; the handshake's CPU is counted apart)")
+	fs.StringVar(&srv.Cert, "tls-cert", "ecdsa-p256", "with --tls: certificate generated at start (ecdsa-p256, rsa2048, rsa3072, ed25519), for localhost, connbench.test, 127.0.0.1 and ::1")
+	fs.StringVar(&srv.CertFile, "tls-cert-file", "", "with --tls: PEM certificate (chain) file to serve instead (with --tls-key-file; at most 1 MiB each)")
+	fs.StringVar(&srv.KeyFile, "tls-key-file", "", "with --tls: PEM private key file for --tls-cert-file")
+	fs.StringVar(&tickets, "tls-tickets", "on", "with --tls: issue session tickets (on) or not (off)")
+	return func() (*tls.Config, error) {
+		for _, n := range []string{"tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
+			if f := fs.Lookup(n); f != nil && f.Changed && !srv.On {
+				return nil, Usagef("--%s needs --tls", n)
+			}
+		}
+		if !srv.On {
+			return nil, nil
+		}
+		switch tickets {
+		case "on":
+		case "off":
+			srv.NoTickets = true
+		default:
+			return nil, Usagef("--tls-tickets %q: want on or off", tickets)
+		}
+		cfg, err := srv.ServerConfig()
+		if err != nil {
+			return nil, Usagef("%v", err)
+		}
+		return cfg, nil
+	}
+}
+
+// ServeTLSSummary is serve's closing line about TLS ("" without it).
+func ServeTLSSummary(s listener.Stats) string {
+	if s.TLSHandshakes == 0 && s.TLSFailed == 0 {
+		return ""
+	}
+	per := time.Duration(0)
+	if s.TLSHandshakes > 0 {
+		per = s.TLSHandshakeCPU / time.Duration(s.TLSHandshakes)
+	}
+	return fmt.Sprintf("connbench: TLS: %d handshakes (%d resumed, %d failed), %s CPU per handshake\n",
+		s.TLSHandshakes, s.TLSResumed, s.TLSFailed, per.Round(time.Microsecond))
 }

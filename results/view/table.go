@@ -471,6 +471,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 				float64(r.Listener.CPUSysNs)/float64(r.Counts.Transactions)/1e3)
 		})...)
 	}
+	tlsRows(view, row, cells)
 	tw.Flush()
 	if len(groups) > 1 {
 		for _, g := range groups[1:] {
