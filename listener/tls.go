@@ -86,6 +86,11 @@ func (s *tlsServer) accept() {
 			continue
 		}
 		s.c.accepted.Add(1)
+		if f := s.l.cfg.OnAccept; f != nil {
+			if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
+				f(a.AddrPort())
+			}
+		}
 		// Go's net sets TCP_NODELAY on accepted connections, as nginx
 		// does: a TLS server writes its flights and records apart, and
 		// Nagle would hold one behind the peer's delayed ACK.
