@@ -124,6 +124,22 @@ func (s *Spec) validateTLS() error {
 		s.MaxInflight = 256 // a thread each: the engine's 4096 would be too many
 	}
 	s.tls.client, s.tls.server = c, srv
+	// The user's files are read now, so that a bad one is a usage error
+	// before anything starts; a certificate is generated only for a run.
+	if s.TLSCA != "" {
+		roots, err := tlsconf.LoadRoots(s.TLSCA)
+		if err != nil {
+			return Usagef("%v", err)
+		}
+		s.tls.roots = roots
+	}
+	if s.TLSCertFile != "" {
+		cfg, err := srv.ServerConfig()
+		if err != nil {
+			return Usagef("%v", err)
+		}
+		s.tls.srv = cfg
+	}
 	return nil
 }
 
@@ -144,11 +160,6 @@ func (s *Spec) prepareTLS(builtin bool) error {
 	}
 	switch {
 	case s.TLSCA != "":
-		roots, err := tlsconf.LoadRoots(s.TLSCA)
-		if err != nil {
-			return Usagef("%v", err)
-		}
-		s.tls.roots = roots
 	case builtin && s.TLSCertFile == "":
 		s.tls.roots = tlsconf.Roots(s.tls.srv)
 		if s.tls.client.SNI == "" {
