@@ -253,7 +253,15 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	tickDone := make(chan struct{})
-	go func() { e.ticker(done); close(tickDone) }()
+	var kstats *KernelStats
+	if err := spawn(func() {
+		ts := newTLSSampler(&cfg)
+		e.ticker(done, ts)
+		kstats = ts.end()
+		close(tickDone)
+	}); err != nil {
+		go func() { e.ticker(done, nil); close(tickDone) }()
+	}
 	partial := false
 	hard := func() {
 		e.stop.Store(true)
@@ -282,7 +290,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	<-tickDone
 	res := &Result{Config: cfg, Start: e.base.Add(time.Duration(e.measureAt)), Partial: partial,
 		Failures: e.tot.fail, Phases: map[string]*histogram.Recorder{}, Series: e.series,
-		Stall: -1, FirstAddrNotAvail: -1, Behind: e.behind}
+		Stall: -1, FirstAddrNotAvail: -1, Behind: e.behind, Kernel: kstats}
 	res.Connections, res.Transactions = e.tot.conns, e.tot.tx
 	res.BytesSent, res.BytesReceived = e.tot.out, e.tot.in
 	for j, r := range e.tot.rec {
@@ -316,27 +324,27 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 // ticker closes an interval at every boundary and once more at the end.
-func (e *tlsEngine) ticker(done <-chan struct{}) {
+func (e *tlsEngine) ticker(done <-chan struct{}, ts *tlsSampler) {
 	step := e.cfg.Interval
 	for {
 		next := e.base.Add(time.Duration(e.ivIdx+1) * step)
 		t := time.NewTimer(time.Until(next))
 		select {
 		case <-t.C:
-			e.closeInterval(int64(e.ivIdx+1)*int64(step), false)
+			e.closeInterval(int64(e.ivIdx+1)*int64(step), false, ts)
 		case <-done:
 			t.Stop()
 			end := e.now()
 			if e.endAt > 0 {
 				end = min(end, e.endAt)
 			}
-			e.closeInterval(end, true)
+			e.closeInterval(end, true, ts)
 			return
 		}
 	}
 }
 
-func (e *tlsEngine) closeInterval(end int64, final bool) {
+func (e *tlsEngine) closeInterval(end int64, final bool, ts *tlsSampler) {
 	e.mu.Lock()
 	acc := e.iv
 	idx := e.ivIdx
@@ -360,6 +368,7 @@ func (e *tlsEngine) closeInterval(end int64, final bool) {
 			iv.Hists[tlsPhaseNames[j]] = enc
 		}
 	}
+	ts.interval(&e.cfg, &iv)
 	e.mu.Lock()
 	e.series = append(e.series, iv)
 	e.mu.Unlock()
