@@ -40,7 +40,9 @@ func tlsNotes(r *results.Run, c Context) []string {
 		}
 	}
 	if t.Resume == "tickets" {
-		if t.Resumed == 0 {
+		if t.Resumed == 0 && c.Config.Workload == "connect" && t.Versions["1.3"] > 0 {
+			out = append(out, "--tls-resume tickets, yet no handshake resumed: TLS 1.3 sends its session tickets after the handshake, and -w connect closes without reading them; resumption needs a workload that reads (per-request)")
+		} else if t.Resumed == 0 {
 			out = append(out, "--tls-resume tickets, yet no handshake resumed: the server issued no session tickets (the built-in listener's --tls-tickets off, or a server that does not resume)")
 		} else {
 			s := fmt.Sprintf("%.1f%% of the handshakes resumed a session (the first of each connection slot cannot)", 100*t.ResumedShare)

@@ -259,7 +259,9 @@ func (s *tlsServer) serveHTTP(tc *tls.Conn, publish func()) {
 			if end < 0 {
 				if have >= maxRequestHead {
 					r := h.final[httpTooLong]
-					s.write(tc, 0, r.b)
+					if s.write(tc, 0, r.b) {
+						s.c.requests.Add(1) // answered, as the epoll listener counts it
+					}
 					return
 				}
 				break

@@ -239,8 +239,15 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Duration > 0 {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
-	if cfg.OnMeasure != nil && cfg.Warmup == 0 {
-		cfg.OnMeasure()
+	if cfg.OnMeasure != nil {
+		if cfg.Warmup == 0 {
+			cfg.OnMeasure()
+		} else {
+			// At the warm-up's end, for the caller's snapshot (the
+			// engine's loop 0 does it in its pass).
+			t := time.AfterFunc(cfg.Warmup, cfg.OnMeasure)
+			defer t.Stop()
+		}
 	}
 	var wg sync.WaitGroup
 	for _, w := range workers {
