@@ -210,6 +210,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	r.Listener = mergeListener(parts)
 	r.Engine = mergeEngine(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
+	r.TLS = mergeTLS(parts)
 	r.Hold = mergeHold(parts)
 	if r.Hold != nil {
 		r.Config = holdConfig(parts, r.Config)

@@ -69,3 +69,94 @@ type ListenerTLS struct {
 	CPUNsPerResumed        float64 `json:"cpu_ns_per_resumed_handshake,omitempty"`
 	HandshakesPerCPUSecond float64 `json:"handshakes_per_cpu_second"`
 }
+
+// Add adds another generator's TLS record o to t (merging): the counts,
+// CPU, bytes and negotiated tallies add up, the per-handshake figures and
+// the prediction are recomputed as weighted means; what was asked is t's.
+func (t *TLS) Add(o *TLS) {
+	n, m := float64(t.Handshakes), float64(o.Handshakes)
+	full, ofull := float64(t.Handshakes-t.Resumed), float64(o.Handshakes-o.Resumed)
+	res, ores := float64(t.Resumed), float64(o.Resumed)
+	wmean := func(a, wa, b, wb float64) float64 {
+		if wa+wb == 0 {
+			return 0
+		}
+		return (a*wa + b*wb) / (wa + wb)
+	}
+	t.BytesOutPerHandshake = wmean(t.BytesOutPerHandshake, n, o.BytesOutPerHandshake, m)
+	t.BytesInPerHandshake = wmean(t.BytesInPerHandshake, n, o.BytesInPerHandshake, m)
+	t.ClientCPUNsPerFullHandshake = wmean(t.ClientCPUNsPerFullHandshake, full, o.ClientCPUNsPerFullHandshake, ofull)
+	t.ClientCPUNsPerResumedHandshake = wmean(t.ClientCPUNsPerResumedHandshake, res, o.ClientCPUNsPerResumedHandshake, ores)
+	t.PredictedRoundTrips = wmean(t.PredictedRoundTrips, n, o.PredictedRoundTrips, m)
+	t.PredictedNs = int64(wmean(float64(t.PredictedNs), n, float64(o.PredictedNs), m))
+	t.Handshakes += o.Handshakes
+	t.Resumed += o.Resumed
+	t.ClientCPUNs += o.ClientCPUNs
+	t.Workers += o.Workers
+	t.ResumedShare, t.ClientCPUNsPerHandshake = 0, 0
+	if t.Handshakes > 0 {
+		t.ResumedShare = float64(t.Resumed) / float64(t.Handshakes)
+		t.ClientCPUNsPerHandshake = float64(t.ClientCPUNs) / float64(t.Handshakes)
+	}
+	t.Versions = addTallies(t.Versions, o.Versions)
+	t.CipherSuites = addTallies(t.CipherSuites, o.CipherSuites)
+	t.GroupsNegotiated = addTallies(t.GroupsNegotiated, o.GroupsNegotiated)
+	t.ALPNNegotiated = addTallies(t.ALPNNegotiated, o.ALPNNegotiated)
+}
+
+// Add adds another listener's TLS record o to l (merging).
+func (l *ListenerTLS) Add(o *ListenerTLS) {
+	full, ofull := float64(l.Handshakes-l.Resumed), float64(o.Handshakes-o.Resumed)
+	wmean := func(a, wa, b, wb float64) float64 {
+		if wa+wb == 0 {
+			return 0
+		}
+		return (a*wa + b*wb) / (wa + wb)
+	}
+	l.CPUNsPerFullHandshake = wmean(l.CPUNsPerFullHandshake, full, o.CPUNsPerFullHandshake, ofull)
+	l.CPUNsPerResumed = wmean(l.CPUNsPerResumed, float64(l.Resumed), o.CPUNsPerResumed, float64(o.Resumed))
+	l.Handshakes += o.Handshakes
+	l.Resumed += o.Resumed
+	l.Failed += o.Failed
+	l.CPUNs += o.CPUNs
+	l.CPUNsPerHandshake, l.HandshakesPerCPUSecond = 0, 0
+	if l.Handshakes > 0 {
+		l.CPUNsPerHandshake = float64(l.CPUNs) / float64(l.Handshakes)
+	}
+	if l.CPUNs > 0 {
+		l.HandshakesPerCPUSecond = float64(l.Handshakes) / (float64(l.CPUNs) / 1e9)
+	}
+}
+
+func addTallies(a, b map[string]int64) map[string]int64 {
+	if len(b) == 0 {
+		return a
+	}
+	if a == nil {
+		a = map[string]int64{}
+	}
+	for k, v := range b {
+		a[k] += v
+	}
+	return a
+}
+
+// mergeTLS adds up the parts' TLS records when every part has one.
+func mergeTLS(parts []part) *TLS {
+	var out *TLS
+	for _, p := range parts {
+		t := p.run.TLS
+		if t == nil {
+			return nil
+		}
+		if out == nil {
+			c := *t
+			c.Versions, c.CipherSuites, c.GroupsNegotiated, c.ALPNNegotiated = addTallies(nil, t.Versions),
+				addTallies(nil, t.CipherSuites), addTallies(nil, t.GroupsNegotiated), addTallies(nil, t.ALPNNegotiated)
+			out = &c
+			continue
+		}
+		out.Add(t)
+	}
+	return out
+}
