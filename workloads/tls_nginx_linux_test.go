@@ -190,3 +190,74 @@ func TestTLSNginx(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSRedis: redis framing inside TLS, against redis-server's own TLS
+// port (skipped when redis-server is missing or built without TLS).
+func TestTLSRedis(t *testing.T) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server is not installed")
+	}
+	dir := t.TempDir()
+	cert, err := tlsconf.Generate("ecdsa-p256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	out, _ := os.Create(filepath.Join(dir, "out.log"))
+	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cf, "--tls-key-file", kf,
+		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", dir)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); out.Close(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
+	waitFor(t, "redis-server to accept", func() bool {
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(dir, "out.log"))
+			t.Skipf("redis-server exited (built without TLS?): %.200s", b)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr.String(), time.Second)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	roots := x509.NewCertPool()
+	roots.AddCert(cert.Leaf)
+	cl := tlsconf.Client{On: true, Resume: "tickets"}
+	cfg, err := cl.ClientConfig(roots)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := protocol.New("redis", protocol.Options{Command: "SET k v", Target: addr})
+	for _, w := range []string{"pooled", "per-request"} {
+		res := run(t, Config{Workload: w, Target: addr, Protocol: p, Concurrency: 2, Requests: 200, TLS: &TLSConfig{Client: cl, Config: cfg}})
+		if res.Transactions != 200 || res.Statuses["ok"] != 200 || res.FailuresTotal() != 0 || res.TLS.Handshakes != res.Connections {
+			t.Errorf("%s: %d transactions, statuses %v, failures %v, %d handshakes on %d connections", w, res.Transactions, res.Statuses, res.Failures, res.TLS.Handshakes, res.Connections)
+		}
+	}
+}
