@@ -478,6 +478,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			fmt.Fprintf(&b, "\n%s vs %s: %s", results.Printable(g.Label), results.Printable(groups[0].Label), results.Printable(Verdict(groups[0], g)))
 		}
 		b.WriteByte('\n')
+		b.WriteString(tlsVerdicts(view))
 	}
 	common, own := splitNotes(view.Runs)
 	for _, n := range common {

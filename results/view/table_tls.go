@@ -104,3 +104,56 @@ func top(m map[string]int64) string {
 	}
 	return keys[0]
 }
+
+// tlsVerdicts compares each variant's TLS handshakes with the baseline's:
+// the handshake's p50, and the CPU per handshake on both sides (what a
+// resumption, a certificate or a key exchange changes). "" when the
+// baseline has no TLS handshakes.
+func tlsVerdicts(view *results.Document) string {
+	if len(view.Runs) < 2 {
+		return ""
+	}
+	base := &view.Runs[0]
+	if base.TLS == nil || base.TLS.Handshakes == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i := 1; i < len(view.Runs); i++ {
+		r := &view.Runs[i]
+		if r.TLS == nil || r.TLS.Handshakes == 0 {
+			continue
+		}
+		var parts []string
+		bp, ok1 := base.Phases["tls_handshake"]
+		rp, ok2 := r.Phases["tls_handshake"]
+		if ok1 && ok2 {
+			parts = append(parts, fmt.Sprintf("TLS handshake p50 %s vs %s", Dur(rp.P50Ns), Dur(bp.P50Ns)))
+		}
+		parts = append(parts, fmt.Sprintf("client CPU per TLS handshake %.1f vs %.1f µs (%s)",
+			r.TLS.ClientCPUNsPerHandshake/1e3, base.TLS.ClientCPUNsPerHandshake/1e3, tlsChange(base.TLS.ClientCPUNsPerHandshake, r.TLS.ClientCPUNsPerHandshake)))
+		if bl, rl := base.Listener, r.Listener; bl != nil && rl != nil && bl.TLS != nil && rl.TLS != nil && bl.TLS.Handshakes > 0 && rl.TLS.Handshakes > 0 {
+			parts = append(parts, fmt.Sprintf("listener %.1f vs %.1f µs (%s)",
+				rl.TLS.CPUNsPerHandshake/1e3, bl.TLS.CPUNsPerHandshake/1e3, tlsChange(bl.TLS.CPUNsPerHandshake, rl.TLS.CPUNsPerHandshake)))
+		}
+		if d := r.TLS.BytesOutPerHandshake + r.TLS.BytesInPerHandshake - base.TLS.BytesOutPerHandshake - base.TLS.BytesInPerHandshake; d >= 100 || d <= -100 {
+			parts = append(parts, fmt.Sprintf("%+.0f bytes per handshake", d))
+		}
+		fmt.Fprintf(&b, "\n%s vs %s (TLS): %s", r.Label, base.Label, strings.Join(parts, ", "))
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return b.String() + "\n"
+}
+
+// tlsChange is the change from a to b in percent, e.g. "−22%".
+func tlsChange(a, b float64) string {
+	if a <= 0 {
+		return "—"
+	}
+	d := 100 * (b - a) / a
+	if d < 0 {
+		return fmt.Sprintf("−%.0f%%", -d)
+	}
+	return fmt.Sprintf("+%.0f%%", d)
+}
