@@ -4,6 +4,7 @@ import (
 	"io"
 
 	"github.com/connbench/connbench/internal/cli"
+	"github.com/connbench/connbench/metrics"
 	"github.com/connbench/connbench/runner"
 )
 
@@ -11,7 +12,7 @@ import (
 var compareOnly = map[string]bool{"vary": true, "repeat": true, "yes": true, "allow-host-sysctl": true, "state-file": true, "no-isolate": true}
 
 // notVariable are run flags that belong to the whole comparison.
-var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true}
+var notVariable = map[string]bool{"output": true, "quiet": true, "cpuprofile": true, "no-check": true, "hlog": true, "hgrm": true, "raise-limits": true, "start-at": true, "procs": true, "fail-on": true, "junit": true, "metrics-addr": true, "metrics-linger": true}
 
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f := cli.New("connbench compare")
@@ -22,7 +23,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("compare")+f.Usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("compare")+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	if len(c.Varies) == 0 {
 		return exitCode(stderr, usagef("compare needs at least one --vary KEY=V1,V2 (see connbench compare --help)"))
@@ -68,6 +69,11 @@ func compare(f *cli.Flags, s *runner.Spec, c runner.Compare, rest, argv []string
 	obs := runner.NewText(stderr, s.Quiet)
 	ctx, stop := runner.SignalContext()
 	defer stop()
-	doc, err := p.Run(ctx, obs)
+	m, err := metrics.Serve(ctx, s, p, obs)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	defer m.Close()
+	doc, err := p.Run(ctx, m.Observer(obs))
 	return finish(ctx, doc, err, s, stdout, stderr)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/connbench/connbench/internal/cli"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/results/view"
+	"github.com/connbench/connbench/runner"
 	"github.com/spf13/pflag"
 )
 
@@ -45,14 +46,19 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fs.StringVarP(&o.format, "format", "f", "text", strings.Join(reportFormats[:len(reportFormats)-1], ", ")+" or "+reportFormats[len(reportFormats)-1])
 	fs.StringVarP(&o.output, "output", "o", "-", "write to this file (- for stdout); written whole or not at all")
 	fs.StringVar(&o.phase, "phase", "transaction", "hgrm: the phase(s) to write, comma-separated, or all")
+	var base runner.Baseline // --baseline, --fail-on, --junit
+	base.DefineFlags(fs)
 	if err := f.Done().ParseArgs(args); err != nil {
-		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.Usage(), stdout, stderr)
+		return stop(err, fmt.Sprintf(helpText("report"), view.FormatsHelp())+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	if f.NArg() == 0 {
 		return exitCode(stderr, usagef("report needs at least one result file (see connbench report --help)"))
 	}
 	if err := o.validate(f.FlagSet); err != nil {
 		return exitCode(stderr, err)
+	}
+	if base.Given() {
+		return exitCode(stderr, base.Report(f.Args(), o.output, o.format, stdout, stderr))
 	}
 	if err := results.CheckWritable(o.output); err != nil {
 		return exitCode(stderr, fmt.Errorf("--output: %w", err))

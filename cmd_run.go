@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/connbench/connbench/internal/cli"
+	"github.com/connbench/connbench/metrics"
 	"github.com/connbench/connbench/runner"
 )
 
@@ -15,7 +16,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	f.Done()
 	rest, err := parseRun(f, &s, args, 1)
 	if err != nil {
-		return stop(err, helpText("run")+f.Usage()+helpText("exit-status"), stdout, stderr)
+		return stop(err, helpText("run")+f.Usage()+helpText("thresholds")+helpText("exit-status"), stdout, stderr)
 	}
 	target, err := parseSpec(&s, rest)
 	if err != nil {
@@ -29,7 +30,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return exitCode(stderr, err)
 	}
 	p.Stderr = stderr
-	doc, err := p.Run(ctx, obs)
+	m, err := metrics.Serve(ctx, &s, p, obs)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	defer m.Close() // after finish: the result is written before a last scrape
+	doc, err := p.Run(ctx, m.Observer(obs))
 	return finish(ctx, doc, err, &s, stdout, stderr)
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/runner"
+	"github.com/connbench/connbench/threshold"
 )
 
 // Exit codes, documented in help/exit-status.txt (shown by --help) and README:
@@ -26,6 +27,7 @@ const (
 	exitOK          = 0   // success
 	exitFailure     = 1   // the run failed, its output could not be written, or a check failed
 	exitUsage       = 2   // bad flags, values or arguments; nothing was started
+	exitThresholds  = 99  // a --fail-on threshold failed (as k6); the results were written
 	exitInterrupted = 130 // stopped by SIGINT (128+2); partial results were written
 	exitTerminated  = 143 // stopped by SIGTERM (128+15); partial results were written
 )
@@ -146,6 +148,10 @@ func exitCode(stderr io.Writer, err error) int {
 		return ce.Status // a child process has printed why
 	}
 	fmt.Fprintf(stderr, "connbench: %s\n", results.PrintableText(err.Error()))
+	var te *threshold.FailedError
+	if errors.As(err, &te) {
+		return exitThresholds
+	}
 	if runner.IsUsage(err) || errors.Is(err, results.ErrSameFile) {
 		return exitUsage
 	}

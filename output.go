@@ -32,7 +32,8 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	if s.Output == "-" {
 		tableOut = stderr
 	}
-	terr := view.WriteTable(tableOut, doc) // a closed stdout must not cost the files
+	therr := runner.CheckThresholds(doc, s) // recorded in the JSON and --junit
+	terr := view.WriteTable(tableOut, doc)  // a closed stdout must not cost the files
 	written, werr := runner.WriteOutputs(doc, s, stdout)
 	for _, f := range written {
 		if !s.Quiet {
@@ -42,6 +43,7 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	if werr != nil || terr != nil {
 		return exitCode(stderr, errors.Join(werr, terr))
 	}
+	view.WriteThresholds(tableOut, doc.Thresholds) // last, after the files
 	switch {
 	case ctx.Err() != nil || (doc.Partial && err == nil):
 		fmt.Fprintln(stderr, "connbench: interrupted; the results above are partial")
@@ -49,7 +51,7 @@ func finish(ctx context.Context, doc *results.Document, err error, s *runner.Spe
 	case err != nil:
 		return exitCode(stderr, err)
 	}
-	return exitOK
+	return exitCode(stderr, therr)
 }
 
 // exitFor is the exit status of a run a signal stopped.

@@ -26,6 +26,7 @@ func Notes(r *results.Run, c Context) []string {
 	var out []string
 	out = append(out, runNotes(r, c)...)
 	out = append(out, holdNotes(r)...)
+	out = append(out, poolingNotes(r)...)
 	out = append(out, fastOpenNotes(r, c.Config.Socket.FastOpen)...)
 	out = append(out, pathNotes(r, c)...)
 	out = append(out, experimentNotes(r, c)...)

@@ -51,7 +51,8 @@ const (
 
 // Per-connection memory bounds, whatever a client does. A connection that
 // sends nothing holds a descriptor and a small fixed entry in its loop's
-// table; the listener has no idle timeout.
+// table until the peer closes it or, with Config.IdleClose, until it has
+// been idle that long.
 const (
 	// MaxEchoPending is the most bytes an Echo connection keeps while its
 	// peer does not read: one read's worth, 64 KiB (a loop reads at most
@@ -165,6 +166,15 @@ type Config struct {
 	// listener closes itself (after an HTTP "Connection: close" response,
 	// on a reset or an error) are closed as usual.
 	Leak bool `json:"leak,omitempty"`
+	// IdleClose, when above zero, makes the listener close a connection
+	// on which no byte moved either way for IdleClose, as a server's
+	// keep-alive timeout does (nginx keepalive_timeout): the client finds
+	// its pooled connection closed. A loop checks once per wake-up, and
+	// wakes at least every 50 ms, so a connection is closed between
+	// IdleClose and about IdleClose + 50 ms after its last byte (later on
+	// a loop that is busy or descheduled). Zero: never (connections stay
+	// open until the peer closes them).
+	IdleClose time.Duration `json:"idle_close_ns,omitempty"`
 	// OnAccept, when set, is called from the loop's thread with each
 	// accepted peer's address. It must be quick and safe for concurrent
 	// use by several loops. Used by tests to count distinct source ports.
@@ -188,6 +198,7 @@ type Stats struct {
 	Resets        int64         `json:"resets"`         // connections that ended with ECONNRESET
 	Errors        int64         `json:"errors"`         // other read/write/accept errors
 	Leaked        int64         `json:"leaked"`         // Leak: peer-closed connections left in CLOSE_WAIT (not in Closed; still counted after Close frees them)
+	IdleClosed    int64         `json:"idle_closed"`    // IdleClose: connections closed for being idle (also in Closed)
 	Descriptors   int64         `json:"descriptors"`    // connection descriptors held now: Open, plus leaked ones until Close
 	CPUUser       time.Duration `json:"cpu_user_ns"`    // user CPU of the loop threads
 	CPUSys        time.Duration `json:"cpu_sys_ns"`     // system CPU of the loop threads
@@ -272,6 +283,7 @@ func (c *Config) validate() error {
 		{"AcceptDelay", c.AcceptDelay},
 		{"AcceptPauseAfter", c.AcceptPauseAfter},
 		{"AcceptPauseFor", c.AcceptPauseFor},
+		{"IdleClose", c.IdleClose},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("listener: negative %s %v", f.name, f.v)

@@ -48,6 +48,7 @@ type Listener struct {
 type counters struct {
 	accepted, closed, requests, bytesIn, bytesOut, resets, errors atomic.Int64
 	leaked, released                                              atomic.Int64 // Leak: connections leaked, and their descriptors closed by Close
+	idleClosed                                                    atomic.Int64 // IdleClose: connections closed for being idle
 	cpuUser, cpuSys                                               atomic.Int64
 	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
@@ -63,6 +64,10 @@ type conn struct {
 	last uint8  // the final response queued (then close); httpKeep: none
 	skip int64  // request body bytes still to read past
 	pend []byte // the start of a request head split across reads
+	// IdleClose: when a byte last moved (ns since Start, as of the loop's
+	// wake-up), and the links of the loop's idle list (fds; -1: none).
+	seen         int64
+	iprev, inext int32
 }
 
 type loop struct {
@@ -78,6 +83,11 @@ type loop struct {
 	resp  []byte
 	c     counters
 	sa    unix.RawSockaddrAny
+	// IdleClose: the loop's connections ordered by their last activity,
+	// least recent first (fds; -1: none), and the time of the current
+	// wake-up (ns since Start), read once per wake-up.
+	idleHead, idleTail int32
+	now                int64
 }
 
 // Start binds the listening socket(s) and starts the loops. Errors name the
@@ -131,7 +141,7 @@ func Start(cfg Config) (*Listener, error) {
 			}
 			return nil, fmt.Errorf("listener: %w", err)
 		}
-		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, readBufferBytes), resp: resp}
+		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, readBufferBytes), resp: resp, idleHead: -1, idleTail: -1}
 		lp.lev = unix.EPOLLIN
 		if !c.ReusePort && c.Loops > 1 {
 			// One shared socket: wake one loop per connection, not all.
@@ -250,6 +260,7 @@ func (l *Listener) Stats() Stats {
 		// loop counting meanwhile cannot make Open or Descriptors negative.
 		released += c.released.Load()
 		s.Leaked += c.leaked.Load()
+		s.IdleClosed += c.idleClosed.Load()
 		s.Closed += c.closed.Load()
 		s.Accepted += c.accepted.Load()
 		s.Requests += c.requests.Load()
@@ -313,10 +324,16 @@ func (lp *loop) run() {
 		if lp.gated {
 			timeout = lp.gate(timeout)
 		}
+		if cfg.IdleClose > 0 {
+			timeout = lp.idleTimeout(timeout)
+		}
 		evs, _, err := lp.p.Wait(timeout)
 		if err != nil {
 			lp.c.errors.Add(1)
 			break
+		}
+		if cfg.IdleClose > 0 {
+			lp.now = int64(time.Since(lp.l.start))
 		}
 		for i := range evs {
 			ev := &evs[i]
@@ -325,6 +342,11 @@ func (lp *loop) run() {
 				continue
 			}
 			lp.serve(int(ev.Fd), ev.Events)
+		}
+		if cfg.IdleClose > 0 {
+			// After the events: a request that arrived with this
+			// wake-up is served, not cut off.
+			lp.closeIdle()
 		}
 		if ask := lp.c.cpuAsk.Load(); ask != lp.c.cpuDone.Load() {
 			publish()
@@ -464,7 +486,11 @@ func (lp *loop) accept() {
 			copy(grown, lp.conns)
 			lp.conns = grown
 		}
-		lp.conns[fd] = conn{open: true}
+		lp.conns[fd] = conn{open: true, iprev: -1, inext: -1}
+		if cfg.IdleClose > 0 {
+			lp.now = int64(time.Since(lp.l.start))
+			lp.touch(fd)
+		}
 		if err := lp.p.Add(fd, unix.EPOLLIN, int32(fd), 0); err != nil {
 			lp.c.errors.Add(1)
 			lp.closeConn(fd)
@@ -492,6 +518,9 @@ func (lp *loop) serve(fd int, events uint32) {
 	}
 	c := &lp.conns[fd]
 	if events&unix.EPOLLOUT != 0 {
+		if lp.l.cfg.IdleClose > 0 {
+			lp.touch(fd) // a blocked response moves on
+		}
 		if !lp.flush(fd, c) {
 			return
 		}
@@ -533,6 +562,9 @@ func (lp *loop) serve(fd int, events uint32) {
 	}
 	lp.c.bytesIn.Add(int64(n))
 	cfg := &lp.l.cfg
+	if cfg.IdleClose > 0 {
+		lp.touch(fd)
+	}
 	switch cfg.Mode {
 	case Discard:
 		return
@@ -653,6 +685,7 @@ func (lp *loop) flush(fd int, c *conn) bool {
 // the epoll set (its end of stream would end every wait at once) but keeps
 // its descriptor, so the socket stays in CLOSE_WAIT until Close.
 func (lp *loop) leak(fd int) {
+	lp.unlinkIdle(fd)
 	lp.conns[fd] = conn{leaked: true}
 	if err := lp.p.Del(fd); err != nil {
 		lp.c.errors.Add(1)
@@ -661,7 +694,72 @@ func (lp *loop) leak(fd int) {
 }
 
 func (lp *loop) closeConn(fd int) {
+	lp.unlinkIdle(fd)
 	lp.conns[fd] = conn{}
 	sock.Close(fd)
 	lp.c.closed.Add(1)
+}
+
+// The idle list (Config.IdleClose): a loop's connections in the order a
+// byte last moved on them, so the idlest is at the head and each check
+// looks at no more than the connections it closes. Moving a connection to
+// the tail is O(1), and the time is read once per wake-up, not per request.
+
+// touch marks activity on fd now (lp.now): it moves to the list's tail.
+func (lp *loop) touch(fd int) {
+	lp.unlinkIdle(fd)
+	c := &lp.conns[fd]
+	c.seen = lp.now
+	c.iprev, c.inext = lp.idleTail, -1
+	if lp.idleTail >= 0 {
+		lp.conns[lp.idleTail].inext = int32(fd)
+	} else {
+		lp.idleHead = int32(fd)
+	}
+	lp.idleTail = int32(fd)
+}
+
+// unlinkIdle takes fd off the idle list, if it is on it.
+func (lp *loop) unlinkIdle(fd int) {
+	if lp.l.cfg.IdleClose <= 0 || fd >= len(lp.conns) {
+		return
+	}
+	c := &lp.conns[fd]
+	if !c.open || (c.iprev < 0 && c.inext < 0 && lp.idleHead != int32(fd)) {
+		return // not on the list
+	}
+	if c.iprev >= 0 {
+		lp.conns[c.iprev].inext = c.inext
+	} else {
+		lp.idleHead = c.inext
+	}
+	if c.inext >= 0 {
+		lp.conns[c.inext].iprev = c.iprev
+	} else {
+		lp.idleTail = c.iprev
+	}
+	c.iprev, c.inext = -1, -1
+}
+
+// closeIdle closes the connections idle for IdleClose at lp.now.
+func (lp *loop) closeIdle() {
+	limit := int64(lp.l.cfg.IdleClose)
+	for lp.idleHead >= 0 {
+		fd := int(lp.idleHead)
+		if lp.now-lp.conns[fd].seen < limit {
+			return
+		}
+		lp.closeConn(fd)
+		lp.c.idleClosed.Add(1)
+	}
+}
+
+// idleTimeout cuts a wait short to end when the idlest connection's time
+// is up.
+func (lp *loop) idleTimeout(timeout time.Duration) time.Duration {
+	if lp.idleHead < 0 {
+		return timeout
+	}
+	due := time.Duration(lp.conns[lp.idleHead].seen) + lp.l.cfg.IdleClose - time.Since(lp.l.start)
+	return max(min(timeout, due), 0)
 }

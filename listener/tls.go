@@ -164,8 +164,19 @@ func (s *tlsServer) serve(nc net.Conn) {
 	tc.Close()
 }
 
+// idle arms the keep-alive timeout (Config.IdleClose) before a read.
+func (s *tlsServer) idle(tc *tls.Conn) {
+	if d := s.l.cfg.IdleClose; d > 0 {
+		tc.SetReadDeadline(time.Now().Add(d))
+	}
+}
+
 func (s *tlsServer) ioError(err error) {
 	if err == nil || errors.Is(err, io.EOF) || s.l.stop.Load() {
+		return
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) && s.l.cfg.IdleClose > 0 {
+		s.c.idleClosed.Add(1) // idle for IdleClose: closed as a keep-alive timeout
 		return
 	}
 	if errors.Is(err, unix.ECONNRESET) {
@@ -182,6 +193,7 @@ func (s *tlsServer) serveRaw(tc *tls.Conn, publish func()) {
 	buf := make([]byte, readBufferBytes)
 	var got int64
 	for {
+		s.idle(tc)
 		n, err := tc.Read(buf)
 		if n > 0 {
 			s.c.bytesIn.Add(int64(n))
@@ -241,6 +253,7 @@ func (s *tlsServer) serveHTTP(tc *tls.Conn, publish func()) {
 	buf := make([]byte, maxRequestHead+readBufferBytes)
 	have := 0
 	for {
+		s.idle(tc)
 		n, err := tc.Read(buf[have:])
 		if n > 0 {
 			s.c.bytesIn.Add(int64(n))
@@ -303,6 +316,7 @@ func (s *tlsServer) stats(st *Stats) {
 	st.CPUSys += time.Duration(c.cpuSys.Load())
 	st.Open = st.Accepted - st.Closed
 	st.Descriptors = st.Open
+	st.IdleClosed += c.idleClosed.Load()
 	st.TLSHandshakes = s.hs.Load()
 	st.TLSResumed = s.resumed.Load()
 	st.TLSFailed = s.hsFailed.Load()

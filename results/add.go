@@ -108,6 +108,10 @@ func (l *Listener) Add(o *Listener) {
 	l.CPUUserNs += o.CPUUserNs
 	l.CPUSysNs += o.CPUSysNs
 	l.Leaked += o.Leaked
+	l.IdleClosed += o.IdleClosed
+	if l.IdleCloseNs == 0 {
+		l.IdleCloseNs = o.IdleCloseNs
+	}
 	l.PeakDescriptors += o.PeakDescriptors
 	l.PeakStates = maxCounts(l.PeakStates, o.PeakStates)
 	l.Counters = maxCounts(l.Counters, o.Counters)

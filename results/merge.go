@@ -222,6 +222,7 @@ func mergeRun(parts []part, sameHost bool) (*Run, error) {
 	}
 	r.Statuses = mergeStatuses(parts)
 	r.Flood = mergeFlood(parts)
+	r.Pooling = mergePooling(parts)
 
 	names := make([]string, len(parts))
 	for i, p := range parts {

@@ -37,6 +37,12 @@ type Document struct {
 	Sysctls   map[string]string `json:"sysctls"`
 	Partial   bool              `json:"partial"`
 	Runs      []Run             `json:"runs"`
+	// CurveNotes interpret the pooling curve of a compare that varied
+	// requests-per-conn or max-conn-age (see PoolingCurves).
+	CurveNotes []string `json:"curve_notes,omitempty"`
+	// Thresholds are the --fail-on outcomes, one per expression and
+	// variant, when any were given.
+	Thresholds []Threshold `json:"thresholds,omitempty"`
 }
 
 // Tool names the program that wrote the document.
@@ -119,6 +125,10 @@ type Run struct {
 	Notes []string `json:"notes,omitempty"`
 	// TLS is the run's TLS record (--tls); nil without TLS.
 	TLS *TLS `json:"tls,omitempty"`
+
+	// Pooling is the pool's reuse record (pooled runs with a reuse limit,
+	// or whose server closed connections); nil otherwise.
+	Pooling *Pooling `json:"pooling,omitempty"`
 }
 
 // Counts are totals over the measured part of a run.
@@ -289,6 +299,11 @@ type Listener struct {
 	CPUSysNs      int64  `json:"cpu_sys_ns"`
 	// Leaked counts connections the listener left in CLOSE_WAIT (--leak).
 	Leaked int64 `json:"leaked,omitempty"`
+	// IdleCloseNs is --idle-close (0: off), and IdleClosed the connections
+	// the listener closed for being idle that long (also in Accepted's
+	// lifetime: a keep-alive timeout's work).
+	IdleCloseNs int64 `json:"idle_close_ns,omitempty"`
+	IdleClosed  int64 `json:"idle_closed,omitempty"`
 	// PeakDescriptors is the most connection descriptors it held at once
 	// (sampled once per interval).
 	PeakDescriptors int64 `json:"peak_descriptors,omitempty"`
@@ -400,4 +415,38 @@ func PortCapacity(k *Kernel) int {
 		return 0
 	}
 	return k.PortRangeSize * max(k.Sources, 1)
+}
+
+// Threshold is the outcome of one --fail-on expression for one variant.
+type Threshold struct {
+	// Expr is the expression as given (white space removed).
+	Expr string `json:"expr"`
+	// Variant is the label of the runs it was evaluated on.
+	Variant string `json:"variant"`
+	// Metric is the metric's name (p99(handshake): connect is named by
+	// the phase it stands for).
+	Metric string `json:"metric"`
+	// Unit is Value's and Limit's unit: "ns", "per_sec", "count",
+	// "share" (0 to 1) or, for a regression, "change" (a fraction: 0.05
+	// is 5% worse; negative is better).
+	Unit string `json:"unit"`
+	// Value is the median over the variant's runs, or for a regression
+	// the change of the medians against the baseline in the worse
+	// direction; absent when Skipped.
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
+	// Runs are the runs Value is the median of; BaselineRuns the
+	// baseline's, for a regression.
+	Runs         int `json:"runs"`
+	BaselineRuns int `json:"baseline_runs,omitempty"`
+	// P is a regression's Mann-Whitney U p-value.
+	P float64 `json:"p,omitempty"`
+	// Failed: the expression held (for a regression: and the change is
+	// significant); Over is by how much Value passed Limit, in Unit.
+	Failed bool    `json:"failed"`
+	Over   float64 `json:"over,omitempty"`
+	// Skipped: not evaluated (the runs lack the metric, or no baseline).
+	Skipped bool `json:"skipped,omitempty"`
+	// Detail says it in words: the value, the limit, the test.
+	Detail string `json:"detail"`
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
@@ -44,6 +45,15 @@ type ChildRequest struct {
 	// Check stops after the sysctls: how a compare tries every variant's
 	// values before anything runs.
 	Check bool `json:"check,omitempty"`
+	// Live: the child writes its runs' intervals on descriptor 3 (a pipe
+	// from the parent), for a parent Observer that follows them
+	// (ChildObserver). Set by startChild.
+	Live bool `json:"live,omitempty"`
+
+	// Not sent: the parent's Observer, told the child's intervals when it
+	// is a ChildObserver, under the label of the variant the child makes.
+	obs   Observer
+	label string
 }
 
 // ReadChildRequest reads a ChildRequest from r, at most maxChildRequest
@@ -96,6 +106,11 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if req.Live && isPipe(liveFD) {
+		f := forwardLive(obs)
+		defer f.Close()
+		obs = f
+	}
 	s.ownNet = req.Namespace
 	var target netip.AddrPort
 	if req.Target != "" {
@@ -134,8 +149,10 @@ type child struct {
 	name  string
 	cmd   *exec.Cmd
 	out   bytes.Buffer  // its standard output: a result document
-	done  chan struct{} // closed when it has ended; state is set then
+	done  chan struct{} // closed when it has ended (its live stream read); state is set then
 	state *os.ProcessState
+	live  *os.File      // the read end of its live stream; nil without one
+	lived chan struct{} // closed when the live stream has been read
 }
 
 // startChild starts connbench with args as a child: in a process group of
@@ -149,24 +166,58 @@ func startChild(name string, args []string, req *ChildRequest, stderr io.Writer,
 	if err != nil {
 		return nil, err
 	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
+	var co ChildObserver
+	var liveW *os.File
 	if req != nil {
+		var ok bool
+		if co, ok = req.obs.(ChildObserver); ok {
+			if c.live, liveW, err = os.Pipe(); err != nil {
+				return nil, err
+			}
+			cmd.ExtraFiles = []*os.File{liveW} // descriptor 3 (liveFD)
+			req.Live = true
+		}
 		b, err := json.Marshal(req)
 		if err != nil {
+			c.closeLive(liveW)
 			return nil, err
 		}
 		cmd.Stdin = bytes.NewReader(b)
 	}
-	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
 	cmd.Stdout = &limitedWriter{w: &c.out, n: results.MaxDocumentBytes}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
+		c.closeLive(liveW)
 		if newNet && errors.Is(err, syscall.EPERM) {
 			return nil, Usagef("a fresh network namespace needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN): %v", err)
 		}
 		return nil, err
 	}
+	if c.live != nil {
+		liveW.Close() // the child holds it: its exit ends the stream
+		c.lived = make(chan struct{})
+		go func() {
+			defer close(c.lived)
+			receive(c.live, co, req.label)
+		}()
+	}
 	go c.wait()
 	return c, nil
+}
+
+// closeLive closes both ends of a live stream that was not started.
+func (c *child) closeLive(w *os.File) {
+	if c.live != nil {
+		c.live.Close()
+		w.Close()
+	}
+}
+
+// isPipe reports whether descriptor fd is open on a pipe.
+func isPipe(fd int) bool {
+	var st unix.Stat_t
+	return unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFIFO
 }
 
 // command is this connbench executable with args, set up as a child.
@@ -186,6 +237,16 @@ func command(args []string, newNet bool) (*exec.Cmd, error) {
 // wait waits for the child's end and records it.
 func (c *child) wait() {
 	c.cmd.Wait()
+	if c.lived != nil {
+		// The stream ends with the child, unless a process it started
+		// kept the descriptor: then it is cut.
+		select {
+		case <-c.lived:
+		case <-time.After(liveDrain):
+			c.live.Close()
+			<-c.lived
+		}
+	}
 	c.state = c.cmd.ProcessState
 	close(c.done)
 }

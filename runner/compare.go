@@ -38,6 +38,9 @@ func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(st
 	if c.Repeat < 1 || c.Repeat > MaxRepeat {
 		return nil, Usagef("--repeat %d: want 1 to %d", c.Repeat, MaxRepeat)
 	}
+	if err := base.checkThresholdPlan(true); err != nil {
+		return nil, err
+	}
 	for _, n := range []string{"procs", "raise-limits"} {
 		if base.Set[n] {
 			return nil, Usagef("--%s is for connbench run: compare runs each variant in one process", n)
@@ -112,6 +115,9 @@ func ComparePlan(c Compare, base *Spec, target netip.AddrPort, isRunFlag func(st
 		}
 		v.Spec = spec
 		p.Variants = append(p.Variants, v)
+	}
+	if err := base.checkRegressionVariants(len(p.Variants)); err != nil {
+		return nil, err
 	}
 	builtin := !target.IsValid()
 	switch {

@@ -60,6 +60,8 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 		CPUSysNs:      int64(after.CPUSys - before.CPUSys),
 		Leaked:        after.Leaked - before.Leaked,
 		TLS:           listenerTLSRecord(after, before),
+		IdleCloseNs:   int64(ln.Config().IdleClose),
+		IdleClosed:    after.IdleClosed - before.IdleClosed,
 	}
 }
 
@@ -245,6 +247,10 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	if t := res.TCPInfo; t != nil {
 		r.TCPInfo = &results.TCPInfo{Handshakes: t.Handshakes, Retransmitted: t.Retransmitted, RTOs: t.RTOs, HasRTO: t.HasRTO,
 			FastOpen: t.FastOpen, SYNData: t.SYNData}
+	}
+	if c := res.Config; c.RequestsPerConn > 0 || c.MaxConnAge > 0 || res.Recycled > 0 || res.ServerClosed > 0 || res.Retried > 0 {
+		r.Pooling = &results.Pooling{RequestsPerConn: c.RequestsPerConn, MaxConnAgeNs: int64(c.MaxConnAge),
+			Recycled: res.Recycled, ServerClosed: res.ServerClosed, Retried: res.Retried}
 	}
 	if k := res.Kernel; k != nil {
 		r.Kernel = &results.Kernel{Counters: k.Counters, PeakStates: k.PeakStates, PeakPortsInUse: k.PeakPortsInUse,

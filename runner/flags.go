@@ -71,6 +71,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	l.StringVar(&s.AcceptPause, "accept-pause", "", "built-in listener: stop accepting for FOR after AFTER (AFTER:FOR, e.g. 1s:3s; or just FOR, from the start) while serving what it has: the accept queue (--backlog) fills and overflows")
 	l.BoolVar(&s.Leak, "leak", false, "built-in listener: never close a connection the client closed (the CLOSE_WAIT bug): watch CLOSE_WAIT and the listener's descriptors grow")
 
+	s.definePoolingFlags(group("Pool reuse"), l)
+
 	p := group("Emulated path (root; client and built-in listener in two namespaces)")
 	p.DurationVar(&s.RTT, "rtt", 0, "emulated path: round-trip time the path adds (e.g. 50ms); client and built-in listener then run in two network namespaces joined by it (root)")
 	p.DurationVar(&s.Jitter, "jitter", 0, "emulated path: vary each one-way delay uniformly by ± this much (packets stay in order)")
@@ -92,6 +94,11 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.MarkHidden("cpuprofile")
 	out.BoolVar(&s.NoSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	out.MarkHidden("no-sample")
+
+	s.defineThresholdFlags(group)
+	m := group("Live metrics")
+	m.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve the run's live figures (Prometheus/OpenMetrics text) at http://HOST:PORT/metrics while it runs; PORT alone binds 127.0.0.1, 0.0.0.0:PORT every interface (the figures are then readable by anyone who reaches it)")
+	m.DurationVar(&s.MetricsLinger, "metrics-linger", 0, "after the run, keep serving until one scrape has read the final figures, at most this long (0 to 1h; 0: stop at once)")
 }
 
 func workloadHelp() []string {
@@ -107,7 +114,7 @@ func workloadHelp() []string {
 func (c *Compare) DefineFlags(group func(title string) *pflag.FlagSet) {
 	g := group("Comparison")
 	g.StringArrayVar(&c.Varies, "vary", nil, "KEY=V1,V2,...: a run flag or sysctl:NAME and its values (repeatable; the product of all is run)")
-	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with min–max")
+	g.IntVar(&c.Repeat, "repeat", 1, "run each variant N times, interleaved, and report medians with 95% intervals and whether each difference is significant (Mann-Whitney U; 6 or more for intervals, 4 for a test)")
 	g.BoolVar(&c.Yes, "yes", false, "allow more than 64 variants")
 	g.BoolVar(&c.AllowHost, "allow-host-sysctl", false, "against an external target: set sysctl variants on this host (restored after the run, on Ctrl-C, or by connbench restore)")
 	g.StringVar(&c.StateFile, "state-file", DefaultStateFile, "where --allow-host-sysctl saves the original values")

@@ -22,6 +22,8 @@ type isolated struct {
 	base    map[string]string // host sysctls copied into the namespace
 	sysctls map[string]string // the variant's sysctls
 	check   bool              // only set the sysctls (validating them)
+	obs     Observer          // told the child's intervals if a ChildObserver
+	label   string            // the variant's label, for obs
 }
 
 // run starts the child and returns the document it wrote. On ctx's end the
@@ -33,7 +35,7 @@ func (r isolated) run(ctx context.Context, stderr io.Writer) (*results.Document,
 	spec := r.spec.Clone()
 	spec.Child, spec.Output, spec.HLog, spec.HGrm, spec.CPUProfile = true, "", "", "", ""
 	spec.VariedSysctls = r.sysctls
-	req := &ChildRequest{Spec: spec, Namespace: true, Base: r.base, Sysctls: r.sysctls, Check: r.check}
+	req := &ChildRequest{Spec: spec, Namespace: true, Base: r.base, Sysctls: r.sysctls, Check: r.check, obs: r.obs, label: r.label}
 	c, err := startChild("isolated run", []string{ChildCommand}, req, stderr, true)
 	if err != nil {
 		if IsUsage(err) {

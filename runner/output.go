@@ -9,10 +9,11 @@ import (
 )
 
 // WriteOutputs writes what s asks for of doc: the JSON document (-o; - is
-// stdout), the interval histograms (--hlog) and the percentile
-// distributions (--hgrm), each by results.Write's rules (a device or FIFO
-// in place, a file atomically, a link to a file refused). It returns the
-// files written (not stdout), also when it fails part way.
+// stdout), the interval histograms (--hlog), the percentile distributions
+// (--hgrm) and the threshold outcomes (--junit), each by results.Write's
+// rules (a device or FIFO in place, a file atomically, a link to a file
+// refused). It returns the files written (not stdout), also when it fails
+// part way.
 func WriteOutputs(doc *results.Document, s *Spec, stdout io.Writer) ([]string, error) {
 	var written []string
 	if s.Output != "" {
@@ -24,7 +25,13 @@ func WriteOutputs(doc *results.Document, s *Spec, stdout io.Writer) ([]string, e
 		}
 	}
 	more, err := writeHistograms(doc, s.HLog, s.HGrm, s.Output)
-	return append(written, more...), err
+	written = append(written, more...)
+	if err == nil && s.JUnit != "" {
+		if err = writeJUnit(doc, s.JUnit, stdout); err == nil {
+			written = append(written, s.JUnit)
+		}
+	}
+	return written, err
 }
 
 // writeHistograms writes the --hlog and --hgrm files of doc (when asked),

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/connbench/connbench/explain"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/results"
 )
@@ -41,6 +42,9 @@ type Variant struct {
 // for auto). obs hears what was decided.
 func NewPlan(s *Spec, target netip.AddrPort, argv []string, obs Observer) (*Plan, error) {
 	if err := s.planProcs(target, obs); err != nil {
+		return nil, err
+	}
+	if err := s.checkThresholdPlan(false); err != nil {
 		return nil, err
 	}
 	return &Plan{Target: target, Repeat: 1, Argv: argv, Variants: []Variant{{Label: s.Workload, Spec: s}}}, nil
@@ -142,6 +146,7 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 	if p.host != nil {
 		doc.Sysctls = p.host.original()
 	}
+	doc.CurveNotes = explain.CurveNotes(doc)
 	return doc, nil
 }
 
@@ -178,7 +183,7 @@ func (p *Plan) check() error {
 // process), or here with v's sysctls applied to the host if it has any.
 func (p *Plan) runVariant(ctx context.Context, v *Variant, doc *results.Document, obs Observer) (results.Run, bool, error) {
 	if p.Isolate {
-		child, err := isolated{spec: v.Spec, base: namespaceBase(doc.Sysctls), sysctls: v.Sysctls}.run(ctx, p.Stderr)
+		child, err := isolated{spec: v.Spec, base: namespaceBase(doc.Sysctls), sysctls: v.Sysctls, obs: obs, label: v.Label}.run(ctx, p.Stderr)
 		if err != nil {
 			return results.Run{}, false, err
 		}

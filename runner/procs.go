@@ -223,7 +223,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		}
 	}()
 	for i := 0; i < n; i++ {
-		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String()}
+		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String(), obs: obs, label: p.Variants[0].Label}
 		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)
@@ -332,6 +332,9 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string
 		}
 		if cfg.Leak {
 			args = append(args, "--leak")
+		}
+		if cfg.IdleClose > 0 {
+			args = append(args, "--idle-close", cfg.IdleClose.String())
 		}
 		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
 		if err != nil {

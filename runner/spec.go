@@ -17,6 +17,7 @@ import (
 	"github.com/connbench/connbench/netpath"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/threshold"
 	"github.com/connbench/connbench/workloads"
 )
 
@@ -111,6 +112,19 @@ type Spec struct {
 	TLSKeyFile  string `json:"tls_key_file,omitempty"`  // --tls-key-file
 	TLSTickets  string `json:"tls_tickets,omitempty"`   // --tls-tickets on|off (built-in listener)
 	TLSPlain    bool   `json:"tls_plain,omitempty"`     // --tls-plain (hidden: the TLS path's overhead)
+	// Pooling between the two extremes: the pool's reuse limits and the
+	// built-in listener's keep-alive timeout (pooling.go).
+	RequestsPerConn ReuseCount `json:"requests_per_conn,omitempty"` // --requests-per-conn N|inf (0: inf)
+	MaxConnAge      AgeLimit   `json:"max_conn_age,omitempty"`      // --max-conn-age D|inf (0: inf)
+	IdleClose       AgeLimit   `json:"idle_close,omitempty"`        // --idle-close D|inf (0: inf)
+	// Thresholds (issue 19): --fail-on expressions and the --junit file
+	// their outcomes are written to (thresholds.go).
+	FailOn []string `json:"fail_on,omitempty"` // --fail-on (repeatable)
+	JUnit  string   `json:"junit,omitempty"`   // --junit
+	// Live metrics (--metrics-addr): where this process serves the run's
+	// figures while it goes, and how long it waits for a last scrape.
+	MetricsAddr   string        `json:"metrics_addr,omitempty"`   // --metrics-addr HOST:PORT ("" : not served)
+	MetricsLinger time.Duration `json:"metrics_linger,omitempty"` // --metrics-linger (0: stop at the run's end)
 
 	// derived by Validate
 	start    time.Time
@@ -125,6 +139,9 @@ type Spec struct {
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
 	tls      tlsState        // --tls and its flags
+	// thresholds are FailOn parsed.
+	thresholds []threshold.Expr
+	metrics    netip.AddrPort // --metrics-addr parsed; invalid: not served
 }
 
 // changed reports whether the user gave flag name.
@@ -135,6 +152,7 @@ func (s *Spec) changed(name string) bool { return s.Set[name] }
 func (s *Spec) Clone() *Spec {
 	c := *s
 	c.Headers = append([]string(nil), s.Headers...)
+	c.FailOn = append([]string(nil), s.FailOn...)
 	c.Set = map[string]bool{}
 	for k, v := range s.Set {
 		c.Set[k] = v
@@ -162,6 +180,9 @@ func (s *Spec) Validate() error {
 		}
 	}
 	if err := s.checkRanges(); err != nil {
+		return err
+	}
+	if err := s.checkPooling(); err != nil {
 		return err
 	}
 	if s.Duration == 0 && s.Requests == 0 {
@@ -248,6 +269,12 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	s.experimentDefaults()
+	if err := s.validateThresholds(); err != nil {
+		return err
+	}
+	if err := s.checkMetrics(); err != nil {
+		return err
+	}
 	if err := results.CheckOutputs(map[string]string{"-o": s.Output, "--hlog": s.HLog, "--hgrm": s.HGrm}); err != nil {
 		return Usagef("%v", err)
 	}
@@ -334,7 +361,7 @@ func (s *Spec) protocolFor(target netip.AddrPort) protocol.Protocol {
 
 // Config builds the workload configuration for one workload and target.
 func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
-	return workloads.Config{
+	cfg := workloads.Config{
 		Workload:     workload,
 		Target:       target,
 		Protocol:     s.protocolFor(target),
@@ -367,6 +394,10 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		OwnNamespace:   s.ownNet,
 		TLS:            s.tlsConfig(),
 	}
+	if workload == "pooled" {
+		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)
+	}
+	return cfg
 }
 
 // ListenerConfig is the built-in listener for these options.
@@ -396,6 +427,7 @@ func (s *Spec) ListenerConfig() listener.Config {
 		AcceptPauseFor:   s.pauseFor,
 		Leak:             s.Leak,
 		TLS:              s.listenerTLS(),
+		IdleClose:        time.Duration(s.IdleClose),
 	}
 }
 
@@ -432,7 +464,7 @@ func (s *Spec) CheckTarget(target netip.AddrPort) error {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
 	if target.IsValid() {
-		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close", "tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
 			}

@@ -32,7 +32,9 @@ type conn struct {
 	meas      bool // the current transaction (or pool connect) is recorded
 	busy      bool // a transaction is in progress on this slot
 	early     bool // connect() returned before the handshake (Fast Open): no handshake time
+	fresh     bool // the connection was opened for the transaction in progress (not taken from the pool)
 	wrOff     int32
+	uses      int32 // transactions completed on this connection (--requests-per-conn)
 	rdGot     int64 // response bytes read
 	tConn     int64 // connect() call, ns since the engine's base
 	tTx       int64 // transaction start (actual)
@@ -67,6 +69,7 @@ func (l *loop) dial(s int32) {
 	c.tConn = l.e.now()
 	c.tTx = c.tConn
 	c.wrOff, c.early = 0, false
+	c.uses, c.fresh = 0, c.busy
 	if l.e.fastopen == dialer.FastOpenSendto && c.busy {
 		// sendto(MSG_FASTOPEN) connects and queues the request (in the
 		// SYN if a cookie is cached); either way the handshake is pending.
@@ -152,7 +155,11 @@ func (l *loop) event(slot, gen int32, ev uint32) {
 		}
 	case stReady:
 		if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-			// The server closed an idle pool connection: replace it.
+			// The server closed an idle pool connection (a keep-alive
+			// timeout): replace it.
+			if l.e.now() >= l.e.measureAt {
+				l.serverClosed++
+			}
 			l.unready(slot)
 			l.closeFD(slot)
 			l.pending = append(l.pending, slot)
@@ -336,6 +343,9 @@ func (l *loop) framed(s int32, f protocol.Framer, closed bool) {
 		// "Connection: close", a body delimited by the close): the next
 		// transaction on this slot opens a new one.
 		l.closeFD(s)
+		if c.meas {
+			l.serverClosed++
+		}
 	}
 	l.finish(s, t)
 }
@@ -407,6 +417,20 @@ func (l *loop) finish(s int32, t int64) {
 	c.busy = false
 	l.inflight--
 	e := l.e
+	if e.persistent && c.fd >= 0 {
+		// The pool's reuse limits, checked as a transaction ends: a
+		// connection is never cut in the middle of one. Closing it here
+		// (with --close fin or rst, as set on the socket) sends the slot
+		// down the reconnect path below, like a server's close.
+		c.uses++
+		c.fresh = false
+		if (e.perConn > 0 && c.uses >= e.perConn) || (e.maxAge > 0 && t-c.tConn >= e.maxAge) {
+			l.closeFD(s)
+			if c.meas {
+				l.recycled++
+			}
+		}
+	}
 	switch {
 	case !e.persistent:
 		l.closeFD(s)
@@ -445,6 +469,9 @@ func (l *loop) failed(s int32, err error) {
 		h(l, s, err)
 		return
 	}
+	if l.retry(s, err) {
+		return
+	}
 	if c.meas {
 		class := classify(err)
 		l.fail[class]++
@@ -467,6 +494,43 @@ func (l *loop) failed(s int32, err error) {
 	} else {
 		l.pending = append(l.pending, s)
 	}
+}
+
+// retry handles a transaction that met a pooled connection the server had
+// closed: the connection was taken from the pool (not opened for this
+// transaction), not one response byte came back, and the connection ended
+// (end of stream, ECONNRESET, EPIPE). A server closes an idle keep-alive
+// connection at any moment, and a request may cross its FIN; HTTP clients
+// retry such a request on a new connection (RFC 9110 section 9.2.2, as
+// Go's http.Transport does), and so does the engine, once: the
+// transaction goes on, from its original start, on a new connection whose
+// handshake it pays. The retry is counted (Result.Retried), not the
+// failure; a failure on the new connection is a failure. It reports
+// whether it took the slot over.
+func (l *loop) retry(s int32, err error) bool {
+	c := &l.conns[s]
+	if !l.e.persistent || !c.busy || c.fresh || c.fd < 0 || c.rdGot > 0 ||
+		(c.state != stWriting && c.state != stReading) || !peerClosed(err) {
+		return false
+	}
+	l.closeFD(s)
+	if c.meas {
+		l.serverClosed++
+		l.retried++
+	}
+	// dial starts the clock of a transaction that opens its connection;
+	// this one began earlier, on the connection that is gone.
+	tTx := c.tTx
+	l.dial(s)
+	if c.busy {
+		c.tTx = tTx
+	}
+	return true
+}
+
+// peerClosed reports whether err says the peer ended the connection.
+func peerClosed(err error) bool {
+	return err == dialer.ErrShortRead || err == unix.ECONNRESET || err == unix.EPIPE
 }
 
 func (l *loop) closeFD(s int32) {

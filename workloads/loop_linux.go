@@ -59,8 +59,12 @@ type engine struct {
 	// connected slot from the ready list; other open-loop runs take a
 	// free slot and open a connection.
 	readyList bool
-	hold      holdState // the hold mode's shared figures
-	wakeAll   func()
+	// The pool's reuse limits (Config.RequestsPerConn, MaxConnAge, ns);
+	// 0: none.
+	perConn int32
+	maxAge  int64
+	hold    holdState // the hold mode's shared figures
+	wakeAll func()
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }
@@ -129,6 +133,9 @@ type loop struct {
 	// it was due, open-loop starts that waited for a slot.
 	connCalls, connNs, busyNs, lateMax, heldByInflight int64
 	heldK                                              int64 // the first of this loop's schedule not yet counted in heldByInflight
+	// The pool (measured part): connections closed at a reuse limit,
+	// closed by the server, and transactions retried on a new connection.
+	recycled, serverClosed, retried int64
 	// Pass bounds: clk is the last clock reading (refreshed after every
 	// connect() call, the slow part of a start), awake when the loop left
 	// epoll_wait, passEnd when the current pass must stop starting new
@@ -171,6 +178,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.quota.Store(cfg.Requests)
 	}
 	e.readyList = e.open && e.persistent
+	e.perConn, e.maxAge = int32(cfg.RequestsPerConn), int64(cfg.MaxConnAge)
 	e.mode = modes[cfg.Workload]
 	if e.mode.setup != nil {
 		e.mode.setup(e)
@@ -300,6 +308,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.LoopBusy += time.Duration(l.busyNs)
 		res.TimerLateMax = max(res.TimerLateMax, time.Duration(l.lateMax))
 		res.HeldByInflight += l.heldByInflight
+		res.Recycled += l.recycled
+		res.ServerClosed += l.serverClosed
+		res.Retried += l.retried
 		if e.mode.collect != nil {
 			e.mode.collect(e, l, res)
 		}

@@ -89,6 +89,17 @@ func (l *loop) schedule(now int64) {
 		if e.readyList {
 			s = l.ready[len(l.ready)-1]
 			l.ready = l.ready[:len(l.ready)-1]
+			if c := &l.conns[s]; e.maxAge > 0 && now-c.tConn >= e.maxAge {
+				// Aged while idle in the pool: replace it (its
+				// handshake starts now) and take the next one for
+				// this transaction.
+				l.closeFD(s)
+				if now >= e.measureAt {
+					l.recycled++
+				}
+				l.connectPool(s)
+				continue
+			}
 		} else {
 			s = l.free[len(l.free)-1]
 			l.free = l.free[:len(l.free)-1]

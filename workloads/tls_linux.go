@@ -80,6 +80,9 @@ type tlsEngine struct {
 	status [protocol.NumStatus]int64
 	last   int64
 	behind int64
+	// The pool's connections (measured part): closed at a reuse limit,
+	// and ended by the server.
+	recycled, serverClosed, retried int64
 }
 
 type tlsAcc struct {
@@ -143,11 +146,14 @@ type tlsTx struct {
 	out, in                      int64
 	status                       protocol.Status
 	hasStatus                    bool
+	recycled, serverClosed       bool
+	retried                      bool
 }
 
 // tlsConn is a TCP connection on the TLS path: the dialer's socket as an
 // *os.File (Go's poller waits on it), optionally under crypto/tls.
 type tlsConn struct {
+	n      int64 // transactions completed on it
 	f      *os.File
 	nc     *countConn
 	tc     *tls.Conn // nil: plain
@@ -300,6 +306,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 		Stall: -1, FirstAddrNotAvail: -1, Behind: e.behind, Kernel: kstats}
 	res.Connections, res.Transactions = e.tot.conns, e.tot.tx
 	res.BytesSent, res.BytesReceived = e.tot.out, e.tot.in
+	res.Recycled, res.ServerClosed, res.Retried = e.recycled, e.serverClosed, e.retried
 	for j, r := range e.tot.rec {
 		if r != nil {
 			res.Phases[tlsPhaseNames[j]] = r
@@ -459,24 +466,57 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 		tx.ph[tpStartLag] = now - intended
 	}
 	tStart := now
-	if w.conn == nil {
-		if err := w.open(); err != nil {
-			w.fail(err)
+	for retried := false; ; retried = true {
+		reused := w.conn != nil
+		if !reused {
+			if err := w.open(); err != nil {
+				w.fail(err)
+				return
+			}
+			if !retried {
+				tStart = w.conn.tConn
+			}
+		}
+		if !e.exchange {
+			t := e.now()
+			tx.ph[tpTransaction] = t - tStart
+			if e.open {
+				tx.ph[tpScheduled] = t - intended
+			}
+			w.closeConn()
+			w.done(t)
 			return
 		}
-		tStart = w.conn.tConn
-	}
-	c := w.conn
-	if !e.exchange {
-		t := e.now()
-		tx.ph[tpTransaction] = t - tStart
-		if e.open {
-			tx.ph[tpScheduled] = t - intended
+		got, err := w.exchange(tx, tStart, intended)
+		if err == nil {
+			return
 		}
-		w.closeConn()
-		w.done(t)
+		if reused && !retried && got == 0 && tlsPeerClosed(err) {
+			// The server closed the pooled connection (a keep-alive
+			// timeout) as the request crossed its FIN: retried once on a
+			// new connection, as HTTP clients do and the engine does
+			// (Result.Retried), from the transaction's original start.
+			w.closeConn()
+			tx.serverClosed, tx.retried = true, true
+			continue
+		}
+		w.fail(err)
 		return
 	}
+}
+
+// tlsPeerClosed reports whether err says the peer ended the connection
+// (the errors come wrapped, from os.File and crypto/tls).
+func tlsPeerClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, dialer.ErrShortRead) || errors.Is(err, unix.ECONNRESET) || errors.Is(err, unix.EPIPE)
+}
+
+// exchange writes the request on w.conn and reads the response, recording
+// into tx; it returns the response bytes read and the error that ended it
+// (nil: done and recorded).
+func (w *tlsWorker) exchange(tx *tlsTx, tStart, intended int64) (int64, error) {
+	e := w.e
+	c := w.conn
 	var rw io.ReadWriter = c.f
 	if c.tc != nil {
 		rw = c.tc
@@ -488,8 +528,7 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 	}
 	req := e.cfg.Request
 	if _, err := rw.Write(req); err != nil {
-		w.fail(err)
-		return
+		return 0, err
 	}
 	tSent := e.now()
 	var got int64
@@ -507,8 +546,7 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 				if err == io.EOF {
 					err = dialer.ErrShortRead
 				}
-				w.fail(err)
-				return
+				return got, err
 			}
 		}
 	} else {
@@ -523,13 +561,11 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 				got += int64(n)
 				used, complete, perr := f.Feed(w.buf[:n])
 				if perr != nil {
-					w.fail(perr)
-					return
+					return got, perr
 				}
 				if complete {
 					if used < n {
-						w.fail(e.trailing)
-						return
+						return got, e.trailing
 					}
 					reusable = f.Reusable()
 					break
@@ -543,8 +579,7 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 				if err == io.EOF {
 					err = dialer.ErrShortRead
 				}
-				w.fail(err)
-				return
+				return got, err
 			}
 		}
 		tx.status, tx.hasStatus = f.Status(), true
@@ -560,10 +595,21 @@ func (w *tlsWorker) transact(meas bool, intended, now int64) {
 		tx.ph[tpScheduled] = t - intended
 	}
 	tx.out, tx.in = int64(len(req)), got
-	if !e.persistent || !reusable {
+	c.n++
+	switch {
+	case !e.persistent:
+		w.closeConn()
+	case !reusable:
+		tx.serverClosed = true
+		w.closeConn()
+	case (e.cfg.RequestsPerConn > 0 && c.n >= e.cfg.RequestsPerConn) || (e.cfg.MaxConnAge > 0 && t-c.tConn >= int64(e.cfg.MaxConnAge)):
+		// A reuse limit (--requests-per-conn, --max-conn-age): the next
+		// transaction opens a new connection and pays its handshakes.
+		tx.recycled = true
 		w.closeConn()
 	}
 	w.done(t)
+	return got, nil
 }
 
 // deadline is the I/O deadline for a phase ending at ns (0: none), no
@@ -767,6 +813,15 @@ func (w *tlsWorker) done(t int64) {
 		}
 	}
 	e.last = max(e.last, t)
+	if tx.recycled {
+		e.recycled++
+	}
+	if tx.serverClosed {
+		e.serverClosed++
+	}
+	if tx.retried {
+		e.retried++
+	}
 	if tx.hasStatus {
 		e.status[tx.status]++
 	}

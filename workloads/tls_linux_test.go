@@ -168,3 +168,31 @@ func TestTLSPlainPath(t *testing.T) {
 		t.Error("hold over the TLS path: no error")
 	}
 }
+
+// TestTLSPoolReuse: the pool's reuse limits over TLS, and a pooled
+// connection the listener closed for idleness retried once on a new one.
+func TestTLSPoolReuse(t *testing.T) {
+	checkFD(t)
+	ln, _, tc := tlsPair(t, tlsconf.Server{}, listener.Respond, tlsconf.Client{Resume: "tickets"})
+	res := run(t, Config{Workload: "pooled", Target: ln.Addr(), Concurrency: 2, Requests: 100, RequestsPerConn: 10, TLS: tc})
+	// ceil(transactions/10) per slot: 10 to 11 connections over 2 slots,
+	// each recycled but the ones still open at the end.
+	if res.Transactions != 100 || res.Connections < 10 || res.Connections > 11 || res.Recycled < res.Connections-2 ||
+		res.TLS.Handshakes != res.Connections || res.TLS.Resumed < res.Connections-2 {
+		t.Fatalf("requests-per-conn 10: %d transactions, %d connections, %d recycled, TLS %+v, failures %v",
+			res.Transactions, res.Connections, res.Recycled, res.TLS, res.Failures)
+	}
+	scfg, _ := (&tlsconf.Server{On: true}).ServerConfig()
+	idle, _ := startListener(t, listener.Config{TLS: scfg, IdleClose: 20 * time.Millisecond})
+	cl := tlsconf.Client{On: true, SNI: "connbench.test"}
+	ccfg, _ := cl.ClientConfig(tlsconf.Roots(scfg))
+	res, err := Run(context.Background(), Config{Workload: "pooled", Target: idle.Addr(), Concurrency: 1, Rate: 10, Duration: 500 * time.Millisecond,
+		TLS: &TLSConfig{Client: cl, Config: ccfg}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FailuresTotal() != 0 || res.Retried == 0 || res.Retried != res.ServerClosed {
+		t.Errorf("idle-closed pool: %d transactions, %d retried, %d server-closed, failures %v", res.Transactions, res.Retried, res.ServerClosed, res.Failures)
+	}
+	waitFor(t, "the idle closes", func() bool { return idle.Stats().IdleClosed >= res.Retried })
+}

@@ -228,6 +228,19 @@ type Config struct {
 	// (tls_linux.go): a goroutine per connection in flight instead of the
 	// event loops. Nil: plain TCP through the engine.
 	TLS *TLSConfig `json:"tls,omitempty"`
+	// The pool's reuse limits (pooled only), checked as each transaction
+	// ends: a connection is never cut in the middle of one.
+	//
+	// RequestsPerConn closes a pooled connection (as Socket.Close says:
+	// FIN or RST) after this many transactions and opens a new one: in a
+	// closed loop the next transaction opens it and pays its handshake,
+	// in an open loop it is opened at once, for a later transaction.
+	// Zero: never (a pool that keeps its connections); at most
+	// MaxRequestsPerConn.
+	RequestsPerConn int64 `json:"requests_per_conn,omitempty"`
+	// MaxConnAge does the same once a connection is this old, counted
+	// from its connect() call. Zero: never.
+	MaxConnAge time.Duration `json:"max_conn_age_ns,omitempty"`
 }
 
 // Bounds that Normalize enforces, so that no setting sizes an allocation
@@ -242,6 +255,9 @@ const (
 	MaxRequestSize = 64 << 20
 	// MaxRate bounds Rate and RateEnd (per second).
 	MaxRate = 10_000_000
+	// MaxRequestsPerConn bounds RequestsPerConn (a connection's count
+	// is an int32).
+	MaxRequestsPerConn = 1_000_000_000
 )
 
 // Normalize fills defaults and checks the configuration. Errors name the
@@ -361,6 +377,15 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.open() && !Registry[c.Workload].Persistent {
 		c.Loops = min(max(c.Loops, 1), c.MaxInflight)
 	}
+	if c.RequestsPerConn < 0 || c.RequestsPerConn > MaxRequestsPerConn {
+		return fmt.Errorf("workloads: --requests-per-conn %d: out of range (allowed: 1 to %d, or 0: never)", c.RequestsPerConn, MaxRequestsPerConn)
+	}
+	if c.MaxConnAge < 0 {
+		return errors.New("workloads: --max-conn-age cannot be negative")
+	}
+	if (c.RequestsPerConn > 0 || c.MaxConnAge > 0) && c.Workload != "pooled" {
+		return fmt.Errorf("workloads: --requests-per-conn and --max-conn-age recycle a pool's connections: for --workload pooled, not %s", c.Workload)
+	}
 	return nil
 }
 
@@ -456,6 +481,17 @@ type Result struct {
 	TCPInfo *TCPInfoStats
 	// TLS is what the TLS path saw of its handshakes; nil without TLS.
 	TLS *TLSStats
+
+	// The pool's connections (persistent workloads, measured part).
+	// Recycled counts connections the client closed at a reuse limit
+	// (Config.RequestsPerConn, MaxConnAge) and replaced: their
+	// replacements are among Connections. ServerClosed counts pooled
+	// connections the server ended: with a response that said so (HTTP
+	// "Connection: close"), while idle in an open-loop pool (seen at
+	// once, replaced), or under a request that then got nothing back.
+	// Retried counts the last kind: transactions retried once on a new
+	// connection instead of counted as failures (see the engine's retry).
+	Recycled, ServerClosed, Retried int64
 }
 
 // HoldStats is what the hold workload saw.

@@ -100,6 +100,7 @@ func writeHTMLDoc(b *bytes.Buffer, id string, s results.Source) error {
 	writeTimelines(b, id, runs)
 	writeStates(b, id, runs)
 	writeFailures(b, id, runs)
+	writeCurveCharts(b, id, d)
 
 	b.WriteString("<h3>Summary</h3>\n<pre class=\"table\">")
 	var t strings.Builder

@@ -10,11 +10,15 @@ import (
 )
 
 // WriteReport renders the sources as text: one source as the table its run
-// printed (WriteTable); several as one line per source saying where it
-// came from, then all their runs side by side (Combine).
+// printed (WriteTable) and its recorded --fail-on outcomes; several as one
+// line per source saying where it came from, then all their runs side by
+// side (Combine).
 func WriteReport(w io.Writer, srcs []results.Source) error {
 	if len(srcs) == 1 {
-		return WriteTable(w, srcs[0].Doc)
+		if err := WriteTable(w, srcs[0].Doc); err != nil {
+			return err
+		}
+		return WriteThresholds(w, srcs[0].Doc.Thresholds)
 	}
 	var b strings.Builder
 	for _, s := range srcs {

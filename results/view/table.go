@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/connbench/connbench/results"
+	"github.com/connbench/connbench/stats"
 )
 
 var phaseTitle = map[string]string{
@@ -472,8 +473,16 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 		})...)
 	}
 	tlsRows(view, row, cells)
+	for _, pr := range poolingRows(view.Runs) {
+		row(pr[0], pr[1:]...)
+	}
 	tw.Flush()
-	if len(groups) > 1 {
+	writeCurves(&b, doc)
+	if len(groups) > 1 && repeated {
+		// Repetitions: the statistics decide what differs (stats.go).
+		b.WriteByte('\n')
+		WriteStats(&b, stats.CompareGroups(groups))
+	} else if len(groups) > 1 {
 		for _, g := range groups[1:] {
 			fmt.Fprintf(&b, "\n%s vs %s: %s", results.Printable(g.Label), results.Printable(groups[0].Label), results.Printable(Verdict(groups[0], g)))
 		}

@@ -25,8 +25,10 @@ const (
 
 // Verdict compares a variant with the baseline in one line: the change in
 // transactions/s and in p99 latency of the main phase, failures, and
-// whether the difference stands out of the noise (the min–max ranges of
-// the repetitions overlap, or with single runs, a change under 5%). When a
+// whether the difference stands out of the noise (with single runs, a
+// change under 5%; repetitions are judged by the statistics of
+// WriteStats instead, which the table uses, and here by whether the
+// min–max ranges overlap). When a
 // run of either variant has fewer than MinVerdictCount samples it gives no
 // verdict but says the sample is too small; the p99 change is shown only
 // when each has MinP99Count.
@@ -83,11 +85,11 @@ func Verdict(base, v results.Group) string {
 			judgement = "slower, beyond the noise"
 		}
 	case bm > 0 && math.Abs(vm-bm)/bm < 0.05 && bf == vf:
-		judgement = "about the same (under 5%; one run each: --repeat 3 tells the noise)"
+		judgement = "about the same (under 5%; one run each: --repeat 6 tells whether it is noise)"
 	case vm > bm:
-		judgement = "faster (one run each: --repeat 3 tells the noise)"
+		judgement = "faster (one run each: --repeat 6 tells whether it is noise)"
 	default:
-		judgement = "slower (one run each: --repeat 3 tells the noise)"
+		judgement = "slower (one run each: --repeat 6 tells whether it is noise)"
 	}
 	return judgement + ": " + strings.Join(parts, ", ")
 }
