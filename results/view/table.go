@@ -64,6 +64,9 @@ func Headline(doc *results.Document) []string {
 	if h, ok := perReq.Phases["handshake"]; ok && h.Count > 0 {
 		out = append(out, fmt.Sprintf("The handshake alone takes %s at p50 and %s at p99.", Dur(h.P50Ns), Dur(h.P99Ns)))
 	}
+	if h, ok := perReq.Phases["tls_handshake"]; ok && h.Count > 0 {
+		out = append(out, fmt.Sprintf("The TLS handshake after it takes %s at p50 and %s at p99.", Dur(h.P50Ns), Dur(h.P99Ns)))
+	}
 	return out
 }
 
