@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/tlsconf"
@@ -79,6 +80,32 @@ func TestTLSRunCertFiles(t *testing.T) {
 	for _, want := range []string{"TLS handshake p50", "TLS resumed", "listener CPU µs/TLS handshake"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table lacks %q", want)
+		}
+	}
+}
+
+// TestTLSRoundTrips: over an emulated 50 ms RTT, a full TLS 1.2 handshake
+// takes two round trips and TLS 1.3 one, as predicted and recorded beside
+// the measured phase (wide bounds: the machine may be loaded).
+func TestTLSRoundTrips(t *testing.T) {
+	rtt := int64(50 * time.Millisecond)
+	for _, tc := range []struct {
+		version string
+		trips   float64
+	}{{"1.2", 2}, {"1.3", 1}} {
+		r := pathRun(t, "--rtt", "50ms", "-n", "12", "-c", "3", "--tls", "--tls-version", tc.version)
+		if r.TLS == nil || r.TLS.Handshakes != 12 || r.TLS.PredictedRoundTrips != tc.trips || r.TLS.PredictedNs != int64(tc.trips)*rtt {
+			t.Fatalf("%s: TLS record %+v", tc.version, r.TLS)
+		}
+		hs := r.Phases["tls_handshake"].P50Ns
+		if !between(hs, rtt, tc.trips*0.95, tc.trips+0.9) {
+			t.Errorf("%s: TLS handshake p50 %v, want about %.0f × 50 ms", tc.version, time.Duration(hs), tc.trips)
+		}
+		if tcp := r.Phases["handshake"].P50Ns; !between(tcp, rtt, 0.95, 1.9) {
+			t.Errorf("%s: TCP handshake p50 %v, want about one RTT", tc.version, time.Duration(tcp))
+		}
+		if !strings.Contains(strings.Join(r.Notes, "\n"), "predicted") {
+			t.Errorf("%s: no note with the prediction: %q", tc.version, r.Notes)
 		}
 	}
 }
