@@ -255,6 +255,22 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 			defer t.Stop()
 		}
 	}
+	// The ticker first: its sampler counts the sockets toward the target
+	// before the run opens any (on a thread in the client's namespace
+	// when spawned there).
+	done, tickDone, began := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var kstats *KernelStats
+	if err := spawn(func() {
+		ts := newTLSSampler(&cfg)
+		close(began)
+		e.ticker(done, ts)
+		kstats = ts.end()
+		close(tickDone)
+	}); err != nil {
+		close(began)
+		go func() { e.ticker(done, nil); close(tickDone) }()
+	}
+	<-began
 	var wg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
@@ -263,18 +279,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 			e.stop.Store(true)
 		}
 	}
-	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	tickDone := make(chan struct{})
-	var kstats *KernelStats
-	if err := spawn(func() {
-		ts := newTLSSampler(&cfg)
-		e.ticker(done, ts)
-		kstats = ts.end()
-		close(tickDone)
-	}); err != nil {
-		go func() { e.ticker(done, nil); close(tickDone) }()
-	}
 	partial := false
 	hard := func() {
 		e.stop.Store(true)
