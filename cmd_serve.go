@@ -29,6 +29,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
+	tlsCfg := runner.ServeTLSFlags(fs)
 	var idle runner.AgeLimit
 	fs.Var(runner.AgeFlag(&idle, "idle-close", runner.MinIdleClose), "idle-close", "close a connection idle this long (a keep-alive timeout); 1ms to 720h, or inf: never")
 	if err := f.Done().ParseArgs(args); err != nil {
@@ -45,6 +46,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		if cfg.AcceptPauseAfter, cfg.AcceptPauseFor, err = runner.ParseAcceptPause(pause); err != nil {
 			return exitCode(stderr, err)
 		}
+	}
+	if cfg.TLS, err = tlsCfg(); err != nil {
+		return exitCode(stderr, err)
 	}
 	cfg.IdleClose = time.Duration(idle)
 	if err := runner.CheckListener(cfg); err != nil {
@@ -69,5 +73,6 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "connbench: served %s connections (%s closed idle), %s requests; %s bytes in, %s bytes out; %s resets, %s errors; CPU %s user, %s system\n",
 		view.Count(s.Accepted), view.Count(s.IdleClosed), view.Count(s.Requests), view.Count(s.BytesReceived), view.Count(s.BytesSent),
 		view.Count(s.Resets), view.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
+	fmt.Fprint(stdout, runner.ServeTLSSummary(s))
 	return exitOK
 }

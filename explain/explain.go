@@ -30,5 +30,6 @@ func Notes(r *results.Run, c Context) []string {
 	out = append(out, fastOpenNotes(r, c.Config.Socket.FastOpen)...)
 	out = append(out, pathNotes(r, c)...)
 	out = append(out, experimentNotes(r, c)...)
+	out = append(out, tlsNotes(r, c)...)
 	return out
 }

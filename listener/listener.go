@@ -18,6 +18,7 @@
 package listener
 
 import (
+	"crypto/tls"
 	"fmt"
 	"math"
 	"net/netip"
@@ -178,6 +179,12 @@ type Config struct {
 	// accepted peer's address. It must be quick and safe for concurrent
 	// use by several loops. Used by tests to count distinct source ports.
 	OnAccept func(peer netip.AddrPort) `json:"-"`
+
+	// TLS, when set, serves TLS with this configuration (tls.go): a
+	// goroutine per connection rather than the event loops, and the
+	// misbehaviour knobs (stalls, accept delays and pauses, leaks) and Fast
+	// Open do not apply. Nil: plain TCP.
+	TLS *tls.Config `json:"-"`
 }
 
 // Stats are the listener's counters, summed over its loops.
@@ -195,6 +202,11 @@ type Stats struct {
 	Descriptors   int64         `json:"descriptors"`    // connection descriptors held now: Open, plus leaked ones until Close
 	CPUUser       time.Duration `json:"cpu_user_ns"`    // user CPU of the loop threads
 	CPUSys        time.Duration `json:"cpu_sys_ns"`     // system CPU of the loop threads
+
+	// TLS (Config.TLS): handshakes completed, resumed and failed, and the
+	// serving threads' CPU inside them (all, and the resumed ones).
+	TLSHandshakes, TLSResumed, TLSFailed int64         `json:"-"`
+	TLSHandshakeCPU, TLSResumedCPU       time.Duration `json:"-"`
 }
 
 // DefaultBacklog is the backlog a zero Config.Backlog asks for: the

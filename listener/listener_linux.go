@@ -42,6 +42,7 @@ type Listener struct {
 	wg    sync.WaitGroup
 	stop  atomic.Bool
 	once  sync.Once
+	tls   *tlsServer // Config.TLS: the TLS side instead of the loops
 }
 
 type counters struct {
@@ -101,6 +102,9 @@ func Start(cfg Config) (*Listener, error) {
 		return nil, err
 	}
 	l := &Listener{cfg: c}
+	if c.TLS != nil {
+		return startTLS(l, c)
+	}
 	nsock := 1
 	if c.ReusePort {
 		nsock = c.Loops
@@ -229,6 +233,11 @@ func (l *Listener) Config() Config { return l.cfg }
 // time first and waits up to 100 ms for the answers (a loop busy with a long
 // batch may answer late; its figure then lags by up to cpuRefresh).
 func (l *Listener) Stats() Stats {
+	if l.tls != nil {
+		var s Stats
+		l.tls.stats(&s)
+		return s
+	}
 	if !l.stop.Load() {
 		var asks []int64
 		for _, lp := range l.loops {
@@ -273,6 +282,9 @@ func (l *Listener) Stats() Stats {
 func (l *Listener) Close() error {
 	l.once.Do(func() {
 		l.stop.Store(true)
+		if l.tls != nil {
+			l.tls.close()
+		}
 		for _, lp := range l.loops {
 			lp.p.Wake()
 		}

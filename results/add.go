@@ -115,6 +115,14 @@ func (l *Listener) Add(o *Listener) {
 	l.PeakDescriptors += o.PeakDescriptors
 	l.PeakStates = maxCounts(l.PeakStates, o.PeakStates)
 	l.Counters = maxCounts(l.Counters, o.Counters)
+	switch {
+	case o.TLS == nil:
+	case l.TLS == nil:
+		c := *o.TLS
+		l.TLS = &c
+	default:
+		l.TLS.Add(o.TLS)
+	}
 }
 
 // Add adds another generator's engine record o to e: connect() calls and

@@ -241,6 +241,7 @@ func mergeRun(parts []part, sameHost, segmented bool) (*Run, error) {
 	r.Listener = mergeListener(parts)
 	r.Engine = mergeEngine(parts)
 	r.TCPInfo = mergeTCPInfo(parts)
+	r.TLS = mergeTLS(parts)
 	r.Hold = mergeHold(parts)
 	if r.Hold != nil || segmented {
 		r.Config = shareConfig(parts, r.Config, segmented)

@@ -145,6 +145,8 @@ type Run struct {
 	Path *Path `json:"path,omitempty"`
 	// Notes are observations a reader needs to read the figures right.
 	Notes []string `json:"notes,omitempty"`
+	// TLS is the run's TLS record (--tls); nil without TLS.
+	TLS *TLS `json:"tls,omitempty"`
 
 	// Pooling is the pool's reuse record (pooled runs with a reuse limit,
 	// or whose server closed connections); nil otherwise.
@@ -334,6 +336,8 @@ type Listener struct {
 	// Counters are the kernel counter deltas of the listener's own network
 	// namespace, when it ran in one apart from the client's (emulated path).
 	Counters map[string]int64 `json:"counters,omitempty"`
+	// TLS is the listener's side of the TLS handshakes (--tls).
+	TLS *ListenerTLS `json:"tls,omitempty"`
 }
 
 // Phase is one phase's latency summary (nanoseconds) plus the histogram
@@ -432,7 +436,7 @@ func (r *Run) SuccessShare() float64 {
 }
 
 // PhaseOrder is the order phases are shown in.
-var PhaseOrder = []string{"handshake", "first_byte", "response", "transaction", "scheduled", "start_lag",
+var PhaseOrder = []string{"handshake", "tls_handshake", "tls_handshake_full", "tls_handshake_resumed", "first_byte", "response", "transaction", "scheduled", "start_lag",
 	"connect_first_byte", "connect_first_byte_cold", "connect_first_byte_warm"}
 
 // PortCapacity is the number of ephemeral ports the run could use toward

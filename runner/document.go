@@ -59,6 +59,7 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 		CPUUserNs:     int64(after.CPUUser - before.CPUUser),
 		CPUSysNs:      int64(after.CPUSys - before.CPUSys),
 		Leaked:        after.Leaked - before.Leaked,
+		TLS:           listenerTLSRecord(after, before),
 		IdleCloseNs:   int64(ln.Config().IdleClose),
 		IdleClosed:    after.IdleClosed - before.IdleClosed,
 	}

@@ -81,6 +81,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	p.StringVar(&s.RateLimit, "rate-limit", "", "emulated path: bandwidth each way, e.g. 100mbit, 1gbit, 500kbit")
 	p.BoolVar(&s.PathRealtime, "path-realtime", false, "emulated path: run the forwarder threads at real-time priority (SCHED_FIFO), so the load cannot delay packets")
 
+	s.defineTLSFlags(group)
+
 	out := group("Output")
 	out.StringVarP(&s.Output, "output", "o", defOut, "write the JSON result here (- for stdout)")
 	out.StringVar(&s.HLog, "hlog", "", "write the interval histograms (one tag per run and phase) in the HdrHistogram log format to this file")

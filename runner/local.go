@@ -65,6 +65,9 @@ type target struct {
 // is one) and checks what Fast Open needs.
 func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer) (*target, error) {
 	t := &target{target: addr, builtin: !addr.IsValid()}
+	if err := s.prepareTLS(t.builtin); err != nil {
+		return nil, err
+	}
 	if s.pathCfg != nil && !t.builtin {
 		return nil, fmt.Errorf("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", addr)
 	}
@@ -258,6 +261,7 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 	if t.em != nil {
 		run.Path = t.em.record()
 	}
+	run.TLS = tlsRecord(res, s, t.builtin, float64(s.RTT))
 	if w.hold != nil && res.Hold != nil {
 		run.Hold = w.hold.record(res.Hold, len(res.Config.Socket.Sources), t.ln != nil)
 		run.Hold.Close, run.Hold.TimeWaitLeft = res.Config.Socket.Close.String(), -1

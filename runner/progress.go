@@ -123,6 +123,9 @@ func (p *progress) format(iv workloads.Interval) string {
 		fmt.Fprintf(&b, " (asked %s)", view.Count(int64(p.cfg.Rate)))
 	}
 	phases := []string{workloads.PhaseHandshake, workloads.PhaseTransaction}
+	if _, ok := iv.Phases[workloads.PhaseTLSHandshake]; ok {
+		phases[0] = workloads.PhaseTLSHandshake // over TLS, the handshake that matters
+	}
 	if workloads.Registry[p.cfg.Workload].Persistent && p.cfg.Workload != "hold" {
 		phases = phases[1:] // the pool's handshakes are not the story
 	}

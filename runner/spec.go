@@ -98,6 +98,21 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// TLS (issue 20): runner/tls.go.
+	TLS         bool   `json:"tls,omitempty"`           // --tls
+	TLSVersion  string `json:"tls_version,omitempty"`   // --tls-version 1.2|1.3
+	TLSResume   string `json:"tls_resume,omitempty"`    // --tls-resume off|tickets
+	TLSGroups   string `json:"tls_groups,omitempty"`    // --tls-groups
+	TLSCiphers  string `json:"tls_ciphers,omitempty"`   // --tls-ciphers
+	SNI         string `json:"sni,omitempty"`           // --sni
+	ALPN        string `json:"alpn,omitempty"`          // --alpn
+	TLSCA       string `json:"tls_ca,omitempty"`        // --tls-ca FILE
+	TLSInsecure bool   `json:"tls_insecure,omitempty"`  // --tls-insecure
+	TLSCert     string `json:"tls_cert,omitempty"`      // --tls-cert (built-in listener)
+	TLSCertFile string `json:"tls_cert_file,omitempty"` // --tls-cert-file
+	TLSKeyFile  string `json:"tls_key_file,omitempty"`  // --tls-key-file
+	TLSTickets  string `json:"tls_tickets,omitempty"`   // --tls-tickets on|off (built-in listener)
+	TLSPlain    bool   `json:"tls_plain,omitempty"`     // --tls-plain (hidden: the TLS path's overhead)
 	// Pooling between the two extremes: the pool's reuse limits and the
 	// built-in listener's keep-alive timeout (pooling.go).
 	RequestsPerConn ReuseCount `json:"requests_per_conn,omitempty"` // --requests-per-conn N|inf (0: inf)
@@ -130,6 +145,7 @@ type Spec struct {
 	pathCfg  *netpath.Config // nil: no emulated path
 	procsN   int             // processes; 0 until planned
 	ownNet   bool            // the run has a network namespace made for it (a child's)
+	tls      tlsState        // --tls and its flags
 	// thresholds are FailOn parsed.
 	thresholds []threshold.Expr
 	metrics    netip.AddrPort // --metrics-addr parsed; invalid: not served
@@ -256,6 +272,9 @@ func (s *Spec) Validate() error {
 		if v, err := strconv.Atoi(s.Procs); err != nil || v < 1 || v > 256 {
 			return Usagef("--procs %q: want a number from 1 to 256, or auto", s.Procs)
 		}
+	}
+	if err := s.validateTLS(); err != nil {
+		return err
 	}
 	s.experimentDefaults()
 	if err := s.validateThresholds(); err != nil {
@@ -384,6 +403,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Segment:        s.configSegment(),
 		WholeRate:      s.wholeRate().Start,
 		WholeRateEnd:   s.wholeRate().End,
+		TLS:            s.tlsConfig(),
 	}
 	if workload == "pooled" {
 		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)
@@ -417,6 +437,7 @@ func (s *Spec) ListenerConfig() listener.Config {
 		AcceptPauseAfter: s.pauseAt,
 		AcceptPauseFor:   s.pauseFor,
 		Leak:             s.Leak,
+		TLS:              s.listenerTLS(),
 		IdleClose:        time.Duration(s.IdleClose),
 	}
 }
@@ -462,7 +483,7 @@ func (s *Spec) checkTarget(valid bool, target string) error {
 		return Usagef("the emulated path (--rtt, --loss, --drop-syn, ...) joins the client and the built-in listener in namespaces of their own; it cannot shape the path to %s", target)
 	}
 	if valid {
-		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close"} {
+		for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "backlog", "reuseport", "listener-loops", "idle-close", "tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
 			if s.changed(n) {
 				return Usagef("--%s sets up the built-in listener: it has no effect on %s", n, target)
 			}

@@ -7,7 +7,7 @@
 #
 # Usage: scripts/readme-figures.sh [--long] [SECTION...]
 #   SECTION: main rtt fastopen drop-syn drop-syn-tail hold backlog synflood
-#            leak sampling hold-million   (default: all, in that order)
+#            leak tls sampling hold-million   (default: all, in that order)
 #   --long   also run the sections that take more than about a minute,
 #            through the scripts the README names for them (each builds
 #            connbench once more, the same way): sampling is
@@ -29,12 +29,12 @@ for a in "$@"; do
   case $a in
     --long) long=1 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    main|rtt|fastopen|drop-syn|drop-syn-tail|hold|backlog|synflood|leak|sampling|hold-million)
+    main|rtt|fastopen|drop-syn|drop-syn-tail|hold|backlog|synflood|leak|tls|sampling|hold-million)
       sections+=("$a") ;;
     *) echo "readme-figures: unknown section or flag \"$a\" (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#sections[@]} -gt 0 ] || sections=(main rtt fastopen drop-syn drop-syn-tail hold backlog synflood leak sampling hold-million)
+[ ${#sections[@]} -gt 0 ] || sections=(main rtt fastopen drop-syn drop-syn-tail hold backlog synflood leak tls sampling hold-million)
 
 root=0
 [ "$(id -u)" = 0 ] && root=1
@@ -172,6 +172,26 @@ sec_leak() {
   header leak 'connbench run -w per-request --leak -d 2s'
   cb_to leak isolate "$cb" run -w per-request --leak -d 2s || return 0
   rows "$tmp/leak.txt" 'transactions ' 'listener CLOSE_WAIT' 'listener leaked' 'listener descriptors'
+}
+
+sec_tls() {
+  # The README's TLS section: one command per question (the --rtt ones need root).
+  local tlsrows=('transactions/s' 'handshake p50' 'TLS handshake p50' '…full p50' '…resumed p50' 'transaction p50' 'TLS negotiated'
+    'TLS resumed' 'TLS handshake predicted' 'TLS bytes' 'client CPU µs/TLS' 'listener CPU µs/TLS' 'listener TLS handshakes')
+  header tls 'connbench run --tls -d 2s'
+  cb_to tls1 isolate "$cb" run --tls -d 2s && rows "$tmp/tls1.txt" "${tlsrows[@]}"
+  header tls 'connbench compare --tls --rtt 20ms -d 2s --vary tls-version=1.2,1.3'
+  if needroot; then cb_to tls2 "$cb" compare --tls --rtt 20ms -d 2s --vary tls-version=1.2,1.3 && rows "$tmp/tls2.txt" "${tlsrows[@]}"; fi
+  header tls 'connbench compare --tls -d 2s --vary tls-resume=off,tickets'
+  cb_to tls3 "$cb" compare --tls -d 2s --vary tls-resume=off,tickets && rows "$tmp/tls3.txt" "${tlsrows[@]}"
+  header tls 'connbench compare --tls -w connect -d 2s --vary tls-cert=rsa2048,ecdsa-p256'
+  cb_to tls4 "$cb" compare --tls -w connect -d 2s --vary tls-cert=rsa2048,ecdsa-p256 && rows "$tmp/tls4.txt" "${tlsrows[@]}"
+  header tls 'connbench compare --tls --rtt 20ms -d 2s --vary tls-groups=X25519,X25519MLKEM768'
+  if needroot; then cb_to tls5 "$cb" compare --tls --rtt 20ms -d 2s --vary tls-groups=X25519,X25519MLKEM768 && rows "$tmp/tls5.txt" "${tlsrows[@]}"; fi
+  header tls 'connbench compare --tls -d 2s --vary workload=pooled,per-request   (and without --tls)'
+  cb_to tls6 "$cb" compare --tls -d 2s --vary workload=pooled,per-request && grep -E '^(Pooling gives|A new connection adds)' "$tmp/tls6.txt"
+  cb_to tls7 "$cb" compare -d 2s --vary workload=pooled,per-request && grep -E '^Pooling gives' "$tmp/tls7.txt"
+  return 0
 }
 
 sec_sampling() {

@@ -130,7 +130,7 @@ var Stats = map[string]func(p results.Phase) float64{
 var tails = map[string]float64{"p90": 0.1, "p99": 0.01, "p99.9": 0.001}
 
 // PhaseTitles are the phases shown, by name, with their titles.
-var phaseTitles = map[string]string{"handshake": "handshake", "first_byte": "first byte", "response": "response", "transaction": "transaction"}
+var phaseTitles = map[string]string{"handshake": "handshake", "tls_handshake": "TLS handshake", "first_byte": "first byte", "response": "response", "transaction": "transaction"}
 
 // PhaseStat is statistic stat (a key of Stats) of a phase's latencies
 // (results.PhaseOrder), in ns; runs without the phase have none.
@@ -161,7 +161,7 @@ func PhaseStat(stat, phase string) (Metric, error) {
 // transaction, and CPU per transaction. A metric no run has is left out.
 func Reported() []Metric {
 	out := []Metric{Rate(), Failures("", false)}
-	for _, ph := range []string{"handshake", "first_byte", "transaction"} {
+	for _, ph := range []string{"handshake", "tls_handshake", "first_byte", "transaction"} {
 		for _, st := range []string{"p50", "p99", "p99.9"} {
 			m, _ := PhaseStat(st, ph)
 			out = append(out, m)

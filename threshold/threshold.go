@@ -9,8 +9,8 @@
 //	metric   = "rate" | "conn_rate" | "failures" | "failures(" CLASS ")" |
 //	           "timeouts" | "cpu" | stat "(" phase ")"
 //	stat     = "min" | "mean" | "p50" | "p90" | "p99" | "p99.9" | "max"
-//	phase    = "handshake" | "connect" (the handshake) | "first_byte" |
-//	           "response" | "transaction"
+//	phase    = "handshake" | "connect" (the handshake) | "tls_handshake" |
+//	           "first_byte" | "response" | "transaction"
 //	op       = ">" | ">=" | "<" | "<="
 //	value    = number [unit]
 //
@@ -57,10 +57,10 @@ const (
 var (
 	classRE = regexp.MustCompile(`^[A-Za-z0-9_]{1,40}$`)
 	// Phases are the phase names a metric may use; connect is the handshake.
-	Phases = map[string]string{"handshake": "handshake", "connect": "handshake", "first_byte": "first_byte", "response": "response", "transaction": "transaction"}
+	Phases = map[string]string{"handshake": "handshake", "connect": "handshake", "tls_handshake": "tls_handshake", "first_byte": "first_byte", "response": "response", "transaction": "transaction"}
 )
 
-const metricHelp = "rate, conn_rate, failures, failures(CLASS), timeouts, cpu, or STAT(PHASE) with STAT min|mean|p50|p90|p99|p99.9|max and PHASE handshake|connect|first_byte|response|transaction"
+const metricHelp = "rate, conn_rate, failures, failures(CLASS), timeouts, cpu, or STAT(PHASE) with STAT min|mean|p50|p90|p99|p99.9|max and PHASE handshake|connect|tls_handshake|first_byte|response|transaction"
 
 // Parse reads one expression; the error says what is wrong with it.
 func Parse(text string) (Expr, error) {
@@ -153,7 +153,7 @@ func parseMetric(s string, pct bool) (stats.Metric, bool, error) {
 	}
 	ph, ok := Phases[arg]
 	if !ok {
-		return stats.Metric{}, false, fmt.Errorf("unknown phase %q in %q (want handshake, connect, first_byte, response or transaction)", arg, s)
+		return stats.Metric{}, false, fmt.Errorf("unknown phase %q in %q (want handshake, connect, tls_handshake, first_byte, response or transaction)", arg, s)
 	}
 	m, err := stats.PhaseStat(name, ph)
 	return m, false, err

@@ -159,6 +159,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Normalize(runtime.NumCPU()); err != nil {
 		return nil, err
 	}
+	if cfg.TLS.on() {
+		return runTLS(ctx, cfg)
+	}
 	d, err := dialer.New(cfg.Target, cfg.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("workloads: %w", err)

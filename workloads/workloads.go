@@ -238,6 +238,10 @@ type Config struct {
 	// with each finished interval, for live progress. It must not block.
 	OnInterval func(Interval) `json:"-"`
 
+	// TLS (issue 20). When on, the run goes through the TLS path
+	// (tls_linux.go): a goroutine per connection in flight instead of the
+	// event loops. Nil: plain TCP through the engine.
+	TLS *TLSConfig `json:"tls,omitempty"`
 	// The pool's reuse limits (pooled only), checked as each transaction
 	// ends: a connection is never cut in the middle of one.
 	//
@@ -492,6 +496,8 @@ type Result struct {
 	// TCPInfo is what TCP_INFO said about the measured new connections;
 	// nil unless read (Config.TCPInfo or Fast Open).
 	TCPInfo *TCPInfoStats
+	// TLS is what the TLS path saw of its handshakes; nil without TLS.
+	TLS *TLSStats
 
 	// The pool's connections (persistent workloads, measured part).
 	// Recycled counts connections the client closed at a reuse limit

@@ -14,6 +14,9 @@ import (
 
 var phaseTitle = map[string]string{
 	"handshake":               "handshake",
+	"tls_handshake":           "TLS handshake",
+	"tls_handshake_full":      "…full",
+	"tls_handshake_resumed":   "…resumed",
 	"first_byte":              "first byte",
 	"response":                "response",
 	"transaction":             "transaction",
@@ -60,6 +63,9 @@ func Headline(doc *results.Document) []string {
 	}
 	if h, ok := perReq.Phases["handshake"]; ok && h.Count > 0 {
 		out = append(out, fmt.Sprintf("The handshake alone takes %s at p50 and %s at p99.", Dur(h.P50Ns), Dur(h.P99Ns)))
+	}
+	if h, ok := perReq.Phases["tls_handshake"]; ok && h.Count > 0 {
+		out = append(out, fmt.Sprintf("The TLS handshake after it takes %s at p50 and %s at p99.", Dur(h.P50Ns), Dur(h.P99Ns)))
 	}
 	return out
 }
@@ -469,6 +475,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 				float64(r.Listener.CPUSysNs)/float64(r.Counts.Transactions)/1e3)
 		})...)
 	}
+	tlsRows(view, row, cells)
 	for _, pr := range poolingRows(view.Runs) {
 		row(pr[0], pr[1:]...)
 	}
@@ -483,6 +490,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			fmt.Fprintf(&b, "\n%s vs %s: %s", results.Printable(g.Label), results.Printable(groups[0].Label), results.Printable(Verdict(groups[0], g)))
 		}
 		b.WriteByte('\n')
+		b.WriteString(tlsVerdicts(view))
 	}
 	common, own := splitNotes(view.Runs)
 	for _, n := range common {
