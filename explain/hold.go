@@ -33,6 +33,15 @@ func holdNotes(r *results.Run) []string {
 	if h.ListenerInProcess {
 		both = " (the built-in listener's end included: it ran in the same process)"
 	}
+	if r.TLS != nil {
+		lst := ""
+		if h.ListenerInProcess {
+			lst = "; the listener's end is a goroutine (unlocked from its thread while idle) with its tls.Conn"
+		}
+		out = append(out, fmt.Sprintf("user memory per connection%s over TLS is the process's resident-set growth while connections opened, over the connections opened: a held TLS connection is its tls.Conn (with the buffers crypto/tls keeps) and its descriptor in Go's poller, no goroutine or thread%s; the run's fixed allocations (%s) are counted apart; kernel memory (socket slabs at both ends) is separate",
+			both, lst, mib(h.FixedBytes)))
+		return out
+	}
 	out = append(out, fmt.Sprintf("user memory per connection%s is the engine's slot (%d B, allocated up front) plus the process's resident-set growth while connections opened, over the connections opened; the run's fixed allocations (recorders, slots: %s) are counted apart; kernel memory (socket slabs at both ends) is separate",
 		both, workloads.SlotBytes, mib(h.FixedBytes)))
 	return out

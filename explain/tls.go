@@ -18,6 +18,9 @@ func tlsNotes(r *results.Run, c Context) []string {
 	var out []string
 	n := r.Counts.Transactions
 	path := fmt.Sprintf("ran on the TLS path: a goroutine per connection in flight (%d, each on a thread of its own) instead of the event loops, because crypto/tls needs a blocking connection; its own cost against the loops is measured by running plain TCP through it (--tls-plain, see README \"TLS\")", t.Workers)
+	if r.Hold != nil {
+		path = fmt.Sprintf("ran on the TLS path: a goroutine per handshake in flight (%d, each on a thread of its own, --max-inflight) instead of the event loops, because crypto/tls needs a blocking connection; a connection once open is held with no goroutine or thread of its own (with --ping, a few goroutines ping them all round robin)", t.Workers)
+	}
 	if l := r.Listener; n > 0 && r.Path == nil && r.CPU.ProcessUserNs+r.CPU.ProcessSysNs > 0 {
 		proc := r.CPU.ProcessUserNs + r.CPU.ProcessSysNs
 		if l != nil {

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/connbench/connbench/kernel"
@@ -36,6 +37,7 @@ type tlsServer struct {
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	open map[net.Conn]struct{}
+	bufs sync.Pool // read buffers of connections at work (idle ones hold none)
 	c    counters
 	// handshakes done, resumed, failed; CPU (ns, thread clock) inside the
 	// handshakes, all and resumed ones.
@@ -116,18 +118,115 @@ func threadNow() int64 {
 	return ts.Nano()
 }
 
+// tlsConn is one connection the TLS side serves. Its goroutine is locked
+// to a thread while it works (the handshake, a request and its response),
+// so that the thread's CPU clock is the connection's; while it waits for
+// a request with nothing buffered it gives the thread back (wait): a
+// goroutine locked to its thread keeps the thread through its sleeps, and
+// a hold of thousands of idle connections would be thousands of threads
+// (Go stops the process at 10,000). Idle, it keeps no read buffer either
+// (bufs).
+type tlsConn struct {
+	s      *tlsServer
+	nc     net.Conn
+	tc     *tls.Conn
+	rc     syscall.RawConn // nil: wait in tc.Read itself, thread kept
+	u0, s0 time.Duration
+}
+
+// publish adds the thread's CPU since the last publish to the counters.
+func (c *tlsConn) publish() {
+	u, sy := kernel.ThreadCPU()
+	c.s.c.cpuUser.Add(int64(u - c.u0))
+	c.s.c.cpuSys.Add(int64(sy - c.s0))
+	c.u0, c.s0 = u, sy
+}
+
+// past is a deadline already passed: a read with it returns what
+// crypto/tls already holds, or a timeout at once without touching the
+// socket. A timeout is not a lasting error in crypto/tls (it may be read
+// again).
+var past = time.Unix(1, 0)
+
+// read reads into (*bp)[off:], taking a buffer from the pool when *bp is
+// nil. What crypto/tls holds is read at once; with nothing held, it
+// publishes the CPU so far, gives back the thread (and the buffer, when
+// it holds nothing: off 0) and waits in Go's poller for the socket to be
+// readable (under the keep-alive deadline), then locks a thread again.
+func (c *tlsConn) read(bp *[]byte, off int) (int, error) {
+	s := c.s
+	if *bp == nil {
+		*bp = s.getBuf()
+	}
+	if c.rc == nil {
+		s.idle(c.tc)
+		return c.tc.Read((*bp)[off:])
+	}
+	c.tc.SetReadDeadline(past)
+	n, err := c.tc.Read((*bp)[off:])
+	c.tc.SetReadDeadline(time.Time{})
+	s.idle(c.tc)
+	if n > 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, err
+	}
+	if off == 0 {
+		s.putBuf(*bp)
+		*bp = nil
+	}
+	c.publish()
+	runtime.UnlockOSThread()
+	var perr error
+	werr := c.rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		_, _, perr = unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		return perr != unix.EAGAIN && perr != unix.EINTR // data or the end (tc.Read reads it), or an error
+	})
+	runtime.LockOSThread()
+	c.u0, c.s0 = kernel.ThreadCPU()
+	if werr == nil && perr != nil {
+		// The socket's error (a reset) is reported once, here: the read
+		// after it would see only an end. (With werr, the keep-alive
+		// deadline passed: tc.Read says so.)
+		return 0, perr
+	}
+	if *bp == nil {
+		*bp = s.getBuf()
+	}
+	return c.tc.Read((*bp)[off:])
+}
+
+// putBuf gives a read buffer back to the pool.
+func (s *tlsServer) putBuf(b []byte) {
+	if b != nil {
+		s.bufs.Put(&b)
+	}
+}
+
+// getBuf takes a read buffer from the pool.
+func (s *tlsServer) getBuf() []byte {
+	if b, ok := s.bufs.Get().(*[]byte); ok {
+		return *b
+	}
+	n := readBufferBytes
+	if s.l.cfg.Mode == HTTP {
+		n += maxRequestHead
+	}
+	return make([]byte, n)
+}
+
 // serve runs one connection: the handshake, then requests in lockstep.
 func (s *tlsServer) serve(nc net.Conn) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer s.wg.Done()
-	u0, s0 := kernel.ThreadCPU()
-	publish := func() {
-		u, sy := kernel.ThreadCPU()
-		s.c.cpuUser.Add(int64(u - u0))
-		s.c.cpuSys.Add(int64(sy - s0))
-		u0, s0 = u, sy
+	c := &tlsConn{s: s, nc: nc}
+	c.u0, c.s0 = kernel.ThreadCPU()
+	if sc, ok := nc.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			c.rc = rc
+		}
 	}
+	publish := c.publish
 	defer func() {
 		nc.Close()
 		s.mu.Lock()
@@ -154,10 +253,11 @@ func (s *tlsServer) serve(nc net.Conn) {
 		s.hsCPUResumed.Add(cpu)
 	}
 	publish()
+	c.tc = tc
 	if s.l.cfg.Mode == HTTP {
-		s.serveHTTP(tc, publish)
+		s.serveHTTP(c)
 	} else {
-		s.serveRaw(tc, publish)
+		s.serveRaw(c)
 	}
 	// Tell the client the stream ends (close_notify), bounded.
 	nc.SetWriteDeadline(time.Now().Add(time.Second))
@@ -188,13 +288,14 @@ func (s *tlsServer) ioError(err error) {
 
 // serveRaw answers every RequestSize bytes with ResponseSize bytes (Respond),
 // echoes (Echo) or swallows (Discard).
-func (s *tlsServer) serveRaw(tc *tls.Conn, publish func()) {
+func (s *tlsServer) serveRaw(c *tlsConn) {
 	cfg := &s.l.cfg
-	buf := make([]byte, readBufferBytes)
+	tc, publish := c.tc, c.publish
+	var buf []byte
+	defer func() { s.putBuf(buf) }()
 	var got int64
 	for {
-		s.idle(tc)
-		n, err := tc.Read(buf)
+		n, err := c.read(&buf, 0)
 		if n > 0 {
 			s.c.bytesIn.Add(int64(n))
 			switch cfg.Mode {
@@ -246,15 +347,16 @@ func (s *tlsServer) write(tc *tls.Conn, body int64, head []byte) bool {
 
 // serveHTTP answers HTTP/1.x requests with the epoll listener's parser and
 // canned responses, closing after a final one.
-func (s *tlsServer) serveHTTP(tc *tls.Conn, publish func()) {
+func (s *tlsServer) serveHTTP(c *tlsConn) {
 	h := s.l.http
+	tc, publish := c.tc, c.publish
 	var pc conn
 	var lp loop
-	buf := make([]byte, maxRequestHead+readBufferBytes)
+	var buf []byte
+	defer func() { s.putBuf(buf) }()
 	have := 0
 	for {
-		s.idle(tc)
-		n, err := tc.Read(buf[have:])
+		n, err := c.read(&buf, have)
 		if n > 0 {
 			s.c.bytesIn.Add(int64(n))
 		}

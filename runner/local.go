@@ -86,7 +86,7 @@ func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer
 			t.em, t.ln, err = startPath(*s.pathCfg, pathSysctls(sysctls, s.VariedSysctls), s.ListenerConfig(), s.foMode != dialer.FastOpenOff, obs)
 		} else {
 			lc := s.ListenerConfig()
-			if s.Workload == "hold" && lc.Loops > 1 && !s.changed("reuseport") {
+			if s.Workload == "hold" && lc.Loops > 1 && !s.changed("reuseport") && !s.TLS {
 				// A listening socket per loop: the kernel spreads the
 				// handshakes over them, each with its own accept queue.
 				lc.ReusePort = true
@@ -264,6 +264,11 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 	run.TLS = tlsRecord(res, s, t.builtin, float64(s.RTT))
 	if w.hold != nil && res.Hold != nil {
 		run.Hold = w.hold.record(res.Hold, len(res.Config.Socket.Sources), t.ln != nil)
+		if res.TLS != nil {
+			// The TLS path allocates nothing per connection up front (the
+			// engine's slots): all of it is in the growth.
+			run.Hold.UserBytesPerConn = max(run.Hold.UserBytesPerConn-float64(workloads.SlotBytes), 0)
+		}
 		run.Hold.Close, run.Hold.TimeWaitLeft = res.Config.Socket.Close.String(), -1
 		if !s.NoSample {
 			run.Hold.TimeWaitLeft = timeWaitLeft(t.target)

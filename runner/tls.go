@@ -97,8 +97,8 @@ func (s *Spec) validateTLS() error {
 		return Usagef("%v", err)
 	}
 	switch s.Workload {
-	case "hold", "backlog", "synflood":
-		return Usagef("--tls: --workload %s is not supported over TLS (per-request, pooled, connect and churn are)", s.Workload)
+	case "backlog", "synflood":
+		return Usagef("--tls: --workload %s is not supported over TLS (per-request, pooled, connect, churn and hold are)", s.Workload)
 	}
 	if s.foMode != 0 {
 		return Usagef("--tls with --fastopen: the TLS path does not put data in the SYN")

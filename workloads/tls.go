@@ -60,8 +60,8 @@ type TLSStats struct {
 // tlsNormalize checks what the TLS path cannot do.
 func (c *Config) tlsNormalize() error {
 	switch c.Workload {
-	case "hold", "backlog", "synflood":
-		return fmt.Errorf("workloads: --tls: --workload %s is not supported over TLS (per-request, pooled, connect and churn are)", c.Workload)
+	case "backlog", "synflood":
+		return fmt.Errorf("workloads: --tls: --workload %s is not supported over TLS (per-request, pooled, connect, churn and hold are)", c.Workload)
 	}
 	if c.Socket.FastOpen != dialer.FastOpenOff {
 		return errors.New("workloads: --tls with --fastopen: the TLS path does not put data in the SYN")
@@ -87,6 +87,11 @@ func (c *Config) tlsNormalize() error {
 
 // tlsWorkers is the number of goroutines the TLS path runs.
 func (c *Config) tlsWorkers() int {
+	if c.Workload == "hold" {
+		// The handshakes in flight; the connections held have no
+		// goroutine (tlsHold).
+		return int(min(int64(c.MaxInflight), c.Requests))
+	}
 	if c.open() && !Registry[c.Workload].Persistent {
 		return c.MaxInflight
 	}

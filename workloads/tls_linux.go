@@ -70,6 +70,7 @@ type tlsEngine struct {
 	inflight   atomic.Int64
 	sched      schedule
 	trailing   error
+	hold       *tlsHold // the hold workload's; nil for others
 
 	mu     sync.Mutex // guards what follows: one lock per transaction
 	tot    tlsAcc
@@ -111,10 +112,14 @@ func (e *tlsEngine) keep(j int) bool {
 		return !e.plain && e.cfg.TLS.Resume == "tickets"
 	case tpFirstByte, tpResponse:
 		return e.exchange
-	case tpScheduled, tpStartLag:
+	case tpScheduled:
+		return e.open && e.hold == nil
+	case tpStartLag:
 		return e.open
 	case tpConnFirst:
 		return e.exchange && !e.persistent
+	case tpTransaction:
+		return e.hold == nil || e.exchange // a hold's pings
 	}
 	return true
 }
@@ -148,6 +153,7 @@ type tlsTx struct {
 	hasStatus                    bool
 	recycled, serverClosed       bool
 	retried                      bool
+	holdOpen                     bool // a hold's connection opened: not a transaction
 }
 
 // tlsConn is a TCP connection on the TLS path: the dialer's socket as an
@@ -205,6 +211,11 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	spec := Registry[cfg.Workload]
 	e := &tlsEngine{cfg: cfg, plain: cfg.TLS.Plain, exchange: cfg.exchange(), persistent: spec.Persistent,
 		open: cfg.open(), dial: d, sched: newSchedule(&cfg)}
+	if cfg.Workload == "hold" {
+		// -n is the connections to open; --duration the hold once all
+		// were tried (the run has no end of its own).
+		e.hold = newTLSHold(cfg.Requests)
+	}
 	if !e.plain {
 		e.tcfg = cfg.TLS.Config.Clone()
 		if e.tcfg.ServerName == "" && !e.tcfg.InsecureSkipVerify {
@@ -216,7 +227,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Protocol != nil {
 		e.trailing = &protocol.Error{Protocol: cfg.Protocol.Name(), Reason: "bytes after the complete response"}
 	}
-	if cfg.Requests > 0 {
+	if cfg.Requests > 0 && e.hold == nil {
 		e.useQuota = true
 		e.quota.Store(cfg.Requests)
 	}
@@ -242,7 +253,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	e.base = time.Now()
 	e.measureAt = int64(cfg.Warmup)
-	if cfg.Duration > 0 {
+	if cfg.Duration > 0 && e.hold == nil {
 		e.endAt = e.measureAt + int64(cfg.Duration)
 	}
 	if cfg.OnMeasure != nil {
@@ -271,7 +282,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 		go func() { e.ticker(done, nil); close(tickDone) }()
 	}
 	<-began
-	var wg sync.WaitGroup
+	var wg, pwg sync.WaitGroup
 	for _, w := range workers {
 		wg.Add(1)
 		if err := spawn(func() { defer wg.Done(); w.run() }); err != nil {
@@ -279,11 +290,40 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 			e.stop.Store(true)
 		}
 	}
-	go func() { wg.Wait(); close(done) }()
+	// A hold's pingers, and its end: once every attempt resolved, the
+	// hold's time, then the pingers stop; the connections are closed after
+	// the last interval is taken, so that it sees them all held.
+	var pingers []*tlsWorker
+	quit := make(chan struct{})
+	var quitOnce sync.Once
+	stopHold := func() { quitOnce.Do(func() { close(quit) }) }
+	if e.hold != nil && cfg.Ping > 0 {
+		for i := range int(min(int64(tlsPingers), cfg.Requests)) {
+			w := &tlsWorker{e: e, id: n + i, buf: make([]byte, 16<<10)}
+			if cfg.Protocol != nil {
+				w.framer = cfg.Protocol.NewFramer()
+			}
+			pingers = append(pingers, w)
+			pwg.Add(1)
+			if err := spawn(func() { defer pwg.Done(); w.pinger(i, tlsPingers) }); err != nil {
+				pwg.Done()
+				e.stop.Store(true)
+			}
+		}
+	}
+	go func() {
+		wg.Wait()
+		if e.hold != nil {
+			e.holdPhase(pingers, quit)
+			pwg.Wait()
+		}
+		close(done)
+	}()
 	partial := false
 	hard := func() {
 		e.stop.Store(true)
-		for _, w := range workers {
+		stopHold()
+		for _, w := range append(workers, pingers...) {
 			if f := w.cur.Load(); f != nil {
 				f.SetDeadline(time.Now())
 			}
@@ -294,6 +334,7 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 	case <-ctx.Done():
 		partial = true
 		e.drain.Store(true)
+		stopHold()
 		select {
 		case <-done:
 		case <-cfg.HardStop:
@@ -306,6 +347,10 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 		<-done
 	}
 	<-tickDone
+	var held int64
+	if e.hold != nil {
+		held = e.closeHeld()
+	}
 	res := &Result{Config: cfg, Start: e.base.Add(time.Duration(e.measureAt)), Partial: partial,
 		Failures: e.tot.fail, Phases: map[string]*histogram.Recorder{}, Series: e.series,
 		Stall: -1, FirstAddrNotAvail: -1, Behind: e.behind, Kernel: kstats}
@@ -325,7 +370,10 @@ func runTLS(ctx context.Context, cfg Config) (*Result, error) {
 			}
 		}
 	}
-	for _, w := range workers {
+	if e.hold != nil {
+		e.holdResult(res, held)
+	}
+	for _, w := range append(workers, pingers...) {
 		res.CPUThread += w.cpu
 		res.CPUUser += w.u
 		res.CPUSys += w.s
@@ -410,6 +458,10 @@ func (w *tlsWorker) run() {
 			w.u, w.s = u-w.u0, s-w.s0
 		}
 	}()
+	if e.hold != nil {
+		w.runHold()
+		return
+	}
 	for {
 		now := e.now()
 		w.mark(now)
@@ -805,7 +857,9 @@ func (w *tlsWorker) done(t int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, a := range [2]*tlsAcc{&e.tot, &e.iv} {
-		a.tx++
+		if !tx.holdOpen {
+			a.tx++
+		}
 		a.out += tx.out
 		a.in += tx.in
 		if tx.opened {

@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,8 +165,8 @@ func TestTLSPlainPath(t *testing.T) {
 	if took := time.Since(start); took > 5*time.Second || res.Transactions < 10 || res.Phases[PhaseScheduled] == nil {
 		t.Errorf("open loop: %d transactions in %v", res.Transactions, took)
 	}
-	if _, err := Run(context.Background(), Config{Workload: "hold", Target: ln.Addr(), Requests: 1, Rate: 1, Duration: time.Second, TLS: tc}); err == nil {
-		t.Error("hold over the TLS path: no error")
+	if _, err := Run(context.Background(), Config{Workload: "backlog", Target: ln.Addr(), Requests: 1, Rate: 1, Duration: time.Second, TLS: tc}); err == nil || !strings.Contains(err.Error(), "not supported over TLS") {
+		t.Errorf("backlog over the TLS path: %v, want refused", err)
 	}
 }
 
