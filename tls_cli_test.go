@@ -35,7 +35,9 @@ func TestTLSUsage(t *testing.T) {
 		{[]string{"run", "--tls", "--tls-cert", "dsa"}, "--tls-cert"},
 		{[]string{"run", "--tls", "--tls-cert-file", "x"}, "--tls-key-file go together"},
 		{[]string{"run", "--tls", "--tls-tickets", "maybe"}, "--tls-tickets"},
-		{[]string{"run", "--tls", "-w", "hold", "-n", "5", "--rate", "5"}, "hold is not supported over TLS"},
+		{[]string{"run", "--tls", "-w", "backlog"}, "backlog is not supported over TLS"},
+		{[]string{"run", "--tls", "-w", "hold", "-n", "12000", "--rate", "1000"}, "may have only"},
+		{[]string{"run", "--tls", "-w", "hold", "-n", "12000", "--rate", "1000"}, "--procs"},
 		{[]string{"run", "--tls", "--fastopen"}, "--fastopen"},
 		{[]string{"run", "--tls", "-c", "5000"}, "at most 2048"},
 		{[]string{"run", "--tls", "--tls-ca", fifo, "-n", "1", "127.0.0.1:1"}, "not a regular file"},
@@ -107,5 +109,74 @@ func TestTLSRoundTrips(t *testing.T) {
 		if !strings.Contains(strings.Join(r.Notes, "\n"), "predicted") {
 			t.Errorf("%s: no note with the prediction: %q", tc.version, r.Notes)
 		}
+	}
+}
+
+// TestTLSHoldRun: a hold over TLS against the built-in listener holds
+// every connection it was asked for, pings them, and its reset at the end
+// leaves no TIME_WAIT.
+func TestTLSHoldRun(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "h.json")
+	code, stdout, stderr := connbench(t, "run", "--tls", "-w", "hold", "-n", "200", "--rate", "2000", "-d", "300ms", "--ping", "100ms", "-q", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil || len(doc.Runs) != 1 {
+		t.Fatalf("result: %v", err)
+	}
+	r := doc.Runs[0]
+	h := r.Hold
+	if h == nil || h.Asked != 200 || h.Opened != 200 || h.Held != 200 || r.FailuresTotal != 0 || h.Close != "rst" || h.TimeWaitLeft != 0 {
+		t.Fatalf("hold %+v, failures %v: want 200 held, none failed, reset with no TIME_WAIT left", h, r.Failures)
+	}
+	if r.TLS == nil || r.TLS.Handshakes != 200 || r.Listener == nil || r.Listener.TLS == nil || r.Listener.TLS.Handshakes != 200 {
+		t.Fatalf("TLS %+v, listener %+v: want 200 handshakes each side", r.TLS, r.Listener)
+	}
+	if r.Counts.Transactions < 200 || r.Phases["transaction"].Count != r.Counts.Transactions {
+		t.Errorf("%d pings (%d recorded), want at least one per connection", r.Counts.Transactions, r.Phases["transaction"].Count)
+	}
+	if h.UserBytesPerConn <= 0 || !strings.Contains(strings.Join(r.Notes, "\n"), "no goroutine or thread") {
+		t.Errorf("memory per connection %v, notes %q", h.UserBytesPerConn, r.Notes)
+	}
+}
+
+// TestTLSProcs: --procs 2 over TLS: the listener processes serve the
+// certificate the parent made and the clients trust it; the merged
+// document holds every transaction and handshake exactly, and a hold's
+// every connection.
+func TestTLSProcs(t *testing.T) {
+	t.Setenv(mainEnv, "1") // the children are this test binary, as connbench
+	dir := t.TempDir()
+	out := filepath.Join(dir, "p.json")
+	code, _, stderr := connbench(t, "run", "--tls", "-w", "per-request", "-c", "4", "-n", "200", "--procs", "2", "-o", out, "-q")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	doc, err := results.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := doc.Runs[0]
+	if r.Counts.Transactions != 200 || r.Counts.Connections != 200 || r.FailuresTotal != 0 || r.TLS == nil || r.TLS.Handshakes != 200 {
+		t.Fatalf("merged: %d transactions, %d connections, failures %v, TLS %+v; want 200, 200, none, 200 handshakes",
+			r.Counts.Transactions, r.Counts.Connections, r.Failures, r.TLS)
+	}
+	for _, ph := range []string{"transaction", "tls_handshake", "handshake"} {
+		if c := r.Phases[ph].Count; c != 200 {
+			t.Errorf("merged %s histogram holds %d values, want 200", ph, c)
+		}
+	}
+	out = filepath.Join(dir, "h.json")
+	code, _, stderr = connbench(t, "run", "--tls", "-w", "hold", "-n", "300", "--rate", "3000", "-d", "200ms", "--procs", "2", "-o", out, "-q")
+	if code != exitOK {
+		t.Fatalf("hold: exit %d: %s", code, stderr)
+	}
+	if doc, err = results.ReadFile(out); err != nil {
+		t.Fatal(err)
+	}
+	r = doc.Runs[0]
+	if h := r.Hold; h == nil || h.Opened != 300 || h.Held != 300 || r.FailuresTotal != 0 || r.TLS.Handshakes != 300 || h.TimeWaitLeft != 0 {
+		t.Fatalf("hold over 2 processes: %+v, failures %v, TLS %+v", h, r.Failures, r.TLS)
 	}
 }

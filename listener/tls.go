@@ -47,9 +47,11 @@ type tlsServer struct {
 // startTLS starts the listener l (its address bound by the caller's
 // settings in c) serving TLS with c.TLS.
 func startTLS(l *Listener, c Config) (*Listener, error) {
-	if c.AcceptDelay > 0 || c.AcceptPauseFor > 0 || c.Leak || c.StallFor > 0 || c.FastOpenQueue > 0 || c.ReusePort {
-		return nil, errors.New("listener: TLS is served by a goroutine per connection: the event loops' knobs (accept delay and pause, leak, stall, Fast Open, reuseport) do not apply")
+	if c.AcceptDelay > 0 || c.AcceptPauseFor > 0 || c.Leak || c.StallFor > 0 || c.FastOpenQueue > 0 {
+		return nil, errors.New("listener: TLS is served by a goroutine per connection: the event loops' knobs (accept delay and pause, leak, stall, Fast Open) do not apply")
 	}
+	// ReusePort: one listening socket all the same (its SO_REUSEPORT lets
+	// other processes share the port: a --procs run's listeners).
 	fd, bound, err := listenSocket(c.Addr, &c)
 	if err != nil {
 		return nil, err

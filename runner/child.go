@@ -45,6 +45,10 @@ type ChildRequest struct {
 	// Check stops after the sysctls: how a compare tries every variant's
 	// values before anything runs.
 	Check bool `json:"check,omitempty"`
+	// TLSRoots is the PEM of the certificates a --tls child trusts: its
+	// parent's built-in listener's, or the --tls-ca file's as the parent
+	// read it (empty: the system's roots).
+	TLSRoots []byte `json:"tls_roots,omitempty"`
 	// Live: the child writes its runs' intervals on descriptor 3 (a pipe
 	// from the parent), for a parent Observer that follows them
 	// (ChildObserver). Set by startChild.
@@ -104,6 +108,9 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 	}
 	s := req.Spec
 	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.childRoots(req.TLSRoots); err != nil {
 		return nil, err
 	}
 	if req.Live && isPipe(liveFD) {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,8 +64,9 @@ func (s *Spec) planProcs(target netip.AddrPort, obs Observer) error {
 	case "", "1":
 		// Not asked for: shard by itself when one process may not hold
 		// the run's descriptors. An explicit --procs 1 keeps the refusal
-		// (checkDescriptors); so do a child, the emulated path and --hlog.
-		if s.changed("procs") || s.Child || s.pathCfg != nil || s.HLog != "" || !s.Segment.IsWhole() {
+		// (checkDescriptors); so do a child, the emulated path, --hlog and
+		// --tls (a TLS run splits only when asked to).
+		if s.changed("procs") || s.Child || s.pathCfg != nil || s.HLog != "" || !s.Segment.IsWhole() || s.TLS {
 			break
 		}
 		if fds, soft, over := descriptorsOver(conns, !target.IsValid()); over {
@@ -175,9 +177,13 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		}
 	}()
 	backlogNote := ""
+	tlsKit, err := s.procsTLS(!target.IsValid())
+	if err != nil {
+		return nil, err
+	}
 	if !target.IsValid() {
 		var err error
-		if target, servers, backlogNote, err = startListeners(s, p.Stderr); err != nil {
+		if target, servers, backlogNote, err = startListeners(s, p.Stderr, tlsKit); err != nil {
 			return nil, err
 		}
 		if backlogNote != "" {
@@ -199,6 +205,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	}()
 	for i := 0; i < n; i++ {
 		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String(), obs: obs, label: p.Variants[0].Label}
+		tlsKit.child(req)
 		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)
@@ -282,7 +289,7 @@ func (e LostError) Error() string { return e.Note }
 // startListeners starts the built-in listener's processes on one free
 // loopback port (SO_REUSEPORT) and returns their address, and a note when
 // net.core.somaxconn limits their accept queues.
-func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string, error) {
+func startListeners(s *Spec, stderr io.Writer, kit *procsTLS) (netip.AddrPort, []*child, string, error) {
 	conns, _ := s.connsNeeded()
 	// SO_REUSEPORT spreads connections by a hash, not evenly: leave each
 	// listener process a quarter of its descriptors spare.
@@ -313,7 +320,8 @@ func startListeners(s *Spec, stderr io.Writer) (netip.AddrPort, []*child, string
 		if cfg.IdleClose > 0 {
 			args = append(args, "--idle-close", cfg.IdleClose.String())
 		}
-		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stderr)
+		args, stdin := kit.serveArgs(args)
+		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stdin, stderr)
 		if err != nil {
 			return target, servers, note, err
 		}
@@ -360,12 +368,15 @@ func patchJSON(obj json.RawMessage, set map[string]any) (json.RawMessage, error)
 	return json.Marshal(m)
 }
 
-// startServer starts one `connbench serve` and waits for its "listening
-// on" line.
-func startServer(name string, args []string, stderr io.Writer) (*child, error) {
+// startServer starts one `connbench serve`, with stdin on its standard
+// input (nil: none), and waits for its "listening on" line.
+func startServer(name string, args []string, stdin []byte, stderr io.Writer) (*child, error) {
 	cmd, err := command(args, false)
 	if err != nil {
 		return nil, fmt.Errorf("--procs: %w", err)
+	}
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
 	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {

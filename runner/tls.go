@@ -3,7 +3,10 @@ package runner
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -105,9 +108,6 @@ func (s *Spec) validateTLS() error {
 	}
 	if s.UntilExhausted {
 		return Usagef("--until-exhausted is not supported with --tls")
-	}
-	if s.Procs != "" && s.Procs != "1" {
-		return Usagef("--procs %s with --tls: the TLS path runs in one process", s.Procs)
 	}
 	for _, n := range []string{"accept-delay", "accept-pause", "leak", "fastopen-queue", "reuseport", "listener-loops"} {
 		if s.changed(n) {
@@ -271,8 +271,11 @@ func ServeTLSFlags(fs *pflag.FlagSet) func() (*tls.Config, error) {
 	fs.StringVar(&srv.CertFile, "tls-cert-file", "", "with --tls: PEM certificate (chain) file to serve instead (with --tls-key-file; at most 1 MiB each)")
 	fs.StringVar(&srv.KeyFile, "tls-key-file", "", "with --tls: PEM private key file for --tls-cert-file")
 	fs.StringVar(&tickets, "tls-tickets", "on", "with --tls: issue session tickets (on) or not (off)")
+	var fromParent bool
+	fs.BoolVar(&fromParent, ServeMaterialFlag, false, "internal: read the certificate, key and ticket key from standard input (a --procs parent's)")
+	fs.MarkHidden(ServeMaterialFlag)
 	return func() (*tls.Config, error) {
-		for _, n := range []string{"tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets"} {
+		for _, n := range []string{"tls-cert", "tls-cert-file", "tls-key-file", "tls-tickets", ServeMaterialFlag} {
 			if f := fs.Lookup(n); f != nil && f.Changed && !srv.On {
 				return nil, Usagef("--%s needs --tls", n)
 			}
@@ -287,6 +290,16 @@ func ServeTLSFlags(fs *pflag.FlagSet) func() (*tls.Config, error) {
 		default:
 			return nil, Usagef("--tls-tickets %q: want on or off", tickets)
 		}
+		if fromParent {
+			if srv.CertFile != "" {
+				return nil, Usagef("--%s and --tls-cert-file: one certificate or the other", ServeMaterialFlag)
+			}
+			m, err := tlsconf.ReadMaterial(serveStdin)
+			if err != nil {
+				return nil, Usagef("--%s: %v", ServeMaterialFlag, err)
+			}
+			srv.Material = m
+		}
 		cfg, err := srv.ServerConfig()
 		if err != nil {
 			return nil, Usagef("%v", err)
@@ -294,6 +307,15 @@ func ServeTLSFlags(fs *pflag.FlagSet) func() (*tls.Config, error) {
 		return cfg, nil
 	}
 }
+
+// ServeMaterialFlag is serve's hidden flag by which a --procs parent
+// hands its listener processes the certificate (tlsconf.Material, on
+// standard input).
+const ServeMaterialFlag = "tls-material-stdin"
+
+// serveStdin is where serve reads a parent's Material (a variable for
+// tests).
+var serveStdin io.Reader = os.Stdin
 
 // ServeTLSSummary is serve's closing line about TLS ("" without it).
 func ServeTLSSummary(s listener.Stats) string {
@@ -306,4 +328,96 @@ func ServeTLSSummary(s listener.Stats) string {
 	}
 	return fmt.Sprintf("connbench: TLS: %d handshakes (%d resumed, %d failed), %s CPU per handshake\n",
 		s.TLSHandshakes, s.TLSResumed, s.TLSFailed, per.Round(time.Microsecond))
+}
+
+// procsTLS is what a --procs run over TLS hands its processes: the
+// listener processes the certificate and ticket key the parent made (on
+// their standard input), the client processes the roots to trust (in
+// their request). Nil without --tls.
+type procsTLS struct {
+	material []byte // tlsconf.Material, JSON; nil: not against the built-in listener
+	tickets  string
+	roots    []byte // PEM; nil: the system's roots
+	sni      string // the name the children send when --sni was not given
+}
+
+// procsTLS makes the certificate of a --procs run's built-in listener
+// (builtin), once, in this process, and what the children need of it.
+func (s *Spec) procsTLS(builtin bool) (*procsTLS, error) {
+	if !s.TLS {
+		return nil, nil
+	}
+	k := &procsTLS{tickets: s.TLSTickets}
+	if s.TLSCA != "" {
+		b, err := tlsconf.ReadFile(s.TLSCA)
+		if err != nil {
+			return nil, Usagef("--tls-ca %s: %v", s.TLSCA, err)
+		}
+		k.roots = b
+	}
+	if !builtin {
+		return k, nil
+	}
+	if err := s.prepareTLS(true); err != nil {
+		return nil, err
+	}
+	m, err := tlsconf.Export(s.tls.srv)
+	if err != nil {
+		return nil, err
+	}
+	if k.material, err = json.Marshal(m); err != nil {
+		return nil, err
+	}
+	if s.TLSCA == "" && s.TLSCertFile == "" {
+		k.roots = m.CertPEM
+	}
+	if s.SNI == "" {
+		k.sni = s.tls.client.SNI
+	}
+	return k, nil
+}
+
+// serveArgs adds to a listener process's arguments what makes it serve
+// TLS with the parent's certificate, and returns what goes on its
+// standard input.
+func (k *procsTLS) serveArgs(args []string) ([]string, []byte) {
+	if k == nil || k.material == nil {
+		return args, nil
+	}
+	return append(args, "--tls", "--tls-tickets", k.tickets, "--"+ServeMaterialFlag), k.material
+}
+
+// child puts into a client process's request the roots it trusts (and the
+// name it sends).
+func (k *procsTLS) child(req *ChildRequest) {
+	if k == nil {
+		return
+	}
+	req.TLSRoots = k.roots
+	if k.roots != nil {
+		req.Spec.TLSCA = "" // the parent's copy, read once, rather than the file again
+	}
+	if k.sni != "" {
+		req.Spec.SNI = k.sni
+	}
+}
+
+// childRoots makes a --tls child trust the roots its parent sent (PEM,
+// at most tlsconf.MaxPEMBytes).
+func (s *Spec) childRoots(pemBytes []byte) error {
+	if len(pemBytes) == 0 {
+		return nil
+	}
+	if !s.TLS {
+		return Usagef("child request: TLS roots without --tls")
+	}
+	if len(pemBytes) > tlsconf.MaxPEMBytes {
+		return Usagef("child request: TLS roots larger than %d bytes", tlsconf.MaxPEMBytes)
+	}
+	p := x509.NewCertPool()
+	if !p.AppendCertsFromPEM(pemBytes) {
+		return Usagef("child request: no PEM certificate in the TLS roots")
+	}
+	s.tls.roots = p
+	return nil
 }

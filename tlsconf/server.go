@@ -10,6 +10,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +36,9 @@ type Server struct {
 	KeyFile  string `json:"key_file,omitempty"`
 	// NoTickets turns session tickets off: every handshake is full.
 	NoTickets bool `json:"no_tickets,omitempty"`
+	// Material, when set, is the certificate and ticket key a parent
+	// process handed over (instead of CertFile or generating one).
+	Material *Material `json:"-"`
 	// Version, when set ("1.2", "1.3"), is the only version served.
 	Version string `json:"version,omitempty"`
 	// Groups and Ciphers restrict the server as the client's do.
@@ -80,9 +85,12 @@ func (s *Server) ServerConfig() (*tls.Config, error) {
 	}
 	var cert tls.Certificate
 	var err error
-	if s.CertFile != "" {
+	switch {
+	case s.Material != nil:
+		cert, err = tls.X509KeyPair(s.Material.CertPEM, s.Material.KeyPEM)
+	case s.CertFile != "":
 		cert, err = LoadKeyPair(s.CertFile, s.KeyFile)
-	} else {
+	default:
 		cert, err = Generate(s.Cert)
 	}
 	if err != nil {
@@ -101,6 +109,9 @@ func (s *Server) ServerConfig() (*tls.Config, error) {
 	}
 	if v != 0 {
 		cfg.MinVersion, cfg.MaxVersion = v, v
+	}
+	if m := s.Material; m != nil && len(m.TicketKey) == 32 {
+		cfg.SetSessionTicketKeys([][32]byte{[32]byte(m.TicketKey)})
 	}
 	return cfg, nil
 }
@@ -228,4 +239,62 @@ func ReadFile(name string) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d bytes", MaxPEMBytes)
 	}
 	return b, nil
+}
+
+// Material is a listener's certificate and key, and the key its session
+// tickets are sealed with, as one connbench process hands them to another
+// through a pipe (never through a file another user could swap): the
+// listener processes of a --procs run serve the one certificate their
+// parent made and its clients trust, and resume each other's tickets.
+type Material struct {
+	CertPEM   []byte `json:"cert_pem"`             // the certificate chain
+	KeyPEM    []byte `json:"key_pem"`              // PKCS #8
+	TicketKey []byte `json:"ticket_key,omitempty"` // 32 bytes; none: each process its own
+}
+
+// MaxMaterialBytes bounds a Material as read from a pipe (JSON, base64).
+const MaxMaterialBytes = 3 * MaxPEMBytes
+
+// Export makes the Material of cfg's first certificate, with a new random
+// ticket key.
+func Export(cfg *tls.Config) (*Material, error) {
+	if cfg == nil || len(cfg.Certificates) == 0 {
+		return nil, errors.New("tlsconf: no certificate to hand over")
+	}
+	c := cfg.Certificates[0]
+	key, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("tlsconf: key: %w", err)
+	}
+	m := &Material{KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), TicketKey: make([]byte, 32)}
+	for _, der := range c.Certificate {
+		m.CertPEM = append(m.CertPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	if _, err := rand.Read(m.TicketKey); err != nil {
+		return nil, fmt.Errorf("tlsconf: ticket key: %w", err)
+	}
+	return m, nil
+}
+
+// ReadMaterial reads a Material (JSON) from r, at most MaxMaterialBytes,
+// and checks it: a key pair that matches, a 32-byte ticket key or none.
+func ReadMaterial(r io.Reader) (*Material, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxMaterialBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("tlsconf: certificate from the parent: %w", err)
+	}
+	if len(b) > MaxMaterialBytes {
+		return nil, fmt.Errorf("tlsconf: certificate from the parent: larger than %d bytes", MaxMaterialBytes)
+	}
+	var m Material
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, errors.New("tlsconf: certificate from the parent: not a connbench parent's")
+	}
+	if len(m.CertPEM) > MaxPEMBytes || len(m.KeyPEM) > MaxPEMBytes || (len(m.TicketKey) != 0 && len(m.TicketKey) != 32) {
+		return nil, errors.New("tlsconf: certificate from the parent: out of bounds")
+	}
+	if _, err := tls.X509KeyPair(m.CertPEM, m.KeyPEM); err != nil {
+		return nil, fmt.Errorf("tlsconf: certificate from the parent: %w", err)
+	}
+	return &m, nil
 }
