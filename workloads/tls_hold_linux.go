@@ -14,6 +14,7 @@ package workloads
 // close_notify and a FIN with --close fin.
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
+	"golang.org/x/sys/unix"
 )
 
 // tlsPingers bounds the goroutines that ping held TLS connections. A ping
@@ -259,9 +261,12 @@ func (e *tlsEngine) holdPhase(pingers []*tlsWorker, quit <-chan struct{}) {
 	e.mu.Unlock()
 }
 
-// closeHeld closes every held connection and returns how many were held:
-// a reset without close_notify (SO_LINGER 0 is on the socket), or with
-// --close fin close_notify then a FIN, each write bounded.
+// closeHeld closes every held connection and returns how many were still
+// held: those the server did not close or reset meanwhile (TCP_INFO's
+// state; nothing reads a held connection without --ping), the others
+// counted as failures by class. It closes with a reset without
+// close_notify (SO_LINGER 0 is on the socket), or with --close fin
+// close_notify then a FIN, each write bounded.
 func (e *tlsEngine) closeHeld() int64 {
 	h := e.hold
 	h.mu.Lock()
@@ -269,12 +274,17 @@ func (e *tlsEngine) closeHeld() int64 {
 	h.conns = nil
 	h.mu.Unlock()
 	var held int64
+	lost := map[string]int64{}
 	rst := e.cfg.Socket.Close == dialer.CloseRST
 	for _, c := range conns {
 		if c == nil {
 			continue
 		}
-		held++
+		if class := peerEnded(c.f); class != "" {
+			lost[class]++
+		} else {
+			held++
+		}
 		if rst || c.tc == nil {
 			c.f.Close()
 		} else {
@@ -283,7 +293,38 @@ func (e *tlsEngine) closeHeld() int64 {
 		}
 		e.inflight.Add(-1)
 	}
+	e.mu.Lock()
+	for class, n := range lost {
+		e.tot.fail[class] += n
+	}
+	e.mu.Unlock()
 	return held
+}
+
+// peerEnded says how the server ended a held connection ("": it did not):
+// a FIN (the socket in CLOSE_WAIT) or a reset (CLOSE).
+func peerEnded(f *os.File) string {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	var state uint8
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		var info *unix.TCPInfo
+		if info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO); ierr == nil {
+			state = info.State
+		}
+	}); err != nil || ierr != nil {
+		return ""
+	}
+	switch state {
+	case unix.BPF_TCP_ESTABLISHED:
+		return ""
+	case unix.BPF_TCP_CLOSE_WAIT:
+		return dialer.FailEOF
+	}
+	return dialer.FailReset
 }
 
 // holdResult fills res's hold record.

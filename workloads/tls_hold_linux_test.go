@@ -104,3 +104,27 @@ func TestTLSHold(t *testing.T) {
 		ln.Close()
 	}
 }
+
+// TestTLSHoldServerClosed: held connections the server closed meanwhile
+// (a keep-alive timeout) are not counted held at the end, though nothing
+// read them: each is a failure of its class.
+func TestTLSHoldServerClosed(t *testing.T) {
+	checkFD(t)
+	scfg, err := (&tlsconf.Server{On: true}).ServerConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, _ := startListener(t, listener.Config{TLS: scfg, IdleClose: 20 * time.Millisecond})
+	cl := tlsconf.Client{On: true, SNI: "connbench.test"}
+	ccfg, err := cl.ClientConfig(tlsconf.Roots(scfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	res := run(t, Config{Workload: "hold", Target: ln.Addr(), Requests: n, Rate: 1000, MaxInflight: 4, Duration: 300 * time.Millisecond,
+		Socket: dialer.Options{Close: dialer.CloseRST}, TLS: &TLSConfig{Client: cl, Config: ccfg}})
+	waitFor(t, "the idle closes", func() bool { return ln.Stats().IdleClosed == n })
+	if h := res.Hold; h == nil || h.Opened != n || h.Held != 0 || res.Failures[dialer.FailEOF] != n {
+		t.Fatalf("hold %+v, failures %v: want %d opened, none held, %d %s", res.Hold, res.Failures, n, n, dialer.FailEOF)
+	}
+}
