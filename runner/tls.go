@@ -395,6 +395,9 @@ func (k *procsTLS) child(req *ChildRequest) {
 		return
 	}
 	req.TLSRoots = k.roots
+	// A client process serves nothing: the listener's files are the
+	// parent's to read, once.
+	req.Spec.TLSCertFile, req.Spec.TLSKeyFile = "", ""
 	if k.roots != nil {
 		req.Spec.TLSCA = "" // the parent's copy, read once, rather than the file again
 	}
