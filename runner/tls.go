@@ -31,7 +31,7 @@ func (s *Spec) defineTLSFlags(group func(title string) *pflag.FlagSet) {
 	t := group("TLS (client, and the built-in listener)")
 	t.BoolVar(&s.TLS, "tls", false, "speak TLS over every connection (per-request, pooled, connect, churn, hold; raw, http, redis or memcached inside). "+
 		"Runs on a path of its own, a goroutine per connection in flight, with its TCP handshake, TLS handshake, first byte and transaction timed apart. "+
-		"A hold's connections, once open, keep no goroutine or thread (about 7 KB of client memory each, about 26 KB at the built-in listener). "+
+		"A hold's connections, once open, keep no goroutine or thread (about 6-7 KB of client memory each, 20-26 KB at the built-in listener). "+
 		"Go's crypto/tls has no client 0-RTT: a resumed TLS 1.3 handshake still costs one round trip")
 	t.StringVar(&s.TLSVersion, "tls-version", "", "TLS version: 1.2 or 1.3 (default: both offered, 1.3 preferred)")
 	t.StringVar(&s.TLSResume, "tls-resume", "off", "session resumption: off (every handshake full) or tickets (session tickets, shared by the process's connections; the result gives the share that resumed)")
@@ -267,7 +267,7 @@ func listenerTLSRecord(after, before listener.Stats) *results.ListenerTLS {
 func ServeTLSFlags(fs *pflag.FlagSet) func() (*tls.Config, error) {
 	var srv tlsconf.Server
 	var tickets string
-	fs.BoolVar(&srv.On, "tls", false, "serve TLS (a goroutine per connection, on a thread of its own only while it works: an idle one holds about 26 KB; the handshake's CPU is counted apart)")
+	fs.BoolVar(&srv.On, "tls", false, "serve TLS (a goroutine per connection, on a thread of its own only while it works: an idle one holds about 20-26 KB; the handshake's CPU is counted apart)")
 	fs.StringVar(&srv.Cert, "tls-cert", "ecdsa-p256", "with --tls: certificate generated at start (ecdsa-p256, rsa2048, rsa3072, ed25519), for localhost, connbench.test, 127.0.0.1 and ::1")
 	fs.StringVar(&srv.CertFile, "tls-cert-file", "", "with --tls: PEM certificate (chain) file to serve instead (with --tls-key-file; at most 1 MiB each)")
 	fs.StringVar(&srv.KeyFile, "tls-key-file", "", "with --tls: PEM private key file for --tls-cert-file")
