@@ -173,7 +173,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.mode.setup(e)
 	}
 	e.reports = make(chan report, cfg.Loops*16)
-	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
+	// A spare set per loop: the coordinator recycles an interval's
+	// recorders while the loop fills the next interval's. More would only
+	// keep recorders (270 KiB each) alive after a slow interval.
+	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases)
 	slots := cfg.Concurrency // hold: -n
 	if e.open && !e.persistent {
 		slots = cfg.MaxInflight
@@ -279,7 +282,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		FirstAddrNotAvail: -1,
 	}
 	var last int64
-	for li, l := range loops {
+	for _, l := range loops {
 		l.p.Close()
 		if l.err != nil && err == nil {
 			err = l.err
@@ -328,19 +331,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for j, name := range Phases {
 			switch {
 			case l.rec[j] == nil:
-			case li == 0:
+			case res.Phases[name] == nil:
 				res.Phases[name] = l.rec[j]
 			default:
 				res.Phases[name].Merge(l.rec[j])
 			}
 		}
-		switch {
-		case l.cc[0] == nil:
-		case li == 0:
-			res.ConnectCall = l.cc[:]
-		default:
-			for b := range l.cc {
-				res.ConnectCall[b].Merge(l.cc[b])
+		if e.cfg.PortRange > 0 {
+			if res.ConnectCall == nil {
+				res.ConnectCall = make([]*histogram.Recorder, len(l.cc))
+			}
+			for b, r := range l.cc {
+				switch {
+				case r == nil:
+				case res.ConnectCall[b] == nil:
+					res.ConnectCall[b] = r
+				default:
+					res.ConnectCall[b].Merge(r)
+				}
 			}
 		}
 		if l.firstNotAvail >= 0 && (res.FirstAddrNotAvail < 0 || time.Duration(l.firstNotAvail-e.measureAt) < res.FirstAddrNotAvail) {
@@ -349,8 +357,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		last = max(last, l.lastEnd)
 	}
 	for j, name := range Phases {
-		if !e.keepPhase(j) {
+		switch {
+		case !e.keepPhase(j):
 			delete(res.Phases, name)
+		case res.Phases[name] == nil:
+			res.Phases[name] = histogram.New() // kept, none recorded: count 0
+		}
+	}
+	for b, r := range res.ConnectCall {
+		if r == nil {
+			res.ConnectCall[b] = histogram.New()
 		}
 	}
 	res.Elapsed = time.Duration(max(last-e.measureAt, 0))
@@ -363,18 +379,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
 		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
-	// Recorders (about 270 KiB each) only for what the run records: a
-	// hold of many connections per process must not pay for the others.
-	for j := range l.rec {
-		if e.keepPhase(j) {
-			l.rec[j] = histogram.New()
-		}
-	}
-	if e.cfg.PortRange > 0 {
-		for j := range l.cc {
-			l.cc[j] = histogram.New()
-		}
-	}
+	// Recorders (about 270 KiB each) are made when a phase records its
+	// first value (record, recordCC), not up front: a run split over many
+	// processes (a hold of a million connections takes over fifty) pays
+	// only for the phases and occupancy bands it records, not for the
+	// transaction phase of a hold without --ping or for the bands the
+	// ports never reach.
 	l.iv = l.newAcc()
 	for j := range l.conns {
 		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
@@ -401,20 +411,22 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	return l
 }
 
+// newAcc starts an interval's accumulator. Its recorders are taken (from
+// the pool the coordinator refills) when the interval records its first
+// value in a phase: an interval that records none, as while a hold holds,
+// takes none.
 func (l *loop) newAcc() intervalAcc {
-	a := intervalAcc{fail: map[string]int64{}}
-	for j := range a.rec {
-		if !l.e.keepPhase(j) {
-			continue
-		}
-		select {
-		case r := <-l.e.pool:
-			a.rec[j] = r
-		default:
-			a.rec[j] = histogram.New()
-		}
+	return intervalAcc{fail: map[string]int64{}}
+}
+
+// recorder takes a recorder from the pool, or makes one.
+func (e *engine) recorder() *histogram.Recorder {
+	select {
+	case r := <-e.pool:
+		return r
+	default:
+		return histogram.New()
 	}
-	return a
 }
 
 func (l *loop) run() {
@@ -614,6 +626,20 @@ func minWait(a, b time.Duration) time.Duration {
 }
 
 func (l *loop) record(ph int, v int64) {
+	if l.rec[ph] == nil {
+		l.rec[ph] = histogram.New()
+	}
+	if l.iv.rec[ph] == nil {
+		l.iv.rec[ph] = l.e.recorder()
+	}
 	l.rec[ph].Record(v)
 	l.iv.rec[ph].Record(v)
+}
+
+// recordCC records a connect() call's time in occupancy band b.
+func (l *loop) recordCC(b int32, v int64) {
+	if l.cc[b] == nil {
+		l.cc[b] = histogram.New()
+	}
+	l.cc[b].Record(v)
 }
