@@ -25,6 +25,7 @@ type coordinator struct {
 	countersI kernel.Counters // at the last interval
 	stats     KernelStats
 	sampled   bool
+	skip      int // intervals left without a socket sample (sampleBudget)
 
 	series    []Interval
 	exhausted bool
@@ -304,10 +305,15 @@ func (e *engine) keepPhase(j int) bool {
 func (co *coordinator) sample(iv *Interval) int {
 	e := co.e
 	ports := -1
-	if co.sampler != nil {
+	if co.sampler != nil && co.skip > 0 {
+		co.skip--
+	} else if co.sampler != nil {
 		t0 := time.Now()
 		s, err := co.sampler.Sample(kernel.Filter{Remote: e.cfg.Target})
 		took := time.Since(t0)
+		if budget := e.cfg.Interval / sampleBudget; budget > 0 && took > budget {
+			co.skip = int(min(took/budget, maxSkip))
+		}
 		if err == nil {
 			co.sampled = true
 			co.stats.Samples++
@@ -333,6 +339,20 @@ func (co *coordinator) sample(iv *Interval) int {
 	}
 	return ports
 }
+
+// A socket sample is a sock_diag dump of every socket toward the target:
+// one message per socket, a million of them in a hold of a million
+// connections, which takes seconds (over a hundred measured while the
+// machine was busy opening them). The coordinator would fall behind the
+// loops, whose reports then fill their channel and stop them. So a sample
+// that took more than 1/sampleBudget of the interval is followed by as
+// many intervals without one (at most maxSkip) as keep the sampling within
+// that share of the time; those intervals have no States (the progress
+// line leaves the socket figures out).
+const (
+	sampleBudget = 10
+	maxSkip      = 3600
+)
 
 func occupancyBand(share float64) int {
 	switch {
