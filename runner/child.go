@@ -144,11 +144,12 @@ type child struct {
 // killed parent leaves no load generator behind), with req on its standard
 // input (nil: none) and its standard output kept (at most a result
 // document's size).
-func startChild(name string, args []string, req *ChildRequest, stderr io.Writer, newNet bool) (*child, error) {
+func startChild(name string, args []string, req *ChildRequest, stderr io.Writer, newNet bool, extra ...*os.File) (*child, error) {
 	cmd, err := command(args, newNet)
 	if err != nil {
 		return nil, err
 	}
+	cmd.ExtraFiles = extra // descriptors 3, 4, ... in the child
 	if req != nil {
 		b, err := json.Marshal(req)
 		if err != nil {

@@ -149,6 +149,9 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	c := s.Clone()
 	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits = "1", "", "", "", "", false
 	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
+	if i > 0 && s.MemProfile != "" {
+		c.MemProfile = fmt.Sprintf("%s.%d", s.MemProfile, i+1) // process 1 writes FILE itself
+	}
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
 	c.Concurrency = max(1, share(s.Concurrency, n, i))
 	if i > 0 {
@@ -173,9 +176,17 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 		c.Source = sourceList(mine)
 	}
 	// Otherwise (fewer sources than processes, or a hold, whose sources
-	// were counted so that none is over half full: a process given one
-	// source of its own would fill it) all share them; the kernel picks
-	// free ports per 4-tuple across processes.
+	// were counted so that none is over a quarter full: a process given
+	// one source of its own would fill it) all share them; the kernel
+	// picks free ports per 4-tuple across processes. A hold's process i
+	// starts its turns at source i×len/n, so that the sources take turns
+	// evenly across processes too (each process would otherwise start at
+	// the first, and the first sources fill past the others).
+	if s.Workload == "hold" && len(s.Source.Addrs) > 1 {
+		k := (i * len(s.Source.Addrs) / n) % len(s.Source.Addrs)
+		addrs := make([]netip.Addr, 0, len(s.Source.Addrs))
+		c.Source.Addrs = append(append(addrs, s.Source.Addrs[k:]...), s.Source.Addrs[:k]...)
+	}
 	return c
 }
 
@@ -187,13 +198,18 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	target := p.Target
 	var servers []*child
 	defer func() {
+		// SIGTERM, not SIGINT: a shell starts a background job with
+		// SIGINT ignored, the listeners inherit that, and connbench
+		// leaves an ignored signal ignored. One grace for all of them,
+		// not one each.
 		for _, c := range servers {
-			c.cmd.Process.Signal(syscall.SIGINT)
+			c.cmd.Process.Signal(syscall.SIGTERM)
 		}
+		deadline := time.Now().Add(childrenGrace)
 		for _, c := range servers {
 			select {
 			case <-c.done:
-			case <-time.After(childrenGrace):
+			case <-time.After(time.Until(deadline)):
 				c.cmd.Process.Kill()
 				<-c.done
 			}
@@ -209,6 +225,10 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 			obs.Say("%s", backlogNote)
 		}
 	}
+	var lm *rssMeter
+	if s.Workload == "hold" && len(servers) > 0 {
+		lm = startRSSMeter(servers, s.Interval)
+	}
 	start := time.Now().Add(time.Second + time.Duration(n)*20*time.Millisecond)
 	msg := fmt.Sprintf("%d client processes", n)
 	if len(servers) > 0 {
@@ -222,15 +242,35 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 			<-c.done
 		}
 	}()
+	var bar *holdBarrier
+	if s.Workload == "hold" {
+		var err error
+		if bar, err = newHoldBarrier(); err != nil {
+			return nil, fmt.Errorf("--procs: %w", err)
+		}
+		defer bar.close()
+	}
 	for i := 0; i < n; i++ {
-		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String()}
-		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
+		cs := s.childSpec(i, start)
+		var extra []*os.File
+		if bar != nil {
+			cs.HoldSync, extra = true, bar.childFiles()
+		}
+		req := &ChildRequest{Spec: cs, Target: target.String()}
+		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false, extra...)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)
 		}
 		clients = append(clients, c)
 	}
+	if bar != nil {
+		bar.start(ctx, n)
+	}
 	waitChildren(ctx, clients)
+	var lgrowth int64
+	if lm != nil {
+		lgrowth = lm.finish()
+	}
 	// Counted here, after every client closed its share and while the
 	// listeners still answer the closes: a child counts only what it
 	// sees when it ends, while others may still be closing.
@@ -275,6 +315,9 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	for i := range doc.Runs {
 		if h := doc.Runs[i].Hold; h != nil {
 			h.TimeWaitLeft = tw
+			if lm != nil {
+				h.ListenerProcs, h.ListenerRSSGrowthBytes = len(servers), lgrowth
+			}
 			holdRates(&doc.Runs[i])
 		}
 		if backlogNote != "" {

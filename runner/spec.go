@@ -96,6 +96,13 @@ type Spec struct {
 	// network namespace; an emulated path copies them into its own.
 	VariedSysctls map[string]string `json:"varied_sysctls,omitempty"`
 
+	// hold at scale: a heap profile of the run (for developers).
+	MemProfile string `json:"memprofile,omitempty"` // --memprofile
+	// HoldSync: this child of a hold split over processes reports on
+	// descriptor 3 when its share is open and starts its hold when
+	// descriptor 4 reads end-of-file (holdBarrier); set by the parent only.
+	HoldSync bool `json:"hold_sync,omitempty"`
+
 	// derived by Validate
 	start    time.Time
 	close    dialer.CloseMode

@@ -25,7 +25,8 @@ type coordinator struct {
 	countersI kernel.Counters // at the last interval
 	stats     KernelStats
 	sampled   bool
-	skip      int // intervals left without a socket sample (sampleBudget)
+	skip      int          // intervals left without a socket sample (sampleBudget)
+	dumping   chan sampled // a socket sample under way; nil: none
 
 	series    []Interval
 	exhausted bool
@@ -154,6 +155,9 @@ func (co *coordinator) run() {
 		co.finalize(co.next)
 	}
 	if co.sampler != nil {
+		if co.dumping != nil {
+			<-co.dumping // the sampler's socket is in use until the dump ends
+		}
 		co.sampler.Close()
 	}
 	if co.countersT != nil {
@@ -305,12 +309,8 @@ func (e *engine) keepPhase(j int) bool {
 func (co *coordinator) sample(iv *Interval) int {
 	e := co.e
 	ports := -1
-	if co.sampler != nil && co.skip > 0 {
-		co.skip--
-	} else if co.sampler != nil {
-		t0 := time.Now()
-		s, err := co.sampler.Sample(kernel.Filter{Remote: e.cfg.Target})
-		took := time.Since(t0)
+	if r, ok := co.takeSample(); ok {
+		s, err, took := r.s, r.err, r.took
 		if budget := e.cfg.Interval / sampleBudget; budget > 0 && took > budget {
 			co.skip = int(min(took/budget, maxSkip))
 		}
@@ -340,6 +340,52 @@ func (co *coordinator) sample(iv *Interval) int {
 	return ports
 }
 
+// sampled is one socket sample and how long it took.
+type sampled struct {
+	s    kernel.Sample
+	err  error
+	took time.Duration
+}
+
+// takeSample returns the socket sample for the interval being finalised,
+// if there is one. The dump runs on its own goroutine and is waited for
+// up to half an interval: a dump that takes longer (a million sockets)
+// goes on while the coordinator finalises the next intervals without one,
+// and its result is that of the interval it ends in. Spawned into a
+// namespace (Config.Spawn), the dump stays on the coordinator's thread.
+func (co *coordinator) takeSample() (sampled, bool) {
+	if co.sampler == nil {
+		return sampled{}, false
+	}
+	if co.dumping == nil {
+		if co.skip > 0 {
+			co.skip--
+			return sampled{}, false
+		}
+		if co.e.cfg.Spawn != nil {
+			return co.dump(), true
+		}
+		co.dumping = make(chan sampled, 1)
+		go func(ch chan<- sampled) { ch <- co.dump() }(co.dumping)
+	}
+	wait := time.NewTimer(co.e.cfg.Interval / 2)
+	defer wait.Stop()
+	select {
+	case r := <-co.dumping:
+		co.dumping = nil
+		return r, true
+	case <-wait.C:
+		return sampled{}, false
+	}
+}
+
+// dump takes one socket sample.
+func (co *coordinator) dump() sampled {
+	t0 := time.Now()
+	s, err := co.sampler.Sample(kernel.Filter{Remote: co.e.cfg.Target})
+	return sampled{s: s, err: err, took: time.Since(t0)}
+}
+
 // A socket sample is a sock_diag dump of every socket toward the target:
 // one message per socket, a million of them in a hold of a million
 // connections, which takes seconds (over a hundred measured while the
@@ -348,7 +394,8 @@ func (co *coordinator) sample(iv *Interval) int {
 // that took more than 1/sampleBudget of the interval is followed by as
 // many intervals without one (at most maxSkip) as keep the sampling within
 // that share of the time; those intervals have no States (the progress
-// line leaves the socket figures out).
+// line leaves the socket figures out). And the dump does not hold up the
+// coordinator past half an interval (takeSample).
 const (
 	sampleBudget = 10
 	maxSkip      = 3600

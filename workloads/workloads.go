@@ -201,6 +201,12 @@ type Config struct {
 	// front (slots, recorders) is allocated, just before the loops start:
 	// callers measuring memory per connection read the baseline there.
 	OnReady func() `json:"-"`
+	// HoldRelease, when set, is called (on a goroutine of its own) once
+	// this process's hold connections are all resolved, and returns when
+	// the hold may start its Duration: when the other processes of a run
+	// split over processes have opened theirs too, so that all are held
+	// at once. Nil: the hold starts at once.
+	HoldRelease func() `json:"-"`
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
