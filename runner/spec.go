@@ -102,6 +102,9 @@ type Spec struct {
 	// descriptor 3 when its share is open and starts its hold when
 	// descriptor 4 reads end-of-file (holdBarrier); set by the parent only.
 	HoldSync bool `json:"hold_sync,omitempty"`
+	// HoldDelay puts off this child's first connection (its turn in the
+	// hold's lanes); set by the parent only, checked: 0 to 24 h.
+	HoldDelay time.Duration `json:"hold_delay,omitempty"`
 
 	// derived by Validate
 	start    time.Time
@@ -171,6 +174,9 @@ func (s *Spec) Validate() error {
 	}
 	if s.Workload != "" && workloads.Registry[s.Workload].NeedsRate && !s.Rate.IsSet() {
 		return Usagef("--workload %s needs --rate N (connections per second), e.g. --rate 2000", s.Workload)
+	}
+	if s.HoldDelay < 0 || s.HoldDelay > 24*time.Hour {
+		return Usagef("child request: hold_delay %s: want 0 to 24h", s.HoldDelay)
 	}
 	if s.StartAt != "" {
 		t, err := parseStartAt(s.StartAt)
@@ -352,6 +358,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		Ping:           s.Ping,
 		NoSample:       s.NoSample,
 		OwnNamespace:   s.ownNet,
+		StartDelay:     s.HoldDelay,
 	}
 }
 

@@ -230,17 +230,33 @@ func (co *coordinator) finalize(idx int) {
 		Phases:          map[string]histogram.Summary{},
 		Hists:           map[string]string{},
 	}
+	idle := true
 	for j, rec := range p.acc.rec {
 		if rec == nil {
 			continue
 		}
+		idle = false
 		if rec.Count() > 0 && co.e.keepPhase(j) {
-			iv.Phases[Phases[j]] = rec.Summary()
+			iv.Phases[Phases[j]] = intervalSummary(rec)
 			if enc, err := rec.Encode(); err == nil {
 				iv.Hists[Phases[j]] = enc
 			}
 		}
 		co.recycle(rec)
+	}
+	if idle && len(co.pending) == 0 {
+		// An interval that recorded nothing (a hold holding, or waiting
+		// for its turn): let the spare recorders go, 270 KiB each, in
+		// every process of a hold; an interval that records again makes
+		// new ones.
+	drain:
+		for {
+			select {
+			case <-e.pool:
+			default:
+				break drain
+			}
+		}
 	}
 	if end <= start && p.acc.tx == 0 && len(p.acc.fail) == 0 {
 		return // the empty tail of a run that ended on an interval boundary
@@ -338,6 +354,25 @@ func (co *coordinator) sample(iv *Interval) int {
 		}
 	}
 	return ports
+}
+
+// intervalPercentiles are what an interval's summary holds, in one scan.
+var intervalPercentiles = []float64{0, 50, 90, 99, 99.9, 100}
+
+// intervalSummary is an interval's summary of rec: its count, minimum,
+// percentiles and maximum, found in one prefix-sum scan of the counts.
+// The mean and standard deviation (two more walks of all 33,792 buckets
+// each, with the maximum a third) are left out: the document's and the
+// progress line's interval figures do not use them, and in a hold split
+// over fifty processes the full summaries took 6% of the machine's CPU
+// while the connections opened.
+func intervalSummary(rec *histogram.Recorder) histogram.Summary {
+	n := rec.Count()
+	if n == 0 {
+		return histogram.Summary{}
+	}
+	v := rec.Hist().ValueAtPercentilesSlice(intervalPercentiles)
+	return histogram.Summary{Count: n, MinNs: v[0], P50Ns: v[1], P90Ns: v[2], P99Ns: v[3], P999Ns: v[4], MaxNs: v[5], Overflow: rec.Overflow()}
 }
 
 // sampled is one socket sample and how long it took.

@@ -176,7 +176,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	// A spare set per loop: the coordinator recycles an interval's
 	// recorders while the loop fills the next interval's. More would only
 	// keep recorders (270 KiB each) alive after a slow interval.
-	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases)
+	kept := 0
+	for j := 0; j < nPhases; j++ {
+		if e.keepPhase(j) {
+			kept++
+		}
+	}
+	e.pool = make(chan *histogram.Recorder, cfg.Loops*max(kept, 1))
 	slots := cfg.Concurrency // hold: -n
 	if e.open && !e.persistent {
 		slots = cfg.MaxInflight

@@ -207,6 +207,10 @@ type Config struct {
 	// split over processes have opened theirs too, so that all are held
 	// at once. Nil: the hold starts at once.
 	HoldRelease func() `json:"-"`
+	// StartDelay puts off an open-loop schedule's first start by this
+	// long after the start (a hold split over processes opens their
+	// shares in turns: see runner's hold lanes). 0: none.
+	StartDelay time.Duration `json:"-"`
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
@@ -501,8 +505,10 @@ type Interval struct {
 	Failures map[string]int64
 	// Inflight is the number of transactions in flight at the interval's end.
 	Inflight int
-	// Phases summarises the interval's latencies by phase name, and Hists
-	// holds the same histograms encoded (HdrHistogram V2 base64), for logs.
+	// Phases summarises the interval's latencies by phase name (count,
+	// minimum, percentiles, maximum; not the mean and standard deviation),
+	// and Hists holds the same histograms encoded (HdrHistogram V2
+	// base64), for logs.
 	Phases map[string]histogram.Summary
 	Hists  map[string]string
 	// States counts this run's sockets by TCP state at the interval's end
