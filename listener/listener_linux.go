@@ -480,6 +480,9 @@ func (lp *loop) accept() {
 			lp.conns = grown
 		}
 		lp.conns[fd] = conn{open: true}
+		if cfg.Mode == HTTP {
+			lp.conns[fd].extra() // here, not on the serving path
+		}
 		if err := lp.p.Add(fd, unix.EPOLLIN, int32(fd), 0); err != nil {
 			lp.c.errors.Add(1)
 			lp.closeConn(fd)

@@ -386,6 +386,9 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		}
 	}
 	for i := range doc.Runs {
+		oneHoldNote(&doc.Runs[i], n)
+	}
+	for i := range doc.Runs {
 		ln := listenerNote(len(servers))
 		if len(targets) > 0 {
 			ln = fmt.Sprintf("; %d of them opened at a time, each at rate/%d against a listener process of its own (%d listener processes, ports %d-%d), in turns, and all held together; the listeners' counters are not in this document", s.holdLanes(), s.holdLanes(), len(servers), targets[0].Port(), targets[len(targets)-1].Port())
@@ -402,6 +405,31 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		return doc, LostError{Note: lostNote(lost)}
 	}
 	return doc, nil
+}
+
+// oneHoldNote keeps one of the n processes' notes on a hold's user memory
+// (each names its own fixed allocations, so the merge kept them all), with
+// the whole run's fixed allocations in it.
+func oneHoldNote(r *results.Run, n int) {
+	if r.Hold == nil {
+		return
+	}
+	const prefix = "user memory per connection"
+	kept := false
+	notes := r.Notes[:0]
+	for _, note := range r.Notes {
+		if strings.HasPrefix(note, prefix) {
+			if kept {
+				continue
+			}
+			kept = true
+			if i, j := strings.Index(note, "(recorders, slots: "), strings.Index(note, " MiB)"); i >= 0 && j > i {
+				note = note[:i] + fmt.Sprintf("(recorders, slots: %.1f MiB in all %d processes)", float64(r.Hold.FixedBytes)/(1<<20), n) + note[j+len(" MiB)"):]
+			}
+		}
+		notes = append(notes, note)
+	}
+	r.Notes = notes
 }
 
 // sameTarget makes d's runs name target (and their config echo too).

@@ -327,7 +327,7 @@ func (co *coordinator) sample(iv *Interval) int {
 	ports := -1
 	if r, ok := co.takeSample(); ok {
 		s, err, took := r.s, r.err, r.took
-		if budget := e.cfg.Interval / sampleBudget; budget > 0 && took > budget {
+		if budget := e.cfg.Interval / sampleBudget; budget > 0 && took > e.cfg.Interval/2 {
 			co.skip = int(min(took/budget, maxSkip))
 		}
 		if err == nil {
@@ -426,9 +426,9 @@ func (co *coordinator) dump() sampled {
 // connections, which takes seconds (over a hundred measured while the
 // machine was busy opening them). The coordinator would fall behind the
 // loops, whose reports then fill their channel and stop them. So a sample
-// that took more than 1/sampleBudget of the interval is followed by as
-// many intervals without one (at most maxSkip) as keep the sampling within
-// that share of the time; those intervals have no States (the progress
+// that took more than half the interval is followed by as many intervals
+// without one (at most maxSkip) as keep the sampling within
+// 1/sampleBudget of the time; those intervals have no States (the progress
 // line leaves the socket figures out). And the dump does not hold up the
 // coordinator past half an interval (takeSample).
 const (

@@ -385,13 +385,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
 		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
-	// Recorders (about 270 KiB each) are made when a phase records its
-	// first value (record, recordCC), not up front: a run split over many
-	// processes (a hold of a million connections takes over fifty) pays
-	// only for the phases and occupancy bands it records, not for the
-	// transaction phase of a hold without --ping or for the bands the
-	// ports never reach.
-	l.iv = l.newAcc()
+	// Recorders (about 270 KiB each) up front only for the phases the run
+	// records and the first occupancy band: a run split over many
+	// processes (a hold of a million connections takes over fifty) does
+	// not pay for the transaction phase of a hold without --ping or for
+	// the bands the ports never reach (made on first use: record,
+	// recordCC). Made here, not on the hot path.
+	for j := range l.rec {
+		if e.records(j) {
+			l.rec[j] = histogram.New()
+		}
+	}
+	if e.cfg.PortRange > 0 {
+		l.cc[0] = histogram.New()
+	}
+	var all [nPhases]bool
+	for j := range all {
+		all[j] = e.records(j)
+	}
+	l.iv = l.newAcc(all)
 	for j := range l.conns {
 		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
 	}
@@ -417,12 +429,29 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	return l
 }
 
-// newAcc starts an interval's accumulator. Its recorders are taken (from
-// the pool the coordinator refills) when the interval records its first
-// value in a phase: an interval that records none, as while a hold holds,
-// takes none.
-func (l *loop) newAcc() intervalAcc {
-	return intervalAcc{fail: map[string]int64{}}
+// newAcc starts an interval's accumulator, with recorders (from the pool
+// the coordinator refills) for the phases in want: those the interval
+// before recorded, so that a steady run takes them here and not on the
+// hot path. A phase that starts recording in the interval takes one then
+// (record); an interval after one that recorded nothing, as while a hold
+// holds, takes none.
+func (l *loop) newAcc(want [nPhases]bool) intervalAcc {
+	a := intervalAcc{fail: map[string]int64{}}
+	for j, w := range want {
+		if w {
+			a.rec[j] = l.e.recorder()
+		}
+	}
+	return a
+}
+
+// records reports whether the run records phase j: the phases it keeps,
+// but for the transaction phase of a hold without --ping.
+func (e *engine) records(j int) bool {
+	if j == phTransaction && e.cfg.Workload == "hold" && e.cfg.Ping == 0 {
+		return false
+	}
+	return e.keepPhase(j)
 }
 
 // recorder takes a recorder from the pool, or makes one.
@@ -612,11 +641,15 @@ func threadClock() time.Duration {
 
 // tick hands the finished interval's figures to the coordinator.
 func (l *loop) tick(final bool) {
+	var want [nPhases]bool
+	for j, r := range l.iv.rec {
+		want[j] = r != nil && r.Count() > 0
+	}
 	l.e.reports <- report{loop: l.id, idx: l.tickIdx, acc: l.iv, inflight: l.inflight, final: final}
 	if final {
 		return
 	}
-	l.iv = l.newAcc()
+	l.iv = l.newAcc(want)
 	l.tickIdx++
 	l.nextTick += int64(l.e.cfg.Interval)
 }
