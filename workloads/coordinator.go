@@ -235,7 +235,7 @@ func (co *coordinator) finalize(idx int) {
 		if rec == nil {
 			continue
 		}
-		idle = false
+		idle = idle && rec.Count() == 0
 		if rec.Count() > 0 && co.e.keepPhase(j) {
 			iv.Phases[Phases[j]] = intervalSummary(rec)
 			if enc, err := rec.Encode(); err == nil {
