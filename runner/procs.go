@@ -215,6 +215,9 @@ func (s *Spec) holdLanes() int {
 	if s.Workload != "hold" || s.procsN <= 1 || !s.Rate.IsSet() || s.Rate.End != 0 || s.Warmup != 0 {
 		return 0
 	}
+	if float64(s.Requests)/s.Rate.Start > (24 * time.Hour).Seconds() {
+		return 0 // a turn could start later than a child's start may be put off
+	}
 	return min(max(1, runtime.NumCPU()), s.procsN)
 }
 
