@@ -249,6 +249,7 @@ func (s *tlsServer) write(tc *tls.Conn, body int64, head []byte) bool {
 func (s *tlsServer) serveHTTP(tc *tls.Conn, publish func()) {
 	h := s.l.http
 	var pc conn
+	pc.extra() // the HTTP state the epoll listener keeps apart
 	var lp loop
 	buf := make([]byte, maxRequestHead+readBufferBytes)
 	have := 0
