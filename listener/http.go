@@ -93,6 +93,7 @@ var crlfcrlf = []byte("\r\n\r\n")
 // that ends the connection is queued, what follows is ignored.
 func (lp *loop) serveHTTP(c *conn, b []byte) {
 	h := lp.l.http
+	c.extra()
 	for len(b) > 0 && c.last == httpKeep {
 		if c.skip > 0 {
 			k := min(c.skip, int64(len(b)))

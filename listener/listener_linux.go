@@ -39,6 +39,7 @@ type Listener struct {
 	loops []*loop
 	lfds  []int
 	start time.Time // when the loops started: the accept pause counts from here
+	maxFD int       // the open-file limit at Start: descriptors stay below it; 0: unknown
 	wg    sync.WaitGroup
 	stop  atomic.Bool
 	once  sync.Once
@@ -53,21 +54,39 @@ type counters struct {
 	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
 
+// conn is an accepted connection's state, indexed by its descriptor: 24
+// bytes, so that a listener holding hundreds of thousands of idle
+// connections (a hold) keeps little per connection. What only the echo
+// and HTTP modes need is in a connExtra of its own, made on first need
+// (its fields are promoted: c.echo, c.skip, c.pend).
 type conn struct {
 	open    bool
-	leaked  bool   // Leak: peer closed, descriptor kept, out of the epoll set
-	blocked bool   // waiting for EPOLLOUT to write the rest
-	got     int32  // bytes of the current request received so far
-	owed    int64  // response bytes still to write
-	echo    []byte // Echo: its last owed bytes are those the socket did not take yet (at most one read)
-	// HTTP mode
-	last uint8  // the final response queued (then close); httpKeep: none
-	skip int64  // request body bytes still to read past
-	pend []byte // the start of a request head split across reads
+	leaked  bool  // Leak: peer closed, descriptor kept, out of the epoll set
+	blocked bool  // waiting for EPOLLOUT to write the rest
+	last    uint8 // HTTP: the final response queued (then close); httpKeep: none
+	got     int32 // bytes of the current request received so far
+	owed    int64 // response bytes still to write
+	*connExtra
+}
+
+// connExtra is the state of an echo connection the socket did not take a
+// whole echo from, of an HTTP connection, or of any connection when
+// IdleClose is on.
+type connExtra struct {
+	echo []byte // Echo: its last owed bytes are those the socket did not take yet (at most one read)
+	skip int64  // HTTP: request body bytes still to read past
+	pend []byte // HTTP: the start of a request head split across reads
 	// IdleClose: when a byte last moved (ns since Start, as of the loop's
 	// wake-up), and the links of the loop's idle list (fds; -1: none).
 	seen         int64
 	iprev, inext int32
+}
+
+// extra makes c's connExtra on first need.
+func (c *conn) extra() {
+	if c.connExtra == nil {
+		c.connExtra = &connExtra{iprev: -1, inext: -1}
+	}
 }
 
 type loop struct {
@@ -104,6 +123,10 @@ func Start(cfg Config) (*Listener, error) {
 	l := &Listener{cfg: c}
 	if c.TLS != nil {
 		return startTLS(l, c)
+	}
+	var rl unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &rl) == nil && rl.Cur < 1<<24 {
+		l.maxFD = int(rl.Cur)
 	}
 	nsock := 1
 	if c.ReusePort {
@@ -481,12 +504,20 @@ func (lp *loop) accept() {
 			sock.SetInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
 		}
 		if fd >= len(lp.conns) {
+			// Doubled, but never past the open-file limit: no
+			// descriptor reaches it.
 			n := max(2*len(lp.conns), fd+1, 1024)
+			if lim := lp.l.maxFD; lim > fd {
+				n = min(n, lim)
+			}
 			grown := make([]conn, n)
 			copy(grown, lp.conns)
 			lp.conns = grown
 		}
-		lp.conns[fd] = conn{open: true, iprev: -1, inext: -1}
+		lp.conns[fd] = conn{open: true}
+		if cfg.Mode == HTTP || cfg.IdleClose > 0 {
+			lp.conns[fd].extra() // here, not on the serving path
+		}
 		if cfg.IdleClose > 0 {
 			lp.now = int64(time.Since(lp.l.start))
 			lp.touch(fd)
@@ -599,6 +630,7 @@ func (lp *loop) echo(fd int, c *conn, b []byte) {
 	for len(b) > 0 {
 		n, err := sock.Write(fd, b)
 		if err == unix.EAGAIN {
+			c.extra()
 			c.echo = append(c.echo[:0], b...)
 			c.owed = int64(len(b))
 			c.blocked = true
@@ -661,7 +693,7 @@ func (lp *loop) flush(fd int, c *conn) bool {
 		lp.c.bytesOut.Add(int64(n))
 		c.owed -= int64(n)
 	}
-	if mode == Echo {
+	if mode == Echo && c.connExtra != nil {
 		c.echo = c.echo[:0] // kept: the next blocked echo needs no allocation
 	}
 	if c.last != httpKeep {

@@ -353,6 +353,7 @@ func (s *tlsServer) serveHTTP(c *tlsConn) {
 	h := s.l.http
 	tc, publish := c.tc, c.publish
 	var pc conn
+	pc.extra() // the HTTP state the epoll listener keeps apart
 	var lp loop
 	var buf []byte
 	defer func() { s.putBuf(buf) }()

@@ -46,6 +46,14 @@ type Hold struct {
 	// closes settled (each holds its port for 60 s); -1 when not counted.
 	Close        string `json:"close,omitempty"`
 	TimeWaitLeft int64  `json:"time_wait_left"`
+	// ListenerProcs is the number of built-in listener processes of a run
+	// split over processes, and ListenerRSSGrowthBytes the growth of their
+	// resident memory (summed) from when they listened to its peak while
+	// the clients ran: the listener's end of the connections, apart from
+	// the clients' RSSGrowthBytes. 0 when the listener ran in the client
+	// process (ListenerInProcess) or the target was external.
+	ListenerProcs          int   `json:"listener_procs,omitempty"`
+	ListenerRSSGrowthBytes int64 `json:"listener_rss_growth_bytes,omitempty"`
 }
 
 // mergeHold sums the processes' hold records (one host: the kernel's
@@ -80,6 +88,8 @@ func mergeHold(parts []part) *Hold {
 		out.KernelTCPMemBytes = max(out.KernelTCPMemBytes, h.KernelTCPMemBytes)
 		out.PeakTCPInUse = max(out.PeakTCPInUse, h.PeakTCPInUse)
 		out.Sources = max(out.Sources, h.Sources)
+		out.ListenerProcs += h.ListenerProcs
+		out.ListenerRSSGrowthBytes += h.ListenerRSSGrowthBytes
 		if out.Close == "" {
 			out.Close, out.TimeWaitLeft = h.Close, h.TimeWaitLeft
 		} else {

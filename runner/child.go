@@ -49,10 +49,11 @@ type ChildRequest struct {
 	// parent's built-in listener's, or the --tls-ca file's as the parent
 	// read it (empty: the system's roots).
 	TLSRoots []byte `json:"tls_roots,omitempty"`
-	// Live: the child writes its runs' intervals on descriptor 3 (a pipe
-	// from the parent), for a parent Observer that follows them
-	// (ChildObserver). Set by startChild.
-	Live bool `json:"live,omitempty"`
+	// LiveFD: the child writes its runs' intervals on this descriptor (a
+	// pipe from the parent; 0: none), for a parent Observer that follows
+	// them (ChildObserver). Set by startChild, after any other descriptors
+	// it passes (a hold's barrier takes 3 and 4).
+	LiveFD int `json:"live_fd,omitempty"`
 
 	// Not sent: the parent's Observer, told the child's intervals when it
 	// is a ChildObserver, under the label of the variant the child makes.
@@ -113,8 +114,8 @@ func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Do
 	if err := s.childRoots(req.TLSRoots); err != nil {
 		return nil, err
 	}
-	if req.Live && isPipe(liveFD) {
-		f := forwardLive(obs)
+	if req.LiveFD >= 3 && req.LiveFD <= maxLiveFD && isPipe(req.LiveFD) {
+		f := forwardLive(obs, req.LiveFD)
 		defer f.Close()
 		obs = f
 	}
@@ -171,7 +172,7 @@ type child struct {
 // killed parent leaves no load generator behind), with req on its standard
 // input (nil: none) and its standard output kept (at most a result
 // document's size).
-func startChild(name string, args []string, req *ChildRequest, stderr io.Writer, newNet bool) (*child, error) {
+func startChild(name string, args []string, req *ChildRequest, stderr io.Writer, newNet bool, extra ...*os.File) (*child, error) {
 	cmd, err := command(args, newNet)
 	if err != nil {
 		return nil, err
@@ -179,14 +180,15 @@ func startChild(name string, args []string, req *ChildRequest, stderr io.Writer,
 	c := &child{name: name, cmd: cmd, done: make(chan struct{})}
 	var co ChildObserver
 	var liveW *os.File
+	cmd.ExtraFiles = extra // descriptors 3, 4, ... in the child
 	if req != nil {
 		var ok bool
 		if co, ok = req.obs.(ChildObserver); ok {
 			if c.live, liveW, err = os.Pipe(); err != nil {
 				return nil, err
 			}
-			cmd.ExtraFiles = []*os.File{liveW} // descriptor 3 (liveFD)
-			req.Live = true
+			cmd.ExtraFiles = append(cmd.ExtraFiles, liveW)
+			req.LiveFD = 2 + len(cmd.ExtraFiles) // ExtraFiles start at 3
 		}
 		b, err := json.Marshal(req)
 		if err != nil {

@@ -92,6 +92,8 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	out.BoolVar(&s.NoCheck, "no-check", false, "skip the test connection to an external target before the load")
 	out.StringVar(&s.CPUProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (for developers)")
 	out.MarkHidden("cpuprofile")
+	out.StringVar(&s.MemProfile, "memprofile", "", "write a Go heap profile (in use) of the run to this file; a hold writes it while holding; in a run split over processes, process N>1 writes FILE.N (for developers)")
+	out.MarkHidden("memprofile")
 	out.BoolVar(&s.NoSample, "no-sample", false, "internal: no socket-state or counter sampling (to measure what sampling costs)")
 	out.MarkHidden("no-sample")
 

@@ -24,9 +24,9 @@ type ChildObserver interface {
 	ChildLive(label string, cfg workloads.Config) Live
 }
 
-// liveFD is the descriptor on which a child asked for its live intervals
-// (ChildRequest.Live) writes them, one JSON liveEvent a line.
-const liveFD = 3
+// maxLiveFD bounds ChildRequest.LiveFD, the descriptor on which a child
+// asked for its live intervals writes them, one JSON liveEvent a line.
+const maxLiveFD = 16
 
 // maxLiveLine bounds a line the parent reads from a child's live stream:
 // an interval with every phase's histogram encoded is far smaller.
@@ -55,11 +55,11 @@ type forwarder struct {
 }
 
 // forwardLive wraps obs so that the runs' intervals also go to the parent
-// on liveFD; the descriptor is closed on exec, so that no process this one
+// on descriptor fd; it is closed on exec, so that no process this one
 // starts holds the parent's stream open.
-func forwardLive(obs Observer) *forwarder {
-	syscall.CloseOnExec(liveFD)
-	return &forwarder{Observer: obs, w: os.NewFile(liveFD, "live")}
+func forwardLive(obs Observer, fd int) *forwarder {
+	syscall.CloseOnExec(fd)
+	return &forwarder{Observer: obs, w: os.NewFile(uintptr(fd), "live")}
 }
 
 func (f *forwarder) send(ev liveEvent) {

@@ -1,12 +1,16 @@
 package runner
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -42,10 +46,16 @@ func (s *Spec) spreadSources(target netip.AddrPort, ports int) string {
 	if target.IsValid() && !(target.Addr().Is4() && target.Addr().IsLoopback()) {
 		return ""
 	}
-	// Fill each source's range to half at most: connect()'s search for a
-	// free port slows down sharply as the range fills (see the connect()
-	// rows by occupancy), and other programs use ports too.
-	per := int64(ports) / 2
+	// Fill each source's range to a quarter at most. connect() tries the
+	// even ports first (bind() takes the odd ones), from a start that
+	// moves on by a small random step after each connection: a hold,
+	// which frees no port, fills a source's even ports in one sweep, and
+	// once they are nearly all taken every connect() walks the whole even
+	// half of the range before it finds a port (measured: ~10 ms per
+	// connect() at 99.8% of the even ports, the opening of a million
+	// stalled). Half the even ports keeps the walk a few ports long;
+	// loopback addresses cost nothing, and other programs use ports too.
+	per := int64(ports) / 4
 	n := (s.Requests + per - 1) / per
 	if n <= 1 {
 		return ""
@@ -56,7 +66,7 @@ func (s *Spec) spreadSources(target netip.AddrPort, ports int) string {
 	// 127.0.1.0 and up: any 127/8 address is local on lo.
 	a := netip.AddrFrom4([4]byte{127, 0, 1, 1})
 	s.Source = sourceRange(a, int(n))
-	return fmt.Sprintf("-n %d needs more than half of the %d ports one source address has toward one destination: spreading over %d loopback sources, each at most half full (--source %s)",
+	return fmt.Sprintf("-n %d needs more than a quarter of the %d ports one source address has toward one destination: spreading over %d loopback sources, each at most a quarter full (--source %s)",
 		s.Requests, ports, n, s.Source)
 }
 
@@ -198,6 +208,154 @@ func liveRSS() int64 {
 	debug.FreeOSMemory()
 	rss, _ := kernel.ProcessRSS()
 	return rss
+}
+
+// holdBarrier makes the processes of a hold split over processes hold
+// their connections at the same time: each process's hold (its Duration)
+// starts when every process has opened its share, not when its own share
+// is open. Without it a process that opened its share early closed it
+// while others were still opening, and the run never held -n connections
+// at once. Each child writes a byte to a shared pipe (its descriptor 3)
+// once its share is resolved, and waits for end-of-file on another (its
+// descriptor 4), which the parent closes once it has read a byte from
+// every child, or once every child has ended, or when the run is stopped.
+type holdBarrier struct {
+	openedR, openedW   *os.File
+	releaseR, releaseW *os.File
+	once               sync.Once
+	stop               func() bool
+}
+
+func newHoldBarrier() (*holdBarrier, error) {
+	b := &holdBarrier{}
+	var err error
+	if b.openedR, b.openedW, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("hold barrier: %w", err)
+	}
+	if b.releaseR, b.releaseW, err = os.Pipe(); err != nil {
+		b.openedR.Close()
+		b.openedW.Close()
+		return nil, fmt.Errorf("hold barrier: %w", err)
+	}
+	return b, nil
+}
+
+// childFiles are a child's descriptors 3 and 4.
+func (b *holdBarrier) childFiles() []*os.File { return []*os.File{b.openedW, b.releaseR} }
+
+// start closes the parent's copies of the children's ends (so that the
+// opened pipe reads end-of-file once every child has ended) and releases
+// the holds once n children reported, all ended, or ctx is done.
+func (b *holdBarrier) start(ctx context.Context, n int) {
+	b.openedW.Close()
+	b.releaseR.Close()
+	b.stop = context.AfterFunc(ctx, b.release)
+	go func() {
+		buf := make([]byte, 64)
+		for got := 0; got < n; {
+			k, err := b.openedR.Read(buf)
+			got += k
+			if err != nil {
+				break
+			}
+		}
+		b.release()
+	}()
+}
+
+func (b *holdBarrier) release() { b.once.Do(func() { b.releaseW.Close() }) }
+
+// close releases the holds and closes the parent's ends.
+func (b *holdBarrier) close() {
+	if b.stop != nil {
+		b.stop()
+	}
+	b.release()
+	b.openedR.Close()
+}
+
+// childHoldRelease is a child's side of the hold barrier: a function that
+// reports this process's share resolved and returns once the parent
+// releases the hold. Descriptors 3 and 4 must be the pipes a connbench
+// parent passed.
+func childHoldRelease() (func(), error) {
+	opened, release := os.NewFile(3, "hold-opened"), os.NewFile(4, "hold-release")
+	for _, f := range []*os.File{opened, release} {
+		if f == nil {
+			return nil, errors.New("child request: hold_sync without the parent's pipes")
+		}
+		if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+			return nil, errors.New("child request: hold_sync: descriptors 3 and 4 are not the parent's pipes")
+		}
+	}
+	return func() {
+		opened.Write([]byte{1})
+		opened.Close()
+		var b [1]byte
+		release.Read(b[:]) // end-of-file: released
+		release.Close()
+	}, nil
+}
+
+// rssMeter follows the summed resident set of child processes (the
+// built-in listener's, in a run split over processes) from now to its
+// peak, reading it once per interval.
+type rssMeter struct {
+	pids       []int
+	base, peak int64
+	stop, done chan struct{}
+}
+
+func startRSSMeter(cs []*child, every time.Duration) *rssMeter {
+	m := &rssMeter{stop: make(chan struct{}), done: make(chan struct{})}
+	for _, c := range cs {
+		m.pids = append(m.pids, c.cmd.Process.Pid)
+	}
+	m.base = m.read()
+	m.peak = m.base
+	go func() {
+		defer close(m.done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+				m.peak = max(m.peak, m.read())
+			}
+		}
+	}()
+	return m
+}
+
+// read sums the processes' resident sets (a process gone counts 0).
+func (m *rssMeter) read() int64 {
+	var sum int64
+	for _, pid := range m.pids {
+		if r, err := kernel.ReadRSS(pid); err == nil {
+			sum += r
+		}
+	}
+	return sum
+}
+
+// finish stops the meter and returns the growth from start to peak.
+func (m *rssMeter) finish() int64 {
+	close(m.stop)
+	<-m.done
+	return max(m.peak-m.base, 0)
+}
+
+// writeHeapProfile writes the Go heap profile (in use) to path through
+// the safe writer. The profile is as of the last garbage collection: for a
+// hold (held), the hold meter's last reading, taken while every connection
+// was held; for other runs a collection is made first.
+func writeHeapProfile(path string, held bool) error {
+	if !held {
+		runtime.GC()
+	}
+	return results.WriteAtomic(path, func(w io.Writer) error { return pprof.Lookup("heap").WriteTo(w, 0) })
 }
 
 // tcpSlabActive is the bytes of TCP socket objects in use in the kernel's

@@ -29,6 +29,11 @@ func measure(ctx context.Context, s *Spec, target netip.AddrPort, sysctls map[st
 	}
 	defer t.tearDown()
 	cfg, facts, pred := t.workload(s, sysctls, obs)
+	if s.HoldSync && cfg.Workload == "hold" {
+		if cfg.HoldRelease, err = childHoldRelease(); err != nil {
+			return results.Run{}, false, err
+		}
+	}
 	w, err := t.watch(ctx, s, &cfg, obs)
 	if err != nil {
 		return results.Run{}, false, err
@@ -40,6 +45,11 @@ func measure(ctx context.Context, s *Spec, target netip.AddrPort, sysctls map[st
 	}
 	res, err := workloads.Run(ctx, cfg)
 	w.live.Done()
+	if s.MemProfile != "" {
+		if perr := writeHeapProfile(s.MemProfile, cfg.Workload == "hold"); perr != nil {
+			obs.Warn("warning: --memprofile: %v", perr)
+		}
+	}
 	if err != nil {
 		if res == nil {
 			return results.Run{}, false, err

@@ -78,6 +78,11 @@ func (p *Plan) Run(ctx context.Context, obs Observer) (*results.Document, error)
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
+	if s.MemProfile != "" {
+		if fi, err := os.Lstat(s.MemProfile); err == nil && !fi.Mode().IsRegular() {
+			return nil, Usagef("--memprofile %s: not a regular file", s.MemProfile)
+		}
+	}
 	if s.procsN > 1 {
 		return p.runProcs(ctx, obs)
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
+	"github.com/connbench/connbench/listener"
 	"github.com/connbench/connbench/results"
 	"github.com/connbench/connbench/segment"
 	"github.com/connbench/connbench/workloads"
@@ -144,6 +146,9 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	c := s.Clone()
 	c.Procs, c.Output, c.HLog, c.HGrm, c.CPUProfile, c.RaiseLimits, c.JSONL, c.JUnit = "1", "", "", "", "", false, false, ""
 	c.Child, c.NoCheck, c.Quiet = true, true, i > 0 || s.Quiet
+	if i > 0 && s.MemProfile != "" {
+		c.MemProfile = fmt.Sprintf("%s.%d", s.MemProfile, i+1) // process 1 writes FILE itself
+	}
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
 	c.Segment = segment.Part(i, s.procsN)
 	if i > 0 {
@@ -153,7 +158,37 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 		// each dumping a million sockets per interval would be the load.
 		c.NoSample = true
 	}
+	if lanes := s.holdLanes(); lanes > 0 {
+		// The hold's lanes: lanes processes open at a time, each its
+		// share at rate/lanes on a schedule of its own, the others
+		// waiting for their turn.
+		lr := s.Rate.Start / float64(lanes)
+		per := float64((s.Requests + int64(s.procsN) - 1) / int64(s.procsN))
+		c.HoldLaneRate = lr
+		c.HoldDelay = time.Duration(float64(i/lanes) * per / lr * 1e9)
+	}
 	return c
+}
+
+// holdLanes is the number of processes of a hold split over processes
+// that open at the same time (0: all of them, each at rate/n). Spread over
+// fifty processes, each opening a fiftieth of the rate, every process and
+// every listener woke for nearly every connection: the machine's time went
+// into context switches, the Go runtime's scheduling of fifty idle-ish
+// processes and per-interval work done fifty times over, and opening
+// 1,000,000 took 83-122 s. In lanes, one process per CPU opens its share
+// at rate/lanes, against a listener process of its own (on a port of its
+// own), and hands over to the next when its share is due; all then hold
+// together (the hold barrier). The schedule is the same: rate connections
+// a second from the start. Only for a constant rate without a warm-up.
+func (s *Spec) holdLanes() int {
+	if s.Workload != "hold" || s.procsN <= 1 || !s.Rate.IsSet() || s.Rate.End != 0 || s.Warmup != 0 {
+		return 0
+	}
+	if float64(s.Requests)/s.Rate.Start > (24 * time.Hour).Seconds() {
+		return 0 // a turn could start later than a child's start may be put off
+	}
+	return min(max(1, runtime.NumCPU()), s.procsN)
 }
 
 // runProcs makes the run in s.procsN child processes (and listener
@@ -164,13 +199,18 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	target := p.Target
 	var servers []*child
 	defer func() {
+		// SIGTERM, not SIGINT: a shell starts a background job with
+		// SIGINT ignored, the listeners inherit that, and connbench
+		// leaves an ignored signal ignored. One grace for all of them,
+		// not one each.
 		for _, c := range servers {
-			c.cmd.Process.Signal(syscall.SIGINT)
+			c.cmd.Process.Signal(syscall.SIGTERM)
 		}
+		deadline := time.Now().Add(childrenGrace)
 		for _, c := range servers {
 			select {
 			case <-c.done:
-			case <-time.After(childrenGrace):
+			case <-time.After(time.Until(deadline)):
 				c.cmd.Process.Kill()
 				<-c.done
 			}
@@ -181,18 +221,35 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	if err != nil {
 		return nil, err
 	}
+	var targets []netip.AddrPort // per client process, when the listeners are paired with them
 	if !target.IsValid() {
 		var err error
-		if target, servers, backlogNote, err = startListeners(s, p.Stderr, tlsKit); err != nil {
+		if s.holdLanes() > 0 {
+			targets, servers, backlogNote, err = startPairedListeners(s, p.Stderr, tlsKit)
+			if len(targets) > 0 {
+				target = targets[0]
+			}
+		} else {
+			target, servers, backlogNote, err = startListeners(s, p.Stderr, tlsKit)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if backlogNote != "" {
 			obs.Say("%s", backlogNote)
 		}
 	}
+	var lm *rssMeter
+	if s.Workload == "hold" && len(servers) > 0 {
+		lm = startRSSMeter(servers, s.Interval)
+	}
 	start := time.Now().Add(time.Second + time.Duration(n)*20*time.Millisecond)
 	msg := fmt.Sprintf("%d client processes", n)
-	if len(servers) > 0 {
+	switch {
+	case len(targets) > 0:
+		msg += fmt.Sprintf(" and %d listener processes, one per client process, on ports %d-%d of %s; %d processes open at a time, each at %.6g/s, in turns",
+			len(servers), targets[0].Port(), targets[len(targets)-1].Port(), target.Addr(), s.holdLanes(), s.Rate.Start/float64(s.holdLanes()))
+	case len(servers) > 0:
 		msg += fmt.Sprintf(" and %d listener processes (SO_REUSEPORT) on %s", len(servers), target)
 	}
 	obs.Say("%s, starting together at %s", msg, start.Format("15:04:05.000"))
@@ -203,22 +260,57 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 			<-c.done
 		}
 	}()
+	var bar *holdBarrier
+	if s.Workload == "hold" {
+		var err error
+		if bar, err = newHoldBarrier(); err != nil {
+			return nil, fmt.Errorf("--procs: %w", err)
+		}
+		defer bar.close()
+	}
 	for i := 0; i < n; i++ {
-		req := &ChildRequest{Spec: s.childSpec(i, start), Target: target.String(), obs: obs, label: p.Variants[0].Label}
+		cs := s.childSpec(i, start)
+		var extra []*os.File
+		if bar != nil {
+			cs.HoldSync, extra = true, bar.childFiles()
+		}
+		tg := target
+		if len(targets) > 0 {
+			tg = targets[i%len(targets)]
+		}
+		req := &ChildRequest{Spec: cs, Target: tg.String(), obs: obs, label: p.Variants[0].Label}
 		tlsKit.child(req)
-		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false)
+		c, err := startChild(fmt.Sprintf("process %d of %d", i+1, n), []string{ChildCommand}, req, p.Stderr, false, extra...)
 		if err != nil {
 			return nil, fmt.Errorf("--procs: start process %d: %w", i+1, err)
 		}
 		clients = append(clients, c)
 	}
+	if bar != nil {
+		bar.start(ctx, n)
+	}
 	waitChildren(ctx, clients)
+	var lgrowth int64
+	if lm != nil {
+		lgrowth = lm.finish()
+	}
 	// Counted here, after every client closed its share and while the
 	// listeners still answer the closes: a child counts only what it
 	// sees when it ends, while others may still be closing.
 	tw := int64(-1)
 	if s.Workload == "hold" && !s.NoSample {
-		tw = timeWaitLeft(target)
+		if len(targets) == 0 {
+			tw = timeWaitLeft(target)
+		} else {
+			tw = 0
+			for _, t := range targets {
+				if n := timeWaitLeft(t); n >= 0 && tw >= 0 {
+					tw += n
+				} else {
+					tw = -1
+				}
+			}
+		}
 	}
 	// A listener process that ended before the clients did was lost: the
 	// clients met refused connections from then on.
@@ -232,6 +324,11 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	for i, c := range clients {
 		if code := c.state.ExitCode(); code == 0 || interruptedStatus(code) {
 			d, err := c.document()
+			if err == nil && len(targets) > 0 {
+				// Paired listeners: each process had a port of its own;
+				// the document names the first (a note lists them).
+				sameTarget(d, target)
+			}
 			if err == nil {
 				srcs = append(srcs, results.Source{Name: fmt.Sprintf("process %d", i+1), Doc: d})
 				continue
@@ -259,6 +356,9 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	for i := range doc.Runs {
 		if h := doc.Runs[i].Hold; h != nil {
 			h.TimeWaitLeft = tw
+			if lm != nil {
+				h.ListenerProcs, h.ListenerRSSGrowthBytes = len(servers), lgrowth
+			}
 			holdRates(&doc.Runs[i])
 		}
 		if backlogNote != "" {
@@ -266,8 +366,15 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		}
 	}
 	for i := range doc.Runs {
+		oneHoldNote(&doc.Runs[i], n)
+	}
+	for i := range doc.Runs {
+		ln := listenerNote(len(servers))
+		if len(targets) > 0 {
+			ln = fmt.Sprintf("; %d of them opened at a time, each at rate/%d against a listener process of its own (%d listener processes, ports %d-%d), in turns, and all held together; the listeners' counters are not in this document", s.holdLanes(), s.holdLanes(), len(servers), targets[0].Port(), targets[len(targets)-1].Port())
+		}
 		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
-			n, listenerNote(len(servers))))
+			n, ln))
 		if len(lost) > 0 {
 			doc.Runs[i].Partial = true
 			doc.Runs[i].Notes = append(doc.Runs[i].Notes, lostNote(lost))
@@ -278,6 +385,41 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 		return doc, LostError{Note: lostNote(lost)}
 	}
 	return doc, nil
+}
+
+// oneHoldNote keeps one of the n processes' notes on a hold's user memory
+// (each names its own fixed allocations, so the merge kept them all), with
+// the whole run's fixed allocations in it.
+func oneHoldNote(r *results.Run, n int) {
+	if r.Hold == nil {
+		return
+	}
+	const prefix = "user memory per connection"
+	kept := false
+	notes := r.Notes[:0]
+	for _, note := range r.Notes {
+		if strings.HasPrefix(note, prefix) {
+			if kept {
+				continue
+			}
+			kept = true
+			if i, j := strings.Index(note, "(recorders, slots: "), strings.Index(note, " MiB)"); i >= 0 && j > i {
+				note = note[:i] + fmt.Sprintf("(recorders, slots: %.1f MiB in all %d processes)", float64(r.Hold.FixedBytes)/(1<<20), n) + note[j+len(" MiB)"):]
+			}
+		}
+		notes = append(notes, note)
+	}
+	r.Notes = notes
+}
+
+// sameTarget makes d's runs name target (and their config echo too).
+func sameTarget(d *results.Document, target netip.AddrPort) {
+	for i := range d.Runs {
+		d.Runs[i].Target = target.String()
+		if b, err := patchJSON(d.Runs[i].Config, map[string]any{"target": target.String()}); err == nil {
+			d.Runs[i].Config = b
+		}
+	}
 }
 
 // LostError says which child processes of a --procs run were lost; the
@@ -307,20 +449,7 @@ func startListeners(s *Spec, stderr io.Writer, kit *procsTLS) (netip.AddrPort, [
 	note := s.sizeBacklog(&cfg, kernel.ReadSysctls("", []string{"net.core.somaxconn"}))
 	var servers []*child
 	for i := 0; i < count; i++ {
-		args := []string{"serve", "--reuseport", "--loops", "1", "--mode", cfg.Mode.String(),
-			"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
-			"--backlog", strconv.Itoa(cfg.Backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
-			"--accept-delay", cfg.AcceptDelay.String()}
-		if s.AcceptPause != "" {
-			args = append(args, "--accept-pause", s.AcceptPause)
-		}
-		if cfg.Leak {
-			args = append(args, "--leak")
-		}
-		if cfg.IdleClose > 0 {
-			args = append(args, "--idle-close", cfg.IdleClose.String())
-		}
-		args, stdin := kit.serveArgs(args)
+		args, stdin := kit.serveArgs(append(serveArgs(s, cfg), "--reuseport"))
 		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, count), append(args, target.String()), stdin, stderr)
 		if err != nil {
 			return target, servers, note, err
@@ -328,6 +457,59 @@ func startListeners(s *Spec, stderr io.Writer, kit *procsTLS) (netip.AddrPort, [
 		servers = append(servers, c)
 	}
 	return target, servers, note, nil
+}
+
+// serveArgs are the arguments of a one-loop `connbench serve` for cfg.
+func serveArgs(s *Spec, cfg listener.Config) []string {
+	args := []string{"serve", "--loops", "1", "--mode", cfg.Mode.String(),
+		"--request-size", strconv.Itoa(cfg.RequestSize), "--response-size", strconv.Itoa(cfg.ResponseSize),
+		"--backlog", strconv.Itoa(cfg.Backlog), "--fastopen-queue", strconv.Itoa(cfg.FastOpenQueue),
+		"--accept-delay", cfg.AcceptDelay.String()}
+	if s.AcceptPause != "" {
+		args = append(args, "--accept-pause", s.AcceptPause)
+	}
+	if cfg.Leak {
+		args = append(args, "--leak")
+	}
+	if cfg.IdleClose > 0 {
+		args = append(args, "--idle-close", cfg.IdleClose.String())
+	}
+	return args
+}
+
+// startPairedListeners starts one built-in listener process per client
+// process of a hold in lanes (holdLanes), each on a loopback port of its
+// own and sized for its client's rate (rate/lanes): client process i
+// connects to the i-th address.
+func startPairedListeners(s *Spec, stderr io.Writer, kit *procsTLS) ([]netip.AddrPort, []*child, string, error) {
+	cfg := s.ListenerConfig()
+	cfg.Loops = 1
+	note := ""
+	if s.Backlog == 0 {
+		somaxconn, _ := strconv.Atoi(kernel.ReadSysctls("", []string{"net.core.somaxconn"})["net.core.somaxconn"])
+		lr := s.Rate.Start / float64(s.holdLanes())
+		var limited bool
+		if cfg.Backlog, limited = listener.BacklogFor(lr, somaxconn); limited {
+			note = somaxconnNote(lr, somaxconn)
+		}
+	}
+	var targets []netip.AddrPort
+	var servers []*child
+	for i := 0; i < s.procsN; i++ {
+		port, err := freePort()
+		if err != nil {
+			return targets, servers, note, fmt.Errorf("--procs: %w", err)
+		}
+		t := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+		args, stdin := kit.serveArgs(serveArgs(s, cfg))
+		c, err := startServer(fmt.Sprintf("listener process %d of %d", i+1, s.procsN), append(args, t.String()), stdin, stderr)
+		if err != nil {
+			return targets, servers, note, err
+		}
+		servers = append(servers, c)
+		targets = append(targets, t)
+	}
+	return targets, servers, note, nil
 }
 
 // wholeConfig makes the merged runs' config echo the whole run's: the

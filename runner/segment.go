@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/connbench/connbench/results"
@@ -102,6 +103,7 @@ func (s *Spec) WholeSpec() json.RawMessage {
 	c.Segment, c.RunID, c.JSONL = segment.Segment{}, "", false
 	c.Output, c.HLog, c.HGrm, c.JUnit, c.CPUProfile, c.Quiet, c.NoCheck = "", "", "", "", "", false, false
 	c.Procs, c.RaiseLimits, c.NoSample, c.StartAt, c.Child = "", false, false, "", false
+	c.MemProfile, c.HoldSync, c.HoldDelay, c.HoldLaneRate = "", false, 0, 0 // a --procs child's own
 	for _, n := range perGenerator {
 		delete(c.Set, n)
 	}
@@ -141,18 +143,32 @@ func (s *Spec) takeSegment() error {
 		}
 		s.Concurrency = 1 // an open loop's pool or bound, not a share of work
 	}
-	if open {
+	if open && s.HoldLaneRate > 0 {
+		// A hold's lane (holdLanes): the share of -n at the lane's rate,
+		// on a schedule of its own that starts after HoldDelay.
+		s.Rate = Rate{Start: s.HoldLaneRate}
+		s.MaxInflight = max(1, int(g.Share(int64(w.MaxInflight))))
+	} else if open {
 		f := g.Fraction()
 		s.Rate = Rate{Start: w.Rate.Start * f, End: w.Rate.End * f, Ramp: w.Rate.Ramp}
 		s.MaxInflight = max(1, int(g.Share(int64(w.MaxInflight))))
 	}
 	if n := len(w.Source.Addrs); n > 0 {
-		if s.Child && (n < g.Of || s.Workload == "hold") {
-			// Processes on one host (--procs): with fewer sources than
-			// processes, or a hold (whose sources were counted so that
-			// none is over half full: a process given one of its own
-			// would fill it), all share them; the kernel picks free
-			// ports per 4-tuple across processes.
+		if s.Child && s.Workload == "hold" && n > 1 {
+			// A hold's processes on one host (--procs) share its
+			// sources, which were counted so that none is over a
+			// quarter full (one of a process's own would fill); the
+			// kernel picks free ports per 4-tuple across processes.
+			// Process i starts its turns at source i×n/parts, so that
+			// the sources take turns evenly across processes too (each
+			// would otherwise start at the first, and the first
+			// sources fill past the others).
+			k := (g.From * n / g.Of) % n
+			addrs := make([]netip.Addr, 0, n)
+			s.Source.Addrs = append(append(addrs, w.Source.Addrs[k:]...), w.Source.Addrs[:k]...)
+		} else if s.Child && n < g.Of {
+			// Processes on one host (--procs) with fewer sources than
+			// processes all share them.
 		} else if mine := segment.Pick(g, w.Source.Addrs); len(mine) > 0 {
 			s.Source = sourceList(mine)
 		} else {
@@ -165,7 +181,7 @@ func (s *Spec) takeSegment() error {
 
 // config's segment: the spec's once its share was taken.
 func (s *Spec) configSegment() segment.Segment {
-	if s.whole == nil {
+	if s.whole == nil || s.HoldLaneRate > 0 {
 		return segment.Segment{}
 	}
 	return s.Segment
@@ -201,7 +217,7 @@ func (s *Spec) lateNote(late time.Duration) string {
 // wholeRate is the whole run's --rate once a segment's share was taken
 // (zero otherwise): the schedule the segment takes its arrivals from.
 func (s *Spec) wholeRate() Rate {
-	if s.whole == nil {
+	if s.whole == nil || s.HoldLaneRate > 0 {
 		return Rate{}
 	}
 	return s.whole.Rate

@@ -132,6 +132,20 @@ type Spec struct {
 	Segment segment.Segment `json:"segment,omitzero"` // --segment I/N or A/N:B/N (zero: the whole run)
 	RunID   string          `json:"run_id,omitempty"` // --run-id (derived by Validate when not given)
 	JSONL   bool            `json:"jsonl,omitempty"`  // --jsonl
+	// hold at scale: a heap profile of the run (for developers).
+	MemProfile string `json:"memprofile,omitempty"` // --memprofile
+	// HoldSync: this child of a hold split over processes reports on
+	// descriptor 3 when its share is open and starts its hold when
+	// descriptor 4 reads end-of-file (holdBarrier); set by the parent only.
+	HoldSync bool `json:"hold_sync,omitempty"`
+	// HoldDelay puts off this child's first connection (its turn in the
+	// hold's lanes); set by the parent only, checked: 0 to 24 h.
+	HoldDelay time.Duration `json:"hold_delay,omitempty"`
+	// HoldLaneRate is this child's own rate in the hold's lanes: it opens
+	// its segment's share of -n at this rate after HoldDelay, on a schedule
+	// of its own (not interleaved with the other processes'); set by the
+	// parent only.
+	HoldLaneRate float64 `json:"hold_lane_rate,omitempty"`
 
 	// derived by Validate
 	start    time.Time
@@ -210,6 +224,12 @@ func (s *Spec) Validate() error {
 	}
 	if s.Workload != "" && workloads.Registry[s.Workload].NeedsRate && !s.Rate.IsSet() {
 		return Usagef("--workload %s needs --rate N (connections per second), e.g. --rate 2000", s.Workload)
+	}
+	if s.HoldDelay < 0 || s.HoldDelay > 24*time.Hour {
+		return Usagef("child request: hold_delay %s: want 0 to 24h", s.HoldDelay)
+	}
+	if s.HoldLaneRate != 0 && !(s.HoldLaneRate > 0 && s.HoldLaneRate <= s.Rate.Start) {
+		return Usagef("child request: hold_lane_rate %g: want more than 0 and at most --rate %g", s.HoldLaneRate, s.Rate.Start)
 	}
 	if s.StartAt != "" {
 		t, err := parseStartAt(s.StartAt)
@@ -404,6 +424,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		WholeRate:      s.wholeRate().Start,
 		WholeRateEnd:   s.wholeRate().End,
 		TLS:            s.tlsConfig(),
+		StartDelay:     s.HoldDelay,
 	}
 	if workload == "pooled" {
 		cfg.RequestsPerConn, cfg.MaxConnAge = int64(s.RequestsPerConn), time.Duration(s.MaxConnAge)

@@ -22,13 +22,15 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/connbench" .
 echo "fs.file-nr: $(cat /proc/sys/fs/file-nr)  (need about $((2 * n)) free)"
 "$tmp/connbench" run -w hold -n "$n" --rate "$rate" -d "$hold" --close rst --procs auto \
-  --connect-timeout 60s -o "$tmp/h.json" | grep -E 'held|open|memory|slab|failures'
+  --connect-timeout 60s -o "$tmp/h.json" | grep -E 'held|open|memory|growth|slab|failures'
 python3 - "$tmp/h.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["runs"][0]
 h = r["hold"]
 print(f'held {h["held"]:,} of {h["asked"]:,} (opened {h["opened"]:,}) in {h["open_ns"]/1e9:.1f} s over {h["sources"]} sources')
 print(f'user memory: {h["user_bytes_per_conn"]:.0f} B per connection ({h["per_conn_method"]}), {h["fixed_bytes"]/2**20:.1f} MiB fixed, {h["rss_growth_bytes"]/2**20:.0f} MiB grown in all processes')
+if h.get("listener_procs"):
+    print(f'listener: {h["listener_procs"]} processes, {h["listener_rss_growth_bytes"]/max(h["opened"],1):.0f} B of resident growth per connection')
 if h["kernel_slab_bytes"] < 0:
     print('kernel: /proc/slabinfo was not readable (run as root for the kernel figure)')
 else:

@@ -94,7 +94,7 @@ func (l *loop) dial(s int32) {
 		l.iv.connCalls++
 		l.iv.connNs += d
 		if l.e.cfg.PortRange > 0 {
-			l.cc[l.e.band.Load()].Record(d)
+			l.recordCC(l.e.band.Load(), d)
 		}
 	}
 	if err != nil && err != unix.EINPROGRESS {

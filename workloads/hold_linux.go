@@ -104,6 +104,14 @@ func (l *loop) opened() {
 	if e.hold.openLeft.Add(-1) == 0 {
 		now := e.now()
 		e.hold.openDone.Store(now)
+		if release := e.cfg.HoldRelease; release != nil {
+			go func() {
+				release()
+				e.hold.end.Store(e.now() + int64(e.cfg.Duration))
+				e.wakeAll()
+			}()
+			return
+		}
 		e.hold.end.Store(now + int64(e.cfg.Duration))
 		e.wakeAll()
 	}

@@ -184,7 +184,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		e.mode.setup(e)
 	}
 	e.reports = make(chan report, cfg.Loops*16)
-	e.pool = make(chan *histogram.Recorder, cfg.Loops*nPhases*4)
+	// A spare set per loop: the coordinator recycles an interval's
+	// recorders while the loop fills the next interval's. More would only
+	// keep recorders (270 KiB each) alive after a slow interval.
+	kept := 0
+	for j := 0; j < nPhases; j++ {
+		if e.keepPhase(j) {
+			kept++
+		}
+	}
+	e.pool = make(chan *histogram.Recorder, cfg.Loops*max(kept, 1))
 	slots := cfg.Concurrency // hold: -n
 	if e.open && !e.persistent {
 		slots = cfg.MaxInflight
@@ -290,7 +299,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		FirstAddrNotAvail: -1,
 	}
 	var last int64
-	for li, l := range loops {
+	for _, l := range loops {
 		l.p.Close()
 		if l.err != nil && err == nil {
 			err = l.err
@@ -342,19 +351,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		for j, name := range Phases {
 			switch {
 			case l.rec[j] == nil:
-			case li == 0:
+			case res.Phases[name] == nil:
 				res.Phases[name] = l.rec[j]
 			default:
 				res.Phases[name].Merge(l.rec[j])
 			}
 		}
-		switch {
-		case l.cc[0] == nil:
-		case li == 0:
-			res.ConnectCall = l.cc[:]
-		default:
-			for b := range l.cc {
-				res.ConnectCall[b].Merge(l.cc[b])
+		if e.cfg.PortRange > 0 {
+			if res.ConnectCall == nil {
+				res.ConnectCall = make([]*histogram.Recorder, len(l.cc))
+			}
+			for b, r := range l.cc {
+				switch {
+				case r == nil:
+				case res.ConnectCall[b] == nil:
+					res.ConnectCall[b] = r
+				default:
+					res.ConnectCall[b].Merge(r)
+				}
 			}
 		}
 		if l.firstNotAvail >= 0 && (res.FirstAddrNotAvail < 0 || time.Duration(l.firstNotAvail-e.measureAt) < res.FirstAddrNotAvail) {
@@ -363,8 +377,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		last = max(last, l.lastEnd)
 	}
 	for j, name := range Phases {
-		if !e.keepPhase(j) {
+		switch {
+		case !e.keepPhase(j):
 			delete(res.Phases, name)
+		case res.Phases[name] == nil:
+			res.Phases[name] = histogram.New() // kept, none recorded: count 0
+		}
+	}
+	for b, r := range res.ConnectCall {
+		if r == nil {
+			res.ConnectCall[b] = histogram.New()
 		}
 	}
 	res.Elapsed = time.Duration(max(last-e.measureAt, 0))
@@ -377,19 +399,25 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
 		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
-	// Recorders (about 270 KiB each) only for what the run records: a
-	// hold of many connections per process must not pay for the others.
+	// Recorders (about 270 KiB each) up front only for the phases the run
+	// records and the first occupancy band: a run split over many
+	// processes (a hold of a million connections takes over fifty) does
+	// not pay for the transaction phase of a hold without --ping or for
+	// the bands the ports never reach (made on first use: record,
+	// recordCC). Made here, not on the hot path.
 	for j := range l.rec {
-		if e.keepPhase(j) {
+		if e.records(j) {
 			l.rec[j] = histogram.New()
 		}
 	}
 	if e.cfg.PortRange > 0 {
-		for j := range l.cc {
-			l.cc[j] = histogram.New()
-		}
+		l.cc[0] = histogram.New()
 	}
-	l.iv = l.newAcc()
+	var all [nPhases]bool
+	for j := range all {
+		all[j] = e.records(j)
+	}
+	l.iv = l.newAcc(all)
 	for j := range l.conns {
 		l.conns[j] = conn{fd: -1, prev: -1, next: -1}
 	}
@@ -415,20 +443,39 @@ func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	return l
 }
 
-func (l *loop) newAcc() intervalAcc {
+// newAcc starts an interval's accumulator, with recorders (from the pool
+// the coordinator refills) for the phases in want: those the interval
+// before recorded, so that a steady run takes them here and not on the
+// hot path. A phase that starts recording in the interval takes one then
+// (record); an interval after one that recorded nothing, as while a hold
+// holds, takes none.
+func (l *loop) newAcc(want [nPhases]bool) intervalAcc {
 	a := intervalAcc{fail: map[string]int64{}}
-	for j := range a.rec {
-		if !l.e.keepPhase(j) {
-			continue
-		}
-		select {
-		case r := <-l.e.pool:
-			a.rec[j] = r
-		default:
-			a.rec[j] = histogram.New()
+	for j, w := range want {
+		if w {
+			a.rec[j] = l.e.recorder()
 		}
 	}
 	return a
+}
+
+// records reports whether the run records phase j: the phases it keeps,
+// but for the transaction phase of a hold without --ping.
+func (e *engine) records(j int) bool {
+	if j == phTransaction && e.cfg.Workload == "hold" && e.cfg.Ping == 0 {
+		return false
+	}
+	return e.keepPhase(j)
+}
+
+// recorder takes a recorder from the pool, or makes one.
+func (e *engine) recorder() *histogram.Recorder {
+	select {
+	case r := <-e.pool:
+		return r
+	default:
+		return histogram.New()
+	}
 }
 
 func (l *loop) run() {
@@ -608,11 +655,15 @@ func threadClock() time.Duration {
 
 // tick hands the finished interval's figures to the coordinator.
 func (l *loop) tick(final bool) {
+	var want [nPhases]bool
+	for j, r := range l.iv.rec {
+		want[j] = r != nil && r.Count() > 0
+	}
 	l.e.reports <- report{loop: l.id, idx: l.tickIdx, acc: l.iv, inflight: l.inflight, final: final}
 	if final {
 		return
 	}
-	l.iv = l.newAcc()
+	l.iv = l.newAcc(want)
 	l.tickIdx++
 	l.nextTick += int64(l.e.cfg.Interval)
 }
@@ -628,6 +679,20 @@ func minWait(a, b time.Duration) time.Duration {
 }
 
 func (l *loop) record(ph int, v int64) {
+	if l.rec[ph] == nil {
+		l.rec[ph] = histogram.New()
+	}
+	if l.iv.rec[ph] == nil {
+		l.iv.rec[ph] = l.e.recorder()
+	}
 	l.rec[ph].Record(v)
 	l.iv.rec[ph].Record(v)
+}
+
+// recordCC records a connect() call's time in occupancy band b.
+func (l *loop) recordCC(b int32, v int64) {
+	if l.cc[b] == nil {
+		l.cc[b] = histogram.New()
+	}
+	l.cc[b].Record(v)
 }

@@ -18,11 +18,12 @@ type schedule struct {
 	warmupOps float64
 	dur       float64 // ns of the measured part (for ramps)
 	n         int64   // transactions in the schedule, over all loops; math.MaxInt64: no end of its own
+	delay     float64 // ns before the first (Config.StartDelay)
 }
 
 func newSchedule(c *Config) schedule {
 	s := schedule{a: c.Rate / 1e9, b: c.Rate / 1e9, warmup: float64(c.Warmup), dur: float64(c.Duration),
-		n: math.MaxInt64, seg: c.Segment, whole: c.Segment.IsWhole()}
+		n: math.MaxInt64, seg: c.Segment, whole: c.Segment.IsWhole(), delay: float64(c.StartDelay)}
 	if c.RateEnd > 0 {
 		s.b = c.RateEnd / 1e9
 	}
@@ -48,7 +49,7 @@ func (s *schedule) at(k int64) int64 {
 		kf = s.seg.Index(k)
 	}
 	if kf < s.warmupOps {
-		return int64(kf / s.a)
+		return int64(s.delay + kf/s.a)
 	}
 	kk := kf - s.warmupOps
 	// Measured part: rate(t) = a + (b-a) t/dur, so the number due by t is
@@ -70,7 +71,7 @@ func (s *schedule) at(k int64) int64 {
 	if t > 9e18 || math.IsNaN(t) || math.IsInf(t, 0) {
 		return math.MaxInt64
 	}
-	return int64(s.warmup + t)
+	return int64(s.delay + s.warmup + t)
 }
 
 // claim takes the right to start one more transaction on slot s, at now,

@@ -54,11 +54,20 @@ func newTLSHold(n int64) *tlsHold {
 func (h *tlsHold) finish() { h.overOnce.Do(func() { close(h.over) }) }
 
 // resolved counts one attempt resolved at now; the last starts the hold's
-// clock.
+// clock, once the other processes of a run split over processes opened
+// theirs too (Config.HoldRelease).
 func (e *tlsEngine) resolved(now int64) {
 	h := e.hold
 	if h.openLeft.Add(-1) == 0 {
 		h.openDone.Store(now)
+		if release := e.cfg.HoldRelease; release != nil {
+			go func() {
+				release()
+				h.end.Store(e.now() + int64(e.cfg.Duration))
+				close(h.known)
+			}()
+			return
+		}
 		h.end.Store(now + int64(e.cfg.Duration))
 		close(h.known)
 	}
@@ -236,20 +245,22 @@ func (e *tlsEngine) holdOver() bool {
 // for the hold's end, then stops the pingers: those in a ping have it cut.
 func (e *tlsEngine) holdPhase(pingers []*tlsWorker, quit <-chan struct{}) {
 	h := e.hold
-	select {
-	case <-h.known:
-		if d := h.end.Load() - e.now(); d > 0 {
-			t := time.NewTimer(time.Duration(d))
-			select {
-			case <-t.C:
-			case <-quit:
-				t.Stop()
+	if h.openLeft.Load() == 0 {
+		// Every attempt resolved: the hold's clock starts when known
+		// (at once, or when the other processes opened theirs).
+		select {
+		case <-h.known:
+			if d := h.end.Load() - e.now(); d > 0 {
+				t := time.NewTimer(time.Duration(d))
+				select {
+				case <-t.C:
+				case <-quit:
+					t.Stop()
+				}
 			}
+		case <-quit:
 		}
-	case <-quit:
-	default:
-		// Stopped while opening (drain or hard stop).
-	}
+	} // else stopped while opening (drain or hard stop)
 	h.finish()
 	for _, w := range pingers {
 		if f := w.cur.Load(); f != nil {

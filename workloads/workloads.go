@@ -202,6 +202,16 @@ type Config struct {
 	// front (slots, recorders) is allocated, just before the loops start:
 	// callers measuring memory per connection read the baseline there.
 	OnReady func() `json:"-"`
+	// HoldRelease, when set, is called (on a goroutine of its own) once
+	// this process's hold connections are all resolved, and returns when
+	// the hold may start its Duration: when the other processes of a run
+	// split over processes have opened theirs too, so that all are held
+	// at once. Nil: the hold starts at once.
+	HoldRelease func() `json:"-"`
+	// StartDelay puts off an open-loop schedule's first start by this
+	// long after the start (a hold split over processes opens their
+	// shares in turns: see runner's hold lanes). 0: none.
+	StartDelay time.Duration `json:"-"`
 	// OnMeasure, when set, is called once when the measured part begins
 	// (after the warm-up), so callers can snapshot their own counters.
 	OnMeasure func() `json:"-"`
@@ -555,8 +565,10 @@ type Interval struct {
 	Failures map[string]int64
 	// Inflight is the number of transactions in flight at the interval's end.
 	Inflight int
-	// Phases summarises the interval's latencies by phase name, and Hists
-	// holds the same histograms encoded (HdrHistogram V2 base64), for logs.
+	// Phases summarises the interval's latencies by phase name (count,
+	// minimum, percentiles, maximum; not the mean and standard deviation),
+	// and Hists holds the same histograms encoded (HdrHistogram V2
+	// base64), for logs.
 	Phases map[string]histogram.Summary
 	Hists  map[string]string
 	// States counts this run's sockets by TCP state at the interval's end

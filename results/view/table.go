@@ -353,6 +353,20 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			}
 			return s + fmt.Sprintf(" + %.1f MiB fixed", float64(h.FixedBytes)/(1<<20))
 		})...)
+		row("resident growth / connection", hold(func(h *results.Hold) string {
+			if h.Opened == 0 || h.RSSGrowthBytes <= 0 {
+				return "—"
+			}
+			who := "client"
+			if h.ListenerInProcess {
+				who = "client and listener"
+			}
+			s := fmt.Sprintf("%s %.0f B", who, float64(h.RSSGrowthBytes)/float64(h.Opened))
+			if h.ListenerProcs > 0 {
+				s += fmt.Sprintf(", listener %.0f B (%d processes)", float64(h.ListenerRSSGrowthBytes)/float64(h.Opened), h.ListenerProcs)
+			}
+			return s
+		})...)
 		row("kernel TCP slab / connection", hold(func(h *results.Hold) string {
 			if h.Opened == 0 || h.KernelSlabBytes < 0 {
 				return "—"
