@@ -128,3 +128,27 @@ func TestTLSHoldServerClosed(t *testing.T) {
 		t.Fatalf("hold %+v, failures %v: want %d opened, none held, %d %s", res.Hold, res.Failures, n, n, dialer.FailEOF)
 	}
 }
+
+// TestTLSHoldBarrier: a TLS hold split over processes starts its
+// --duration only once HoldRelease returns (the others opened theirs).
+func TestTLSHoldBarrier(t *testing.T) {
+	checkFD(t)
+	ln, _, tc := tlsPair(t, tlsconf.Server{}, listener.Respond, tlsconf.Client{})
+	const n = 40
+	called, release := make(chan struct{}), make(chan struct{})
+	var releasedAt time.Time
+	go func() {
+		<-called
+		waitFor(t, "every connection held", func() bool { return ln.Stats().Open == n })
+		releasedAt = time.Now()
+		close(release)
+	}()
+	res := run(t, Config{Workload: "hold", Target: ln.Addr(), Requests: n, Rate: 2000, MaxInflight: 4, Duration: 200 * time.Millisecond,
+		Socket: dialer.Options{Close: dialer.CloseRST}, TLS: tc, HoldRelease: func() { close(called); <-release }})
+	if res.Hold == nil || res.Hold.Held != n {
+		t.Fatalf("hold %+v", res.Hold)
+	}
+	if since := time.Since(releasedAt); since < 200*time.Millisecond {
+		t.Errorf("the run ended %v after the release, before its 200ms hold", since)
+	}
+}
