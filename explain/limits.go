@@ -81,19 +81,26 @@ func portSearchNote(r *results.Run, c Context, evidence string) string {
 	cfg := c.Config
 	reuse := c.Sysctls["net.ipv4.tcp_tw_reuse"]
 	var rem []string
-	if !(reuse == "1" || (reuse == "2" && cfg.Target.Addr().IsLoopback())) {
+	held := cfg.Workload == "hold" // its ports are held, not in TIME_WAIT
+	if !held && !(reuse == "1" || (reuse == "2" && cfg.Target.Addr().IsLoopback())) {
 		rem = append(rem, "TIME_WAIT reuse (sysctl net.ipv4.tcp_tw_reuse=1; compare --vary sysctl:net.ipv4.tcp_tw_reuse=0,1)")
 	}
 	if cfg.Socket.LocalPortRange == [2]uint16{} {
 		rem = append(rem, "IP_BIND_ADDRESS_NO_PORT / IP_LOCAL_PORT_RANGE (--bind-no-port, --local-port-range: the port is picked for the full 4-tuple)")
 	}
 	rem = append(rem, "more source addresses (--source)", "a wider net.ipv4.ip_local_port_range")
-	if cfg.Socket.Close != dialer.CloseRST {
+	if !held && cfg.Socket.Close != dialer.CloseRST {
 		rem = append(rem, "RST close (--close rst: no TIME_WAIT)")
 	}
-	rem = append(rem, "pooling (a persistent workload)")
-	s := fmt.Sprintf("connect() time went into the kernel's port search: %s. connect() walks the ephemeral range for a port free toward this destination, even ports first; as TIME_WAIT fills the range the walk lengthens, and near half the range in use it stalls. That is the kernel, not the tool or the server. Remedies, in the order they help: %s.",
-		evidence, strings.Join(rem, ", "))
+	fillers := "TIME_WAIT sockets"
+	if held {
+		fillers = "held connections" // each keeps its port
+	}
+	if !held {
+		rem = append(rem, "pooling (a persistent workload)")
+	}
+	s := fmt.Sprintf("connect() time went into the kernel's port search: %s. connect() walks the ephemeral range for a port free toward this destination, even ports first; as %s fill the range the walk lengthens, and near half the range in use it stalls. That is the kernel, not the tool or the server. Remedies, in the order they help: %s.",
+		evidence, fillers, strings.Join(rem, ", "))
 	if e := r.Engine; e != nil && e.TimerLateMaxNs > int64(10*time.Millisecond) {
 		s += fmt.Sprintf(" While the loops were inside connect(), timers fired up to %s late: a handshake or response shows at most that much over its timeout.", view.Dur(e.TimerLateMaxNs))
 	}
@@ -117,6 +124,9 @@ func exhaustionNote(r *results.Run, c Context, searched bool) string {
 		text = c.Prediction.Text
 	}
 	predicted := text
+	if predicted == "" {
+		predicted = "none (no port-exhaustion prediction for this run)"
+	}
 	if e.PredictedStallNs > 0 && !strings.Contains(text, "port search") { // said once
 		predicted += fmt.Sprintf("; connect()'s port search expected to stall from %s (half the range in use: connect() takes even ports first)", view.Dur(e.PredictedStallNs))
 	}

@@ -163,3 +163,24 @@ func TestNothingHappened(t *testing.T) {
 		}
 	}
 }
+
+// TestPortSearchHold: a hold's ports are held, not in TIME_WAIT: its
+// port-search note names held connections, offers neither TIME_WAIT
+// reuse, RST close nor pooling, and its exhaustion note with no
+// prediction says so instead of leaving the prediction empty.
+func TestPortSearchHold(t *testing.T) {
+	hold := workloads.Config{Workload: "hold", Target: loopback, Rate: 30000}
+	r := results.Run{Exhaustion: &results.Exhaustion{StallNs: int64(18 * time.Second), FirstAddrNotAvailNs: -1}}
+	all := strings.Join(Notes(&r, Context{Config: hold, Sysctls: map[string]string{"net.ipv4.tcp_tw_reuse": "0"}}), "\n")
+	if !strings.Contains(all, "as held connections fill the range") {
+		t.Errorf("hold's port search not put on held connections:\n%s", all)
+	}
+	for _, bad := range []string{"tcp_tw_reuse=1", "RST close", "pooling", "predicted: ;"} {
+		if strings.Contains(all, bad) {
+			t.Errorf("hold's notes offer %q:\n%s", bad, all)
+		}
+	}
+	if !strings.Contains(all, "predicted: none (no port-exhaustion prediction") {
+		t.Errorf("no prediction not said:\n%s", all)
+	}
+}

@@ -204,6 +204,8 @@ func mergeRun(parts []part, sameHost, segmented bool) (*Run, error) {
 
 	var notes []string
 	var differ []string
+	shapes := map[string]int{} // a note's shape: its index in notes
+	alike := map[int]int{}     // notes[i]: how many more notes like it came with other figures
 	for _, p := range parts {
 		x := p.run
 		r.Partial = r.Partial || x.Partial
@@ -212,10 +214,19 @@ func mergeRun(parts []part, sameHost, segmented bool) (*Run, error) {
 			differ = append(differ, p.name)
 		}
 		for _, n := range x.Notes {
-			if !slices.Contains(notes, n) {
-				notes = append(notes, n)
+			k := noteShape(n)
+			if i, ok := shapes[k]; ok {
+				if notes[i] != n {
+					alike[i]++
+				}
+				continue
 			}
+			shapes[k] = len(notes)
+			notes = append(notes, n)
 		}
+	}
+	for i, k := range alike {
+		notes[i] += fmt.Sprintf(" (and %d more like it from the other generators, with figures of their own)", k)
 	}
 	r.CPU.Per(r.Counts)
 
@@ -767,4 +778,26 @@ func identity(d *Document) [sha256.Size]byte {
 	var id [sha256.Size]byte
 	h.Sum(id[:0])
 	return id
+}
+
+// noteShape is a note with its figures taken out: the generators of a run
+// split over processes or machines each explain their own share, and their
+// notes differ in figures only. The merged run keeps the first generator's
+// words and says how many more said the same.
+func noteShape(n string) string {
+	var b strings.Builder
+	digits := false
+	for _, c := range n {
+		switch {
+		case c >= '0' && c <= '9', digits && (c == '.' || c == ','):
+			if !digits {
+				b.WriteByte('#')
+			}
+			digits = true
+		default:
+			digits = false
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"maps"
 	"math"
 	"reflect"
@@ -321,5 +322,40 @@ func TestMergeKeepsTotalsAndEarliest(t *testing.T) {
 	}
 	if m.Runs[0].Engine != nil {
 		t.Errorf("engine %+v from parts without one", m.Runs[0].Engine)
+	}
+}
+
+// TestMergeNotesAlike: generators that explain their own shares say the
+// same thing with their own figures; the merged run keeps the first's
+// words once and counts the others, and keeps notes that differ in words.
+func TestMergeNotesAlike(t *testing.T) {
+	var srcs []Source
+	for i := 0; i < 3; i++ {
+		d := holdPart(i, 66667, int64(10*time.Second))
+		d.Runs[0].Notes = []string{
+			fmt.Sprintf("the loops spent %d%% of their busy time inside connect() (%d µs per call)", 50+i, 100*(i+1)),
+			"the same words everywhere",
+		}
+		if i == 2 {
+			d.Runs[0].Notes = append(d.Runs[0].Notes, "a note of its own")
+		}
+		srcs = append(srcs, Source{fmt.Sprintf("process %d", i+1), d})
+	}
+	m, err := Merge(srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(m.Runs[0].Notes, "\n") + "\n"
+	for _, want := range []string{
+		"the loops spent 50% of their busy time inside connect() (100 µs per call) (and 2 more like it from the other generators, with figures of their own)",
+		"the same words everywhere\n",
+		"a note of its own",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("merged notes lack %q:\n%s", want, notes)
+		}
+	}
+	if strings.Count(notes, "inside connect()") != 1 || strings.Count(notes, "the same words everywhere") != 1 {
+		t.Errorf("alike notes kept more than once:\n%s", notes)
 	}
 }
