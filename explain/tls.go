@@ -17,16 +17,12 @@ func tlsNotes(r *results.Run, c Context) []string {
 	}
 	var out []string
 	n := r.Counts.Transactions
-	path := fmt.Sprintf("ran on the TLS path: a goroutine per connection in flight (%d, each on a thread of its own) instead of the event loops, because crypto/tls needs a blocking connection; its own cost against the loops is measured by running plain TCP through it (--tls-plain, see README \"TLS\")", t.Workers)
+	path := fmt.Sprintf("ran on the TLS path: a goroutine per connection in flight (%d, locked to a thread only during its handshake, whose CPU it times) instead of the event loops, because crypto/tls needs a blocking connection; its own cost against the loops is measured by running plain TCP through it (--tls-plain, see README \"TLS\")", t.Workers)
 	if r.Hold != nil {
-		path = fmt.Sprintf("ran on the TLS path: a goroutine per handshake in flight (%d, each on a thread of its own, --max-inflight) instead of the event loops, because crypto/tls needs a blocking connection; a connection once open is held with no goroutine or thread of its own (with --ping, a few goroutines ping them all round robin)", t.Workers)
+		path = fmt.Sprintf("ran on the TLS path: a goroutine per handshake in flight (%d, --max-inflight; locked to a thread only during the handshake, whose CPU it times) instead of the event loops, because crypto/tls needs a blocking connection; a connection once open is held with no goroutine or thread of its own (with --ping, a few goroutines ping them all round robin)", t.Workers)
 	}
-	if l := r.Listener; n > 0 && r.Path == nil && r.CPU.ProcessUserNs+r.CPU.ProcessSysNs > 0 {
-		proc := r.CPU.ProcessUserNs + r.CPU.ProcessSysNs
-		if l != nil {
-			proc -= l.CPUUserNs + l.CPUSysNs
-		}
-		path += fmt.Sprintf("; client CPU counts its threads only, while Go's poller and scheduler run on others: the process less the listener took %.1f µs per transaction", float64(proc)/float64(n)/1e3)
+	if n > 0 && r.CPU.ThreadNs > 0 {
+		path += "; client CPU is the process's less the built-in listener's (Go's poller, scheduler and collector included), no thread clock being the client's alone"
 	}
 	out = append(out, path)
 	if t.Plain || t.Handshakes == 0 {

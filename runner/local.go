@@ -272,6 +272,9 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 		run.Path = t.em.record()
 	}
 	run.TLS = tlsRecord(res, s, t.builtin, float64(s.RTT))
+	if res.TLS != nil {
+		tlsClientCPU(&run, t.em != nil)
+	}
 	if w.hold != nil && res.Hold != nil {
 		run.Hold = w.hold.record(res.Hold, len(res.Config.Socket.Sources), t.ln != nil)
 		if res.TLS != nil {
@@ -293,4 +296,31 @@ func (w *watchers) collect(res *workloads.Result, t *target, s *Spec, facts work
 		run.Flood = floodRecord(w.fl, s.FloodRate)
 	}
 	return run
+}
+
+// tlsClientCPU sets a TLS-path run's client CPU. Its workers are not
+// pinned to threads (each wait on the network would be a thread switch),
+// so no thread clock holds the client's time: it is the process's less
+// the in-process built-in listener's (which times its own work), Go's
+// poller, scheduler and collector included. With an emulated path in the
+// process too, the client cannot be told apart: its CPU is left at 0
+// (the handshakes' own CPU, timed on a locked thread, stays).
+func tlsClientCPU(run *results.Run, emulated bool) {
+	c := &run.CPU
+	c.UserNs, c.SysNs, c.ThreadNs, c.UserNsPerConn, c.UserNsPerTransaction = 0, 0, 0, 0, 0
+	if emulated {
+		return
+	}
+	u, sys := c.ProcessUserNs, c.ProcessSysNs
+	if l := run.Listener; l != nil {
+		u, sys = u-l.CPUUserNs, sys-l.CPUSysNs
+	}
+	c.UserNs, c.SysNs = max(u, 0), max(sys, 0)
+	c.ThreadNs = c.UserNs + c.SysNs
+	if n := run.Counts.Connections; n > 0 {
+		c.UserNsPerConn = float64(c.UserNs) / float64(n)
+	}
+	if n := run.Counts.Transactions; n > 0 {
+		c.UserNsPerTransaction = float64(c.UserNs) / float64(n)
+	}
 }

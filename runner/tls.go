@@ -116,7 +116,7 @@ func (s *Spec) validateTLS() error {
 		}
 	}
 	if s.Concurrency > workloads.MaxTLSWorkers {
-		return Usagef("--concurrency %d with --tls: at most %d (the TLS path runs a goroutine on a thread of its own per connection)", s.Concurrency, workloads.MaxTLSWorkers)
+		return Usagef("--concurrency %d with --tls: at most %d (the TLS path runs a goroutine per connection in flight)", s.Concurrency, workloads.MaxTLSWorkers)
 	}
 	if s.Rate.IsSet() && s.changed("max-inflight") && s.MaxInflight > workloads.MaxTLSWorkers {
 		return Usagef("--max-inflight %d with --tls: at most %d", s.MaxInflight, workloads.MaxTLSWorkers)

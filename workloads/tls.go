@@ -77,7 +77,7 @@ func (c *Config) tlsNormalize() error {
 		return errors.New("workloads: --until-exhausted is not supported over --tls")
 	}
 	if n := c.tlsWorkers(); n > MaxTLSWorkers {
-		return fmt.Errorf("workloads: --tls runs a goroutine on a thread of its own per connection in flight: at most %d (-c, or --max-inflight for an open loop), got %d", MaxTLSWorkers, n)
+		return fmt.Errorf("workloads: --tls runs a goroutine per connection in flight: at most %d (-c, or --max-inflight for an open loop), got %d", MaxTLSWorkers, n)
 	}
 	if !c.TLS.Plain && c.TLS.Config == nil {
 		return errors.New("workloads: --tls: no TLS configuration")

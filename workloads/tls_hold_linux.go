@@ -79,8 +79,6 @@ func (w *tlsWorker) runHold() {
 	e := w.e
 	h := e.hold
 	for {
-		now := e.now()
-		w.mark(now)
 		if e.stop.Load() || e.drain.Load() {
 			return
 		}
@@ -92,7 +90,7 @@ func (w *tlsWorker) runHold() {
 		if !e.sleepUntil(intended, h.over) {
 			return
 		}
-		now = e.now()
+		now := e.now()
 		tx := &w.tx
 		*tx = tlsTx{meas: true, holdOpen: true}
 		for j := range tx.ph {

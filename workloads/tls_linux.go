@@ -444,18 +444,16 @@ func (e *tlsEngine) closeInterval(end int64, final bool, ts *tlsSampler) {
 	}
 }
 
+// run is a worker's life. It is not pinned to a thread: a goroutine
+// locked to its thread makes every wait on the network a thread switch,
+// which halved a pooled run's rate. Only the handshake runs locked, for
+// its CPU time; the client's CPU as a whole is the process's less the
+// built-in listener's (the runner's collect).
 func (w *tlsWorker) run() {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	e := w.e
 	defer func() {
 		if w.conn != nil {
 			w.closeConn()
-		}
-		if w.marked {
-			w.cpu = threadClock() - w.cpu0
-			u, s := kernel.ThreadCPU()
-			w.u, w.s = u-w.u0, s-w.s0
 		}
 	}()
 	if e.hold != nil {
@@ -464,7 +462,6 @@ func (w *tlsWorker) run() {
 	}
 	for {
 		now := e.now()
-		w.mark(now)
 		if e.stop.Load() || e.drain.Load() || (e.endAt > 0 && now >= e.endAt) {
 			return
 		}
@@ -486,7 +483,6 @@ func (w *tlsWorker) run() {
 				if e.stop.Load() || e.drain.Load() || (e.endAt > 0 && now >= e.endAt) {
 					return
 				}
-				w.mark(now)
 			}
 		}
 		meas := intended >= e.measureAt
@@ -730,10 +726,12 @@ func (w *tlsWorker) open() error {
 		limit = e.now() + int64(to)
 	}
 	f.SetDeadline(w.deadline(limit))
+	runtime.LockOSThread() // the handshake's CPU, from this thread's clock
 	cpu0 := threadClock()
 	err = c.tc.Handshake()
 	t = e.now()
 	tx.hsCPU = threadClock() - cpu0
+	runtime.UnlockOSThread()
 	if err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) && e.endAt > 0 && t >= e.endAt {
 			return err // the run's end, not a timeout
