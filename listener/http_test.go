@@ -204,6 +204,7 @@ func FuzzHTTPRequests(f *testing.F) {
 		feed := func(pieces [][]byte) (conn, int64) {
 			lp := &loop{l: &Listener{http: newHTTPResponses(10, 4)}}
 			var c conn
+			c.extra() // as an HTTP connection is accepted
 			for _, p := range pieces {
 				lp.serveHTTP(&c, p)
 			}
