@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/connbench/connbench/dialer"
+	"github.com/connbench/connbench/internal/testnginx"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 )
@@ -76,40 +77,11 @@ func TestRequestsPerConnMemcached(t *testing.T) {
 // keepalive_requests 10 closes the connections ("Connection: close"), and
 // the client counts those closes as the server's.
 func TestRequestsPerConnNginx(t *testing.T) {
-	bin := need(t, "nginx")
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "index.html"), []byte("connbench\n"), 0o644)
-	port := freePort(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	accessLog := filepath.Join(dir, "access.log")
-	conf := fmt.Sprintf(`%[1]s
-worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log;
-events { worker_connections 1024; }
-http {
-    log_format cb '$connection $connection_requests $status';
-    access_log %[3]s cb;
-    client_body_temp_path %[2]s/client_body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    keepalive_requests 10;
-    server {
-        listen 127.0.0.1:%[4]d;
-        root %[2]s;
-    }
-}
-`, user, dir, accessLog, port)
-	confPath := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	addr, probe := startServer(t, bin, []string{"-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;"},
-		filepath.Join(dir, "out.log"), port)
-	probe.c.Close()
+	addr, accessLog := testnginx.Start(t, testnginx.Options{
+		LogFormat:         "$connection $connection_requests $status",
+		KeepaliveRequests: 10,
+		Files:             map[string]string{"index.html": "connbench\n"},
+	})
 	p := newProto(t, "http", protocol.Options{Path: "/index.html", Target: addr})
 	const c = 4
 	logged := 0

@@ -8,7 +8,6 @@ package protocol_test
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -21,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connbench/connbench/internal/testnginx"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 )
@@ -116,49 +116,15 @@ func load(t *testing.T, addr netip.AddrPort, p protocol.Protocol, w string, c in
 }
 
 func TestNginx(t *testing.T) {
-	bin := need(t, "nginx")
-	dir := t.TempDir()
-	www := filepath.Join(dir, "www")
-	if err := os.MkdirAll(www, 0o755); err != nil {
-		t.Fatal(err)
-	}
 	small := strings.Repeat("connbench\n", 30)
 	large := strings.Repeat("0123456789abcdef", 12<<10) // 192 KiB: several reads
-	os.WriteFile(filepath.Join(www, "small.txt"), []byte(small), 0o644)
-	os.WriteFile(filepath.Join(www, "large.txt"), []byte(large), 0o644)
-	port := freePort(t)
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;" // workers must read the temporary directory
-	}
-	accessLog := filepath.Join(dir, "access.log")
 	// keepalive_requests 100: nginx closes each keep-alive connection after
 	// 100 requests ("Connection: close"), and the pooled client reconnects.
-	conf := fmt.Sprintf(`%[1]s
-worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log;
-events { worker_connections 1024; }
-http {
-    log_format cb '$connection $connection_requests $status $body_bytes_sent';
-    access_log %[3]s cb;
-    client_body_temp_path %[2]s/client_body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    keepalive_requests 100;
-    server {
-        listen 127.0.0.1:%[4]d;
-        root %[5]s;
-    }
-}
-`, user, dir, accessLog, port, www)
-	confPath := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	addr, probe := startServer(t, bin, []string{"-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;"},
-		filepath.Join(dir, "out.log"), port)
-	probe.c.Close()
+	addr, accessLog := testnginx.Start(t, testnginx.Options{
+		LogFormat:         "$connection $connection_requests $status $body_bytes_sent",
+		KeepaliveRequests: 100,
+		Files:             map[string]string{"small.txt": small, "large.txt": large},
+	})
 
 	logged := 0 // access-log lines read so far
 	for _, c := range []struct {

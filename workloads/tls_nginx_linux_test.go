@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/connbench/connbench/internal/testnginx"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/tlsconf"
 )
@@ -28,13 +29,7 @@ import (
 // log and the trusted roots.
 func startNginxTLS(t *testing.T) (netip.AddrPort, string, *x509.CertPool) {
 	t.Helper()
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		bin = "/usr/sbin/nginx"
-		if _, err := os.Stat(bin); err != nil {
-			t.Skip("nginx is not installed (CI installs it; locally: apt-get install nginx)")
-		}
-	}
+	testnginx.Bin(t) // skip before generating a certificate
 	dir := t.TempDir()
 	cert, err := tlsconf.Generate("ecdsa-p256")
 	if err != nil {
@@ -44,79 +39,14 @@ func startNginxTLS(t *testing.T) (netip.AddrPort, string, *x509.CertPool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
-	os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
-	www := filepath.Join(dir, "www")
-	os.MkdirAll(www, 0o755)
-	os.WriteFile(filepath.Join(www, "small.txt"), []byte(strings.Repeat("connbench\n", 30)), 0o644)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	user := ""
-	if os.Geteuid() == 0 {
-		user = "user root;"
-	}
-	accessLog := filepath.Join(dir, "access.log")
-	conf := fmt.Sprintf(`%[1]s
-worker_processes 1;
-pid %[2]s/nginx.pid;
-error_log %[2]s/error.log;
-events { worker_connections 1024; }
-http {
-    log_format cb '$connection $connection_requests $status $ssl_protocol $ssl_session_reused';
-    access_log %[3]s cb;
-    client_body_temp_path %[2]s/client_body;
-    proxy_temp_path %[2]s/proxy;
-    fastcgi_temp_path %[2]s/fastcgi;
-    uwsgi_temp_path %[2]s/uwsgi;
-    scgi_temp_path %[2]s/scgi;
-    keepalive_requests 100;
-    ssl_certificate %[2]s/cert.pem;
-    ssl_certificate_key %[2]s/key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_tickets on;
-    server {
-        listen 127.0.0.1:%[4]d ssl;
-        root %[5]s;
-    }
-}
-`, user, dir, accessLog, port, www)
-	confPath := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	out, _ := os.Create(filepath.Join(dir, "out.log"))
-	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
-	waitFor(t, "nginx to accept", func() bool {
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx exited: %s", b)
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr.String(), time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close() // a plain probe: nginx logs no request for it
-		return true
+	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
+	addr, accessLog := testnginx.Start(t, testnginx.Options{
+		LogFormat:         "$connection $connection_requests $status $ssl_protocol $ssl_session_reused",
+		KeepaliveRequests: 100,
+		Files:             map[string]string{"small.txt": strings.Repeat("connbench\n", 30)},
+		TLS:               &testnginx.TLS{Cert: cf, Key: kf, Protocols: "TLSv1.2 TLSv1.3", SessionTickets: true},
 	})
 	roots := x509.NewCertPool()
 	roots.AddCert(cert.Leaf)
