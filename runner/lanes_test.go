@@ -33,6 +33,9 @@ func TestHoldLanes(t *testing.T) {
 		if d := c.HoldDelay - want; d < -time.Millisecond || d > time.Millisecond {
 			t.Errorf("process %d: delay %v, want %v", i+1, c.HoldDelay, want)
 		}
+		if c.Loops != 1 {
+			t.Errorf("process %d: %d loops, want 1 (the lanes are the parallelism)", i+1, c.Loops)
+		}
 		if len(c.Source.Addrs) != 6 {
 			t.Fatalf("process %d: %d sources, want all 6", i+1, len(c.Source.Addrs))
 		}

@@ -166,6 +166,12 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 		per := float64((s.Requests + int64(s.procsN) - 1) / int64(s.procsN))
 		c.HoldLaneRate = lr
 		c.HoldDelay = time.Duration(float64(i/lanes) * per / lr * 1e9)
+		if !s.changed("loops") {
+			// One loop each: the lanes are the parallelism (one per
+			// CPU), and every loop keeps recorders of its own (270 KiB
+			// each) for the whole hold.
+			c.Loops = 1
+		}
 	}
 	return c
 }
