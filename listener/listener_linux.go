@@ -54,6 +54,27 @@ type counters struct {
 	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
 
+// addTo adds c's figures to s and returns the leaked descriptors Close
+// released. Effects are read before causes (a loop closes or leaks a
+// connection after accepting it, releases a leaked one after leaking it),
+// so that a loop counting meanwhile cannot make Open or Descriptors
+// negative.
+func (c *counters) addTo(s *Stats) (released int64) {
+	released = c.released.Load()
+	s.Leaked += c.leaked.Load()
+	s.IdleClosed += c.idleClosed.Load()
+	s.Closed += c.closed.Load()
+	s.Accepted += c.accepted.Load()
+	s.Requests += c.requests.Load()
+	s.BytesReceived += c.bytesIn.Load()
+	s.BytesSent += c.bytesOut.Load()
+	s.Resets += c.resets.Load()
+	s.Errors += c.errors.Load()
+	s.CPUUser += time.Duration(c.cpuUser.Load())
+	s.CPUSys += time.Duration(c.cpuSys.Load())
+	return released
+}
+
 // conn is an accepted connection's state, indexed by its descriptor: 24
 // bytes, so that a listener holding hundreds of thousands of idle
 // connections (a hold) keeps little per connection. What only the echo
@@ -277,22 +298,7 @@ func (l *Listener) Stats() Stats {
 	var s Stats
 	var released int64
 	for _, lp := range l.loops {
-		c := &lp.c
-		// Effects before causes (a loop closes or leaks a connection after
-		// accepting it, releases a leaked one after leaking it), so that a
-		// loop counting meanwhile cannot make Open or Descriptors negative.
-		released += c.released.Load()
-		s.Leaked += c.leaked.Load()
-		s.IdleClosed += c.idleClosed.Load()
-		s.Closed += c.closed.Load()
-		s.Accepted += c.accepted.Load()
-		s.Requests += c.requests.Load()
-		s.BytesReceived += c.bytesIn.Load()
-		s.BytesSent += c.bytesOut.Load()
-		s.Resets += c.resets.Load()
-		s.Errors += c.errors.Load()
-		s.CPUUser += time.Duration(c.cpuUser.Load())
-		s.CPUSys += time.Duration(c.cpuSys.Load())
+		released += lp.c.addTo(&s)
 	}
 	s.Open = s.Accepted - s.Closed - s.Leaked
 	s.Descriptors = s.Open + s.Leaked - released

@@ -409,19 +409,9 @@ func (s *tlsServer) serveHTTP(c *tlsConn) {
 
 // stats adds the TLS side's figures to st.
 func (s *tlsServer) stats(st *Stats) {
-	c := &s.c
-	st.Closed += c.closed.Load()
-	st.Accepted += c.accepted.Load()
-	st.Requests += c.requests.Load()
-	st.BytesReceived += c.bytesIn.Load()
-	st.BytesSent += c.bytesOut.Load()
-	st.Resets += c.resets.Load()
-	st.Errors += c.errors.Load()
-	st.CPUUser += time.Duration(c.cpuUser.Load())
-	st.CPUSys += time.Duration(c.cpuSys.Load())
+	s.c.addTo(st) // the TLS side leaks nothing
 	st.Open = st.Accepted - st.Closed
 	st.Descriptors = st.Open
-	st.IdleClosed += c.idleClosed.Load()
 	st.TLSHandshakes = s.hs.Load()
 	st.TLSResumed = s.resumed.Load()
 	st.TLSFailed = s.hsFailed.Load()
