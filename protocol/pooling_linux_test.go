@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/connbench/connbench/dialer"
-	"github.com/connbench/connbench/internal/testnginx"
+	"github.com/connbench/connbench/internal/testserver"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 )
@@ -46,7 +46,7 @@ func checkRecycled(t *testing.T, server string, c int, n, perConn, counted int64
 func TestRequestsPerConnRedis(t *testing.T) {
 	bin := need(t, "redis-server")
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	addr, a := startServer(t, bin, []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, filepath.Join(dir, "out.log"), port)
 	const c, n, perConn = 4, 700, 7
@@ -58,7 +58,7 @@ func TestRequestsPerConnRedis(t *testing.T) {
 
 func TestRequestsPerConnMemcached(t *testing.T) {
 	bin := need(t, "memcached")
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-c", "1024"}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root")
@@ -77,7 +77,7 @@ func TestRequestsPerConnMemcached(t *testing.T) {
 // keepalive_requests 10 closes the connections ("Connection: close"), and
 // the client counts those closes as the server's.
 func TestRequestsPerConnNginx(t *testing.T) {
-	addr, accessLog := testnginx.Start(t, testnginx.Options{
+	addr, accessLog := testserver.Nginx(t, testserver.Options{
 		LogFormat:         "$connection $connection_requests $status",
 		KeepaliveRequests: 10,
 		Files:             map[string]string{"index.html": "connbench\n"},

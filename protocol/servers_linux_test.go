@@ -16,11 +16,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/connbench/connbench/internal/testnginx"
+	"github.com/connbench/connbench/internal/testserver"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/workloads"
 )
@@ -46,16 +45,6 @@ func isExec(p string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startServer runs bin with args, its output to log, waits until it
 // accepts connections on port, and stops it (by its PID) at cleanup. It
 // returns the connection that found it ready, for the caller to use as its
@@ -63,27 +52,7 @@ func freePort(t *testing.T) int {
 // by the server after the test's first look at its counters.
 func startServer(t *testing.T, bin string, args []string, log string, port int) (netip.AddrPort, *admin) {
 	t.Helper()
-	out, err := os.Create(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	exited := testserver.Run(t, bin, args, log)
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -120,7 +89,7 @@ func TestNginx(t *testing.T) {
 	large := strings.Repeat("0123456789abcdef", 12<<10) // 192 KiB: several reads
 	// keepalive_requests 100: nginx closes each keep-alive connection after
 	// 100 requests ("Connection: close"), and the pooled client reconnects.
-	addr, accessLog := testnginx.Start(t, testnginx.Options{
+	addr, accessLog := testserver.Nginx(t, testserver.Options{
 		LogFormat:         "$connection $connection_requests $status $body_bytes_sent",
 		KeepaliveRequests: 100,
 		Files:             map[string]string{"small.txt": small, "large.txt": large},
@@ -277,7 +246,7 @@ func (a *admin) memcached(t *testing.T) map[string]int64 {
 func TestRedis(t *testing.T) {
 	bin := need(t, "redis-server")
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	addr, a := startServer(t, bin, []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 		"--dir", dir, "--logfile", filepath.Join(dir, "redis.log")}, filepath.Join(dir, "out.log"), port)
 	a.redis(t, "RPUSH", "list", "a", "bb", "ccc")
@@ -322,7 +291,7 @@ func TestRedis(t *testing.T) {
 func TestMemcached(t *testing.T) {
 	bin := need(t, "memcached")
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testserver.FreePort(t)
 	args := []string{"-l", "127.0.0.1", "-p", strconv.Itoa(port), "-U", "0", "-c", "1024"}
 	if os.Geteuid() == 0 {
 		args = append(args, "-u", "root") // memcached refuses to run as root without -u

@@ -14,11 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/connbench/connbench/internal/testnginx"
+	"github.com/connbench/connbench/internal/testserver"
 	"github.com/connbench/connbench/protocol"
 	"github.com/connbench/connbench/tlsconf"
 )
@@ -29,7 +28,7 @@ import (
 // log and the trusted roots.
 func startNginxTLS(t *testing.T) (netip.AddrPort, string, *x509.CertPool) {
 	t.Helper()
-	testnginx.Bin(t) // skip before generating a certificate
+	testserver.NginxBin(t) // skip before generating a certificate
 	dir := t.TempDir()
 	cert, err := tlsconf.Generate("ecdsa-p256")
 	if err != nil {
@@ -42,11 +41,11 @@ func startNginxTLS(t *testing.T) (netip.AddrPort, string, *x509.CertPool) {
 	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
 	os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
-	addr, accessLog := testnginx.Start(t, testnginx.Options{
+	addr, accessLog := testserver.Nginx(t, testserver.Options{
 		LogFormat:         "$connection $connection_requests $status $ssl_protocol $ssl_session_reused",
 		KeepaliveRequests: 100,
 		Files:             map[string]string{"small.txt": strings.Repeat("connbench\n", 30)},
-		TLS:               &testnginx.TLS{Cert: cf, Key: kf, Protocols: "TLSv1.2 TLSv1.3", SessionTickets: true},
+		TLS:               &testserver.TLS{Cert: cf, Key: kf, Protocols: "TLSv1.2 TLSv1.3", SessionTickets: true},
 	})
 	roots := x509.NewCertPool()
 	roots.AddCert(cert.Leaf)
@@ -137,30 +136,9 @@ func TestTLSRedis(t *testing.T) {
 	cf, kf := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	os.WriteFile(cf, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
 	os.WriteFile(kf, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key}), 0o600)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	out, _ := os.Create(filepath.Join(dir, "out.log"))
-	cmd := exec.Command(bin, "--port", "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cf, "--tls-key-file", kf,
-		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", dir)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	port := testserver.FreePort(t)
+	exited := testserver.Run(t, bin, []string{"--port", "0", "--tls-port", fmt.Sprint(port), "--tls-cert-file", cf, "--tls-key-file", kf,
+		"--tls-auth-clients", "no", "--save", "", "--appendonly", "no", "--dir", dir}, filepath.Join(dir, "out.log"))
 	addr := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port))
 	waitFor(t, "redis-server to accept", func() bool {
 		select {

@@ -1,8 +1,9 @@
-// Package testnginx starts nginx for tests: a configuration written in a
-// temporary directory, a free loopback port, stopped by its PID at cleanup.
-// It is used only by tests (protocol, workloads); nothing in connbench
-// imports it.
-package testnginx
+// Package testserver starts the real servers tests run against: any
+// server process, stopped by its PID at cleanup (Run), and nginx from a
+// configuration written in a temporary directory on a free loopback port
+// (Nginx). It is used only by tests (protocol, workloads); nothing in
+// connbench imports it.
+package testserver
 
 import (
 	"fmt"
@@ -12,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -40,8 +40,8 @@ type TLS struct {
 	SessionTickets bool   // ssl_session_tickets
 }
 
-// Bin finds the nginx binary or skips the test.
-func Bin(t testing.TB) string {
+// NginxBin finds the nginx binary or skips the test.
+func NginxBin(t testing.TB) string {
 	t.Helper()
 	if p, err := exec.LookPath("nginx"); err == nil {
 		return p
@@ -56,19 +56,19 @@ func Bin(t testing.TB) string {
 	return ""
 }
 
-// Start starts nginx as o says on a free loopback port, waits until it
+// Nginx starts nginx as o says on a free loopback port, waits until it
 // accepts connections, and stops it (SIGTERM to its PID, Kill after 10 s)
 // at cleanup. It returns the address and the access log's path. The
 // readiness probe is a plain connection with no request: nginx logs nothing
 // for it.
-func Start(t testing.TB, o Options) (netip.AddrPort, string) {
+func Nginx(t testing.TB, o Options) (netip.AddrPort, string) {
 	t.Helper()
-	bin := Bin(t)
+	bin := NginxBin(t)
 	if o.LogFormat == "" || strings.Contains(o.LogFormat, "'") {
-		t.Fatalf("testnginx: log format %q: want a non-empty format without quotes", o.LogFormat)
+		t.Fatalf("testserver: log format %q: want a non-empty format without quotes", o.LogFormat)
 	}
 	if o.KeepaliveRequests <= 0 {
-		t.Fatalf("testnginx: keepalive_requests %d: want > 0", o.KeepaliveRequests)
+		t.Fatalf("testserver: keepalive_requests %d: want > 0", o.KeepaliveRequests)
 	}
 	dir := t.TempDir()
 	root := o.Root
@@ -80,13 +80,13 @@ func Start(t testing.TB, o Options) (netip.AddrPort, string) {
 	}
 	for name, body := range o.Files {
 		if name != filepath.Base(name) || name == "." || name == ".." {
-			t.Fatalf("testnginx: file name %q: want a plain name", name)
+			t.Fatalf("testserver: file name %q: want a plain name", name)
 		}
 		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	port := freePort(t)
+	port := FreePort(t)
 	user := ""
 	if os.Geteuid() == 0 {
 		user = "user root;" // workers must read the temporary directory
@@ -127,27 +127,7 @@ http {
 		t.Fatal(err)
 	}
 	outLog := filepath.Join(dir, "out.log")
-	out, err := os.Create(outLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
+	exited := Run(t, bin, []string{"-p", dir, "-c", confPath, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;"}, outLog)
 	logs := func() string {
 		o, _ := os.ReadFile(outLog)
 		e, _ := os.ReadFile(filepath.Join(dir, "error.log"))
@@ -176,14 +156,4 @@ http {
 		case <-tick.C:
 		}
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
