@@ -137,6 +137,9 @@ type Options struct {
 	// FastOpen is how TCP Fast Open is used. Zero: not at all. The client
 	// needs bit 0x1 of net.ipv4.tcp_fastopen.
 	FastOpen FastOpenMode `json:"fastopen,omitempty"`
+	// NewSocket opens a new socket for every connection even where one
+	// could be reused (see Dialer.Reuses). False: reuse where possible.
+	NewSocket bool `json:"new_socket,omitempty"`
 }
 
 // Timeouts bound each phase; they are enforced by the caller's event loop.

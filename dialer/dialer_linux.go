@@ -173,6 +173,28 @@ func (d *Dialer) apply(fd, src int) error {
 	return nil
 }
 
+// Reuses reports whether a connection that ends with an RST may leave its
+// socket to the next connection (Reset): with --close rst, no source
+// addresses to rotate (a bound address stays with the socket) and no Fast
+// Open, unless NewSocket is set.
+func (d *Dialer) Reuses() bool {
+	o := &d.opts
+	return o.Close == CloseRST && len(d.sources) == 0 && o.FastOpen == FastOpenOff && !o.NewSocket
+}
+
+// Reset ends fd's connection and keeps the socket for the next Connect:
+// connect(AF_UNSPEC) runs tcp_disconnect, the very function close() runs
+// with SO_LINGER 0, so the peer sees the same RST, no TIME_WAIT is left and
+// the local port is released; the socket keeps its options, its descriptor
+// and its epoll registration, which saves socket(), its setsockopt calls,
+// epoll_ctl and close() per connection. On error the caller closes fd.
+func (d *Dialer) Reset(fd int) error {
+	if err := sock.Disconnect(fd); err != nil {
+		return &OpError{Op: "connect AF_UNSPEC", Err: err}
+	}
+	return nil
+}
+
 // Connect starts the handshake on fd. It returns nil when the connection
 // completed at once, unix.EINPROGRESS while it is pending (wait for the
 // socket to become writable, then check SocketError), or the failure.

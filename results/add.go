@@ -133,6 +133,7 @@ func (e *Engine) Add(o *Engine) {
 	e.ConnectCallNs += o.ConnectCallNs
 	e.LoopBusyNs += o.LoopBusyNs
 	e.HeldByInflight += o.HeldByInflight
+	e.SocketsReused += o.SocketsReused
 	e.TimerLateMaxNs = max(e.TimerLateMaxNs, o.TimerLateMaxNs)
 }
 

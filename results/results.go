@@ -306,6 +306,10 @@ type Engine struct {
 	// HeldByInflight counts open-loop starts that were due but waited
 	// because --max-inflight transactions were in flight.
 	HeldByInflight int64 `json:"held_by_inflight"`
+	// SocketsReused counts measured connections made on the socket of the
+	// slot's previous connection, reset with connect(AF_UNSPEC) rather
+	// than closed (--close rst without --new-socket).
+	SocketsReused int64 `json:"sockets_reused,omitempty"`
 }
 
 // Listener is what the built-in listener counted during the run.

@@ -242,7 +242,8 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	}
 	if res.ConnectCalls > 0 || res.LoopBusy > 0 {
 		r.Engine = &results.Engine{ConnectCalls: res.ConnectCalls, ConnectCallNs: int64(res.ConnectCallTime),
-			LoopBusyNs: int64(res.LoopBusy), TimerLateMaxNs: int64(res.TimerLateMax), HeldByInflight: res.HeldByInflight}
+			LoopBusyNs: int64(res.LoopBusy), TimerLateMaxNs: int64(res.TimerLateMax), HeldByInflight: res.HeldByInflight,
+			SocketsReused: res.SocketsReused}
 	}
 	if t := res.TCPInfo; t != nil {
 		r.TCPInfo = &results.TCPInfo{Handshakes: t.Handshakes, Retransmitted: t.Retransmitted, RTOs: t.RTOs, HasRTO: t.HasRTO,

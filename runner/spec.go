@@ -41,6 +41,7 @@ type Spec struct {
 	NoDelay        bool          `json:"nodelay,omitempty"`          // --nodelay
 	ReuseAddr      bool          `json:"reuseaddr,omitempty"`        // --reuseaddr
 	Close          string        `json:"close"`                      // --close fin|rst
+	NewSocket      bool          `json:"new_socket,omitempty"`       // --new-socket
 	BindNoPort     bool          `json:"bind_no_port,omitempty"`     // --bind-no-port
 	Source         Sources       `json:"source"`                     // --source
 	LocalPortRange string        `json:"local_port_range,omitempty"` // --local-port-range LO-HI
@@ -405,6 +406,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 			NoDelay:        s.NoDelay,
 			ReuseAddr:      s.ReuseAddr,
 			Close:          s.close,
+			NewSocket:      s.NewSocket,
 			BindNoPort:     s.BindNoPort,
 			Sources:        s.Source.Addrs,
 			LocalPortRange: [2]uint16{s.lportLo, s.lportHi},

@@ -18,6 +18,7 @@ const (
 	stReady                   // open-loop pool: connected, waiting for its next scheduled transaction
 	stHeld                    // kept open, idle until its timer: the server closing it is a failure
 	stParked                  // persistent connection parked at the end of the run
+	stSpare                   // no connection, but the last one's socket, reset and kept for the next (engine.reuse)
 )
 
 // Registration for every client socket: edge-triggered, so one epoll_ctl per
@@ -53,19 +54,29 @@ const SlotBytes = int(unsafe.Sizeof(conn{}))
 // dial opens a connection on slot s and starts its handshake.
 func (l *loop) dial(s int32) {
 	c := &l.conns[s]
-	src := 0
-	if l.e.dial.NumSources() > 1 {
-		// One shared counter so that the sources take turns evenly
-		// whichever loop does the work.
-		src = int(l.e.srcNext.Add(1))
+	// A spare socket (the slot's last connection, reset) is open, set up
+	// and in the epoll set already: it connects again as it is.
+	spare := c.state == stSpare
+	if !spare {
+		src := 0
+		if l.e.dial.NumSources() > 1 {
+			// One shared counter so that the sources take turns evenly
+			// whichever loop does the work.
+			src = int(l.e.srcNext.Add(1))
+		}
+		fd, err := l.e.dial.Open(src)
+		if err != nil {
+			l.failed(s, err)
+			return
+		}
+		c.gen++
+		c.fd = int32(fd)
 	}
-	fd, err := l.e.dial.Open(src)
-	if err != nil {
-		l.failed(s, err)
-		return
+	fd := int(c.fd)
+	var err error
+	if spare && c.meas {
+		l.reused++
 	}
-	c.gen++
-	c.fd = int32(fd)
 	c.tConn = l.e.now()
 	c.tTx = c.tConn
 	c.wrOff, c.early = 0, false
@@ -101,9 +112,11 @@ func (l *loop) dial(s int32) {
 		l.failed(s, err)
 		return
 	}
-	if perr := l.p.Add(fd, clientEvents, s, c.gen); perr != nil {
-		l.failed(s, perr)
-		return
+	if !spare {
+		if perr := l.p.Add(fd, clientEvents, s, c.gen); perr != nil {
+			l.failed(s, perr)
+			return
+		}
 	}
 	if err == nil {
 		// Done at once: with TCP_FASTOPEN_CONNECT and a cookie cached,
@@ -425,7 +438,7 @@ func (l *loop) finish(s int32, t int64) {
 		c.uses++
 		c.fresh = false
 		if (e.perConn > 0 && c.uses >= e.perConn) || (e.maxAge > 0 && t-c.tConn >= e.maxAge) {
-			l.closeFD(s)
+			l.end(s)
 			if c.meas {
 				l.recycled++
 			}
@@ -433,15 +446,15 @@ func (l *loop) finish(s int32, t int64) {
 	}
 	switch {
 	case !e.persistent:
-		l.closeFD(s)
+		l.end(s)
 		if e.open {
 			l.free = append(l.free, s)
 		} else {
 			l.start(s)
 		}
-	case c.fd < 0:
+	case c.fd < 0 || c.state == stSpare:
 		// A persistent connection the server closed with the response
-		// (framed): reconnect, for the next scheduled transaction
+		// (framed), or one recycled at a reuse limit: reconnect, for the next scheduled transaction
 		// (open loop) or for the next transaction at once.
 		if e.open {
 			l.pending = append(l.pending, s)
@@ -531,6 +544,21 @@ func (l *loop) retry(s int32, err error) bool {
 // peerClosed reports whether err says the peer ended the connection.
 func peerClosed(err error) bool {
 	return err == dialer.ErrShortRead || err == unix.ECONNRESET || err == unix.EPIPE
+}
+
+// end ends slot s's connection after its transaction: reset, keeping the
+// socket for the slot's next connection, where the engine reuses sockets
+// (engine.reuse), else closed.
+func (l *loop) end(s int32) {
+	if l.e.reuse {
+		c := &l.conns[s]
+		l.disarm(s)
+		if l.e.dial.Reset(int(c.fd)) == nil {
+			c.state = stSpare
+			return
+		}
+	}
+	l.closeFD(s)
 }
 
 func (l *loop) closeFD(s int32) {

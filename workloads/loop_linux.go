@@ -63,6 +63,9 @@ type engine struct {
 	// 0: none.
 	perConn int32
 	maxAge  int64
+	// reuse: a connection ended with an RST leaves its socket to the
+	// slot's next connection (dialer.Reuses, Result.SocketsReused).
+	reuse   bool
 	hold    holdState // the hold mode's shared figures
 	wakeAll func()
 }
@@ -136,6 +139,7 @@ type loop struct {
 	// The pool (measured part): connections closed at a reuse limit,
 	// closed by the server, and transactions retried on a new connection.
 	recycled, serverClosed, retried int64
+	reused                          int64 // measured connections on a reset socket
 	// Pass bounds: clk is the last clock reading (refreshed after every
 	// connect() call, the slow part of a start), awake when the loop left
 	// epoll_wait, passEnd when the current pass must stop starting new
@@ -180,6 +184,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	e.readyList = e.open && e.persistent
 	e.perConn, e.maxAge = int32(cfg.RequestsPerConn), int64(cfg.MaxConnAge)
 	e.mode = modes[cfg.Workload]
+	// A mode that takes over the ends of connections (hold) closes its own.
+	e.reuse = d.Reuses() && e.mode.finish == nil && e.mode.failed == nil
 	if e.mode.setup != nil {
 		e.mode.setup(e)
 	}
@@ -320,6 +326,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Recycled += l.recycled
 		res.ServerClosed += l.serverClosed
 		res.Retried += l.retried
+		res.SocketsReused += l.reused
 		if e.mode.collect != nil {
 			e.mode.collect(e, l, res)
 		}

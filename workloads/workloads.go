@@ -519,6 +519,9 @@ type Result struct {
 	// Retried counts the last kind: transactions retried once on a new
 	// connection instead of counted as failures (see the engine's retry).
 	Recycled, ServerClosed, Retried int64
+	// SocketsReused counts measured connections made on the slot's
+	// previous socket, reset rather than closed (dialer.Reuses).
+	SocketsReused int64
 }
 
 // HoldStats is what the hold workload saw.

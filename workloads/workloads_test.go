@@ -328,3 +328,43 @@ func TestNormalizeRejects(t *testing.T) {
 		}
 	}
 }
+
+// With --close rst a slot's next connection reuses its last socket, reset
+// with connect(AF_UNSPEC): the listener must still see a new connection
+// (a new port) and an RST for every one, and --new-socket must give each
+// connection a socket of its own.
+func TestResetSocketsAreReused(t *testing.T) {
+	const n, c = 300, 3
+	for _, tc := range []struct {
+		name      string
+		workload  string
+		newSocket bool
+		perConn   int64
+		want      int64
+	}{
+		{"per-request", "per-request", false, 0, n - c},
+		{"per-request new-socket", "per-request", true, 0, 0},
+		{"connect", "connect", false, 0, n - c},
+		{"pooled, one request per connection", "pooled", false, 1, n - c},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkFD(t)
+			ln, ports := startListener(t, listener.Config{})
+			res := run(t, Config{Workload: tc.workload, Target: ln.Addr(), Concurrency: c, Loops: 1, Requests: n,
+				RequestsPerConn: tc.perConn, Socket: dialer.Options{Close: dialer.CloseRST, NewSocket: tc.newSocket}})
+			if res.Transactions != n || res.FailuresTotal() != 0 {
+				t.Fatalf("transactions %d, failures %v; want %d, none", res.Transactions, res.Failures, n)
+			}
+			if res.SocketsReused != tc.want {
+				t.Errorf("sockets reused %d, want %d", res.SocketsReused, tc.want)
+			}
+			waitFor(t, "listener to see every connection reset", func() bool { return ln.Stats().Resets >= n })
+			if st := ln.Stats(); st.Accepted != n || ports.len() != n {
+				t.Errorf("listener accepted %d from %d ports; want %d new connections", st.Accepted, ports.len(), n)
+			}
+			if tw := timeWaits(t, ln.Addr()); tw != 0 {
+				t.Errorf("%d TIME_WAIT sockets left", tw)
+			}
+		})
+	}
+}

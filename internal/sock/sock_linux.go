@@ -39,6 +39,18 @@ func Connect(fd int, sa unsafe.Pointer, salen uint32) error {
 	return errno(e)
 }
 
+// unspec is the address connect() takes to dissolve a connection.
+var unspec = unix.RawSockaddr{Family: unix.AF_UNSPEC}
+
+// Disconnect dissolves fd's association with connect(AF_UNSPEC): for TCP
+// the kernel's tcp_disconnect, the path close() takes with SO_LINGER 0 (an
+// established connection is reset), leaving the socket open, unconnected
+// and with its options, ready to connect again.
+func Disconnect(fd int) error {
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&unspec)), unsafe.Sizeof(unspec))
+	return errno(e)
+}
+
 // Bind binds fd to the raw address sa of length salen.
 func Bind(fd int, sa unsafe.Pointer, salen uint32) error {
 	_, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(fd), uintptr(sa), uintptr(salen))

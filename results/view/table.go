@@ -294,6 +294,9 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			}
 			return fmt.Sprintf("%.0f%% (%s per call)", 100*float64(e.ConnectCallNs)/float64(e.LoopBusyNs), Dur(e.ConnectCallNs/e.ConnectCalls))
 		})...)
+		if anyRun(view, func(r *results.Run) bool { return r.Engine != nil && r.Engine.SocketsReused > 0 }) {
+			row("sockets reused (reset, not closed)", engine(func(e *results.Engine) string { return Count(e.SocketsReused) })...)
+		}
 		row("timers late, max", engine(func(e *results.Engine) string { return Dur(e.TimerLateMaxNs) })...)
 		if anyRun(view, func(r *results.Run) bool { return r.Schedule != nil }) {
 			row("starts held by --max-inflight", engine(func(e *results.Engine) string { return Count(e.HeldByInflight) })...)
