@@ -267,6 +267,7 @@ func (l *loop) read(s int32) {
 	}
 	c := &l.conns[s]
 	want := int64(l.e.cfg.ResponseSize)
+	var t int64 // when the last read returned: one clock read per read
 	for c.rdGot < want {
 		// Read no more than the response: the rest of the stream, if any,
 		// belongs to the next transaction.
@@ -282,12 +283,15 @@ func (l *loop) read(s int32) {
 			l.failed(s, dialer.ErrShortRead)
 			return
 		}
+		t = l.e.now()
 		if c.rdGot == 0 {
-			c.tFirst = l.e.now()
+			c.tFirst = t
 		}
 		c.rdGot += int64(n)
 	}
-	t := l.e.now()
+	if t == 0 {
+		t = l.e.now() // nothing to read: a zero-byte response
+	}
 	l.disarm(s)
 	if c.meas {
 		l.responded(s, t)

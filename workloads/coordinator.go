@@ -28,6 +28,10 @@ type coordinator struct {
 	skip      int          // intervals left without a socket sample (sampleBudget)
 	dumping   chan sampled // a socket sample under way; nil: none
 
+	// total is the run's phases: every interval's recorders added up as
+	// they are finalised (the loops record each value once, in their
+	// interval's recorder).
+	total     [nPhases]*histogram.Recorder
 	series    []Interval
 	exhausted bool
 	stoppedBy string
@@ -234,6 +238,12 @@ func (co *coordinator) finalize(idx int) {
 	for j, rec := range p.acc.rec {
 		if rec == nil {
 			continue
+		}
+		if rec.Count() > 0 {
+			if co.total[j] == nil {
+				co.total[j] = histogram.New()
+			}
+			co.total[j].Merge(rec)
 		}
 		idle = idle && rec.Count() == 0
 		if rec.Count() > 0 && co.e.keepPhase(j) {

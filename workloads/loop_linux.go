@@ -106,7 +106,6 @@ type loop struct {
 	buf      []byte
 	framers  []protocol.Framer // per slot, with a Config.Protocol; nil: raw
 	status   [protocol.NumStatus]int64
-	rec      [nPhases]*histogram.Recorder
 	cc       [4]*histogram.Recorder
 	fail     map[string]int64
 	lastEnd  int64
@@ -355,15 +354,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				}
 			}
 		}
-		for j, name := range Phases {
-			switch {
-			case l.rec[j] == nil:
-			case res.Phases[name] == nil:
-				res.Phases[name] = l.rec[j]
-			default:
-				res.Phases[name].Merge(l.rec[j])
-			}
-		}
 		if e.cfg.PortRange > 0 {
 			if res.ConnectCall == nil {
 				res.ConnectCall = make([]*histogram.Recorder, len(l.cc))
@@ -384,6 +374,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		last = max(last, l.lastEnd)
 	}
 	for j, name := range Phases {
+		if r := co.total[j]; r != nil {
+			res.Phases[name] = r
+		}
 		switch {
 		case !e.keepPhase(j):
 			delete(res.Phases, name)
@@ -406,17 +399,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
 		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
-	// Recorders (about 270 KiB each) up front only for the phases the run
-	// records and the first occupancy band: a run split over many
-	// processes (a hold of a million connections takes over fifty) does
-	// not pay for the transaction phase of a hold without --ping or for
-	// the bands the ports never reach (made on first use: record,
-	// recordCC). Made here, not on the hot path.
-	for j := range l.rec {
-		if e.records(j) {
-			l.rec[j] = histogram.New()
-		}
-	}
+	// Interval recorders (about 270 KiB each) up front only for the
+	// phases the run records, and the first occupancy band: a run split
+	// over many processes (a hold of a million connections takes over
+	// fifty) does not pay for the transaction phase of a hold without
+	// --ping or for the bands the ports never reach (made on first use:
+	// record, recordCC). Made here, not on the hot path.
 	if e.cfg.PortRange > 0 {
 		l.cc[0] = histogram.New()
 	}
@@ -685,14 +673,14 @@ func minWait(a, b time.Duration) time.Duration {
 	return a
 }
 
+// record records v in phase ph of the loop's current interval. Each value
+// is recorded once: the coordinator adds the intervals up into the run's
+// phases (coordinator.total), so the hot path touches one histogram, not
+// two, per value.
 func (l *loop) record(ph int, v int64) {
-	if l.rec[ph] == nil {
-		l.rec[ph] = histogram.New()
-	}
 	if l.iv.rec[ph] == nil {
 		l.iv.rec[ph] = l.e.recorder()
 	}
-	l.rec[ph].Record(v)
 	l.iv.rec[ph].Record(v)
 }
 
