@@ -28,6 +28,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.AcceptDelay, "accept-delay", 0, "accept at most one connection per this long per loop (a slow-accepting server)")
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
+	fs.DurationVar(&cfg.Spin, "spin", 0, "with connections open, a loop polls for events up to this long before it sleeps (0 to 1ms; 0: sleeps at once); the window closes while polls find nothing. It spares clients that sleep a wake-up, at the cost of CPU the clients may need (run's listener does not spin)")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
 	tlsCfg := runner.ServeTLSFlags(fs)
 	var idle runner.AgeLimit

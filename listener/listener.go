@@ -175,6 +175,10 @@ type Config struct {
 	// a loop that is busy or descheduled). Zero: never (connections stay
 	// open until the peer closes them).
 	IdleClose time.Duration `json:"idle_close_ns,omitempty"`
+	// Spin is the longest a loop with connections open polls for events
+	// before it sleeps (sock.Spin: the window adapts, and closes while
+	// polls find nothing). Zero: it sleeps at once. At most MaxSpin.
+	Spin time.Duration `json:"spin_ns,omitempty"`
 	// OnAccept, when set, is called from the loop's thread with each
 	// accepted peer's address. It must be quick and safe for concurrent
 	// use by several loops. Used by tests to count distinct source ports.
@@ -284,10 +288,17 @@ func (c *Config) validate() error {
 		{"AcceptPauseAfter", c.AcceptPauseAfter},
 		{"AcceptPauseFor", c.AcceptPauseFor},
 		{"IdleClose", c.IdleClose},
+		{"Spin", c.Spin},
 	} {
 		if f.v < 0 {
 			return fmt.Errorf("listener: negative %s %v", f.name, f.v)
 		}
 	}
+	if c.Spin > MaxSpin {
+		return fmt.Errorf("listener: Spin %v: at most %v", c.Spin, MaxSpin)
+	}
 	return nil
 }
+
+// MaxSpin bounds Config.Spin.
+const MaxSpin = time.Millisecond

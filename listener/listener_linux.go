@@ -128,6 +128,10 @@ type loop struct {
 	// wake-up (ns since Start), read once per wake-up.
 	idleHead, idleTail int32
 	now                int64
+	// live counts the loop's open connections: with any, it spins before
+	// it sleeps (Config.Spin).
+	live int
+	spin sock.Spin
 }
 
 // Start binds the listening socket(s) and starts the loops. Errors name the
@@ -356,7 +360,7 @@ func (lp *loop) run() {
 		if cfg.IdleClose > 0 {
 			timeout = lp.idleTimeout(timeout)
 		}
-		evs, _, err := lp.p.Wait(timeout)
+		evs, _, _, _, err := lp.spin.Wait(lp.p, timeout, lp.live > 0)
 		if err != nil {
 			lp.c.errors.Add(1)
 			break
@@ -521,6 +525,7 @@ func (lp *loop) accept() {
 			lp.conns = grown
 		}
 		lp.conns[fd] = conn{open: true}
+		lp.live++
 		if cfg.Mode == HTTP || cfg.IdleClose > 0 {
 			lp.conns[fd].extra() // here, not on the serving path
 		}
@@ -725,6 +730,7 @@ func (lp *loop) flush(fd int, c *conn) bool {
 func (lp *loop) leak(fd int) {
 	lp.unlinkIdle(fd)
 	lp.conns[fd] = conn{leaked: true}
+	lp.live--
 	if err := lp.p.Del(fd); err != nil {
 		lp.c.errors.Add(1)
 	}
@@ -734,6 +740,7 @@ func (lp *loop) leak(fd int) {
 func (lp *loop) closeConn(fd int) {
 	lp.unlinkIdle(fd)
 	lp.conns[fd] = conn{}
+	lp.live--
 	sock.Close(fd)
 	lp.c.closed.Add(1)
 }

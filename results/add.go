@@ -134,6 +134,9 @@ func (e *Engine) Add(o *Engine) {
 	e.LoopBusyNs += o.LoopBusyNs
 	e.HeldByInflight += o.HeldByInflight
 	e.SocketsReused += o.SocketsReused
+	e.SpinNs += o.SpinNs
+	e.Spins += o.Spins
+	e.SpinHits += o.SpinHits
 	e.TimerLateMaxNs = max(e.TimerLateMaxNs, o.TimerLateMaxNs)
 }
 

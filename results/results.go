@@ -310,6 +310,12 @@ type Engine struct {
 	// slot's previous connection, reset with connect(AF_UNSPEC) rather
 	// than closed (--close rst without --new-socket).
 	SocketsReused int64 `json:"sockets_reused,omitempty"`
+	// SpinNs is the loops' time polling for events before sleeping
+	// (--spin), summed over loops; Spins the polls made and SpinHits
+	// those that found events.
+	SpinNs   int64 `json:"spin_ns,omitempty"`
+	Spins    int64 `json:"spins,omitempty"`
+	SpinHits int64 `json:"spin_hits,omitempty"`
 }
 
 // Listener is what the built-in listener counted during the run.

@@ -243,7 +243,7 @@ func toRun(res *workloads.Result, label string, builtin bool) results.Run {
 	if res.ConnectCalls > 0 || res.LoopBusy > 0 {
 		r.Engine = &results.Engine{ConnectCalls: res.ConnectCalls, ConnectCallNs: int64(res.ConnectCallTime),
 			LoopBusyNs: int64(res.LoopBusy), TimerLateMaxNs: int64(res.TimerLateMax), HeldByInflight: res.HeldByInflight,
-			SocketsReused: res.SocketsReused}
+			SocketsReused: res.SocketsReused, SpinNs: int64(res.Spin), Spins: res.Spins, SpinHits: res.SpinHits}
 	}
 	if t := res.TCPInfo; t != nil {
 		r.TCPInfo = &results.TCPInfo{Handshakes: t.Handshakes, Retransmitted: t.Retransmitted, RTOs: t.RTOs, HasRTO: t.HasRTO,

@@ -41,6 +41,7 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	w.DurationVar(&s.Ping, "ping", 0, "hold: every held connection sends the request and reads the response this often (0: they stay silent)")
 	w.BoolVar(&s.UntilExhausted, "until-exhausted", false, "stop at the first interval where most connects fail with EADDRNOTAVAIL (ports exhausted) or connect() stalls in the kernel's port search; the result says which")
 	w.Float64Var(&s.FloodRate, "flood-rate", 5000, "synflood: spoofed SYNs per second at the built-in listener (sources in 198.18.0.0/15, inside connbench's own namespaces)")
+	w.DurationVar(&s.Spin, "spin", DefaultSpin, "with work in flight, a client loop polls for events this long before it sleeps (0 to 1ms; 0: sleeps at once). The window adapts: it closes while polls find nothing, so a slow server costs next to no CPU. A response that finds its loop awake spares the server a wake-up (in a VM, an exit to the hypervisor)")
 	w.IntVar(&s.Loops, "loops", 0, "client event loops (threads); 0: one per CPU, or half the CPUs when the built-in listener shares the process")
 	w.StringVar(&s.Procs, "procs", "1", "split the load over N connbench processes (or auto: as many as the open-file limit needs), merged exactly; the built-in listener then runs in processes of its own")
 	w.BoolVar(&s.RaiseLimits, "raise-limits", false, "as root, raise fs.nr_open and the hard open-file limit to what the run needs (needs CAP_SYS_RESOURCE; --procs auto is the way without it)")

@@ -96,6 +96,10 @@ func checkInt(flag string, v, lo, hi int64) error {
 }
 
 // checkDur is checkInt for durations.
+// DefaultSpin is --spin's default: as long as a loopback exchange takes
+// when both sides are busy, so a loop catches answers that come at once.
+const DefaultSpin = 50 * time.Microsecond
+
 func checkDur(flag string, v, lo, hi time.Duration) error {
 	if v >= lo && v <= hi {
 		return nil
@@ -197,6 +201,7 @@ func CheckListener(cfg listener.Config) error {
 		checkInt("response-size", int64(cfg.ResponseSize), 1, MaxResponse),
 		checkInt("fastopen-queue", int64(cfg.FastOpenQueue), 0, MaxConns),
 		checkDur("accept-delay", cfg.AcceptDelay, 0, MaxRunTime),
+		checkDur("spin", cfg.Spin, 0, listener.MaxSpin),
 	} {
 		if err != nil {
 			return err

@@ -63,6 +63,7 @@ type Spec struct {
 	Rate           Rate          `json:"rate"`                       // --rate N or A:B
 	MaxInflight    int           `json:"max_inflight"`               // --max-inflight
 	Interval       time.Duration `json:"interval"`                   // --interval
+	Spin           time.Duration `json:"spin"`                       // --spin
 	UntilExhausted bool          `json:"until_exhausted,omitempty"`  // --until-exhausted
 	Exchange       bool          `json:"exchange,omitempty"`         // --exchange
 	Ping           time.Duration `json:"ping,omitempty"`             // --ping
@@ -344,6 +345,7 @@ func (s *Spec) checkRanges() error {
 		checkDur("timeout", s.Timeout, 0, MaxRunTime),
 		checkDur("accept-delay", s.AcceptDelay, 0, MaxRunTime),
 		checkDur("interval", s.Interval, MinInterval, MaxInterval),
+		checkDur("spin", s.Spin, 0, workloads.MaxSpin),
 	} {
 		if err != nil {
 			return err
@@ -417,6 +419,7 @@ func (s *Spec) Config(workload string, target netip.AddrPort) workloads.Config {
 		RateEnd:        s.Rate.End,
 		MaxInflight:    s.MaxInflight,
 		Interval:       s.Interval,
+		Spin:           s.Spin,
 		UntilExhausted: s.UntilExhausted,
 		Exchange:       s.Exchange,
 		Ping:           s.Ping,

@@ -139,6 +139,10 @@ type loop struct {
 	// closed by the server, and transactions retried on a new connection.
 	recycled, serverClosed, retried int64
 	reused                          int64 // measured connections on a reset socket
+	// Spinning before a sleep (wait), and its measured part: the time
+	// spent spinning, the spins and those that found events.
+	spin                    sock.Spin
+	spinNs, spins, spinHits int64
 	// Pass bounds: clk is the last clock reading (refreshed after every
 	// connect() call, the slow part of a start), awake when the loop left
 	// epoll_wait, passEnd when the current pass must stop starting new
@@ -326,6 +330,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.ServerClosed += l.serverClosed
 		res.Retried += l.retried
 		res.SocketsReused += l.reused
+		res.Spin += time.Duration(l.spinNs)
+		res.Spins += l.spins
+		res.SpinHits += l.spinHits
 		if e.mode.collect != nil {
 			e.mode.collect(e, l, res)
 		}
@@ -398,7 +405,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 func newLoop(e *engine, id int, p *sock.Poller, slots int) *loop {
 	l := &loop{e: e, id: id, p: p, conns: make([]conn, slots), buf: make([]byte, 64<<10),
-		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id)}
+		fail: map[string]int64{}, firstNotAvail: -1, nextK: int64(id), heldK: int64(id),
+		spin: sock.Spin{Max: e.cfg.Spin}}
 	// Interval recorders (about 270 KiB each) up front only for the
 	// phases the run records, and the first occupancy band: a run split
 	// over many processes (a hold of a million connections takes over
@@ -562,7 +570,7 @@ func (l *loop) run() {
 			wait = minWait(wait, time.Duration(l.nextAt-now))
 		}
 		l.busy(e.now())
-		evs, _, err := l.p.Wait(wait)
+		evs, err := l.wait(wait)
 		l.awake = e.now()
 		if err != nil {
 			l.err = err
@@ -620,6 +628,35 @@ func (l *loop) run() {
 	}
 	l.inflight = 0
 	l.tick(true)
+}
+
+// wait waits up to d for events, spinning first with work in flight
+// (sock.Spin, Config.Spin). Spin time is not busy time (busy); it is CPU
+// time, and the result reports it (Result.Spin).
+func (l *loop) wait(d time.Duration) ([]unix.EpollEvent, error) {
+	t0 := l.e.now()
+	evs, _, spun, hit, err := l.spin.Wait(l.p, d, l.inflight > 0)
+	if spun > 0 {
+		l.spun(t0, t0+int64(spun), hit)
+	}
+	return evs, err
+}
+
+// spun accounts a spin from t0 to t1 (its measured part), hit: it found
+// events.
+func (l *loop) spun(t0, t1 int64, hit bool) {
+	t0 = max(t0, l.e.measureAt)
+	if l.e.endAt > 0 {
+		t1 = min(t1, l.e.endAt)
+	}
+	if t1 <= t0 {
+		return
+	}
+	l.spinNs += t1 - t0
+	l.spins++
+	if hit {
+		l.spinHits++
+	}
 }
 
 // busy counts the time from leaving epoll_wait to now as the loop's work,

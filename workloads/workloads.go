@@ -188,6 +188,10 @@ type Config struct {
 	UntilExhausted bool `json:"until_exhausted,omitempty"`
 	// Interval is the time-series interval. Zero: 1 s.
 	Interval time.Duration `json:"interval_ns"`
+	// Spin is the longest a loop with work in flight polls for events
+	// (epoll_wait without a timeout) before it sleeps in epoll_wait; the
+	// window adapts (loop.wait). Zero: it sleeps at once.
+	Spin time.Duration `json:"spin_ns,omitempty"`
 	// PortRange is the number of ephemeral ports available per source
 	// address toward the target, used to band connect() call times by
 	// occupancy. Zero: no banding.
@@ -398,6 +402,9 @@ func (c *Config) Normalize(numCPU int) error {
 	if c.Interval == 0 {
 		c.Interval = time.Second
 	}
+	if c.Spin < 0 || c.Spin > MaxSpin {
+		return fmt.Errorf("workloads: --spin %s: out of range (allowed: 0 to %s)", c.Spin, MaxSpin)
+	}
 	if c.Interval < 10*time.Millisecond {
 		return fmt.Errorf("workloads: --interval %s: at least 10ms", c.Interval)
 	}
@@ -522,6 +529,11 @@ type Result struct {
 	// SocketsReused counts measured connections made on the slot's
 	// previous socket, reset rather than closed (dialer.Reuses).
 	SocketsReused int64
+	// Spin is the loops' time polling for events before sleeping
+	// (Config.Spin), and SpinHits the polls that found them: CPU time
+	// spent so that a response need not wake a sleeping loop.
+	Spin            time.Duration
+	Spins, SpinHits int64
 }
 
 // HoldStats is what the hold workload saw.
@@ -551,6 +563,10 @@ type TCPInfoStats struct {
 	// acknowledged with it (TCPI_OPT_SYN_DATA): the warm ones.
 	FastOpen, SYNData int64
 }
+
+// MaxSpin bounds Config.Spin: a poll longer than a millisecond would only
+// burn a CPU for what a sleep costs in far less.
+const MaxSpin = time.Millisecond
 
 // Interval is one entry of a run's time series.
 type Interval struct {

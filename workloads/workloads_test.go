@@ -368,3 +368,25 @@ func TestResetSocketsAreReused(t *testing.T) {
 		})
 	}
 }
+
+// With Config.Spin a loop spins before it sleeps only while answers come
+// within the window: against a listener that answers, spins find events;
+// against one that never answers, the window the quick handshakes opened
+// closes after at most three empty spins (10, 5, 2.5 µs) and stays shut.
+func TestSpinOnlyWhileItPays(t *testing.T) {
+	ln, _ := startListener(t, listener.Config{Loops: 1})
+	res := run(t, Config{Workload: "pooled", Target: ln.Addr(), Concurrency: 2, Loops: 1, Requests: 5000, Spin: 50 * time.Microsecond})
+	if res.Transactions != 5000 || res.FailuresTotal() != 0 {
+		t.Fatalf("transactions %d, failures %v", res.Transactions, res.Failures)
+	}
+	if res.Spins == 0 || res.SpinHits == 0 || res.Spin <= 0 {
+		t.Errorf("answering server: %d spins, %d found events, %v spinning; want spins that pay", res.Spins, res.SpinHits, res.Spin)
+	}
+	mute, _ := startListener(t, listener.Config{Loops: 1, Mode: listener.Discard})
+	res = run(t, Config{Workload: "pooled", Target: mute.Addr(), Concurrency: 2, Loops: 1, Duration: 300 * time.Millisecond, Spin: 50 * time.Microsecond})
+	// A spin may catch the second handshake (2 connections); no answer
+	// ever comes.
+	if empty := res.Spins - res.SpinHits; empty > 3 || res.SpinHits > 2 {
+		t.Errorf("silent server: %d spins (%d found events, %v); want at most 3 empty ones", res.Spins, res.SpinHits, res.Spin)
+	}
+}

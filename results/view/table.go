@@ -297,6 +297,15 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 		if anyRun(view, func(r *results.Run) bool { return r.Engine != nil && r.Engine.SocketsReused > 0 }) {
 			row("sockets reused (reset, not closed)", engine(func(e *results.Engine) string { return Count(e.SocketsReused) })...)
 		}
+		if anyRun(view, func(r *results.Run) bool { return r.Engine != nil && r.Engine.Spins > 0 }) {
+			row("client spin µs/txn (--spin)", cells(func(r *results.Run) string {
+				e := r.Engine
+				if e == nil || e.Spins <= 0 || r.Counts.Transactions <= 0 {
+					return "—"
+				}
+				return fmt.Sprintf("%.2f (%.0f%% of spins found events)", float64(e.SpinNs)/1e3/float64(r.Counts.Transactions), 100*float64(e.SpinHits)/float64(e.Spins))
+			})...)
+		}
 		row("timers late, max", engine(func(e *results.Engine) string { return Dur(e.TimerLateMaxNs) })...)
 		if anyRun(view, func(r *results.Run) bool { return r.Schedule != nil }) {
 			row("starts held by --max-inflight", engine(func(e *results.Engine) string { return Count(e.HeldByInflight) })...)
