@@ -3,7 +3,7 @@
 #
 #   pair          connbench                                 peer
 #   crr-rst       run -w per-request --close rst            neper tcp_crr            (same flows, threads)
-#   crr-fin       run -w per-request --close fin            neper tcp_crr --time-wait
+#   crr-fin       run -w per-request --close fin            neper tcp_crr --time-wait  (both at the kernel's cap: see the note it prints)
 #   rr            run -w pooled                             neper tcp_rr
 #   cc            run -w connect --close rst                FLOWS netperf -t TCP_CC at once, summed
 #   http-close    run -w per-request --protocol http        wrk -H 'Connection: close'
@@ -421,11 +421,13 @@ case " $PAIRS " in
     echo
     echo "FIN close: the client keeps each closed connection in TIME_WAIT for 60 s; to one server"
     echo "address:port it has $ports ports ($lo-$hi). tcp_tw_reuse=$reuse (2: loopback only) lets connect()"
-    echo "take a TIME_WAIT port again ${delay} ms after its last timestamp, so the ports allow at most about"
-    echo "$ports / $(awk -v d="$delay" 'BEGIN {print d / 1000}') s = $(awk -v p="$ports" -v d="$delay" 'BEGIN {printf "%.0f", p * 1000 / d}') connections/s (without reuse: $ports / 60 s = $((ports / 60))/s); past"
-    echo "tcp_max_tw_buckets=$buckets TIME_WAIT sockets the kernel closes without TIME_WAIT. Below that"
-    echo "ceiling the FIN rate is limited elsewhere: connbench run (without -q) prints the TIME_WAIT"
-    echo "peak, ports in use and its loops' time in connect() (the port search past TIME_WAIT sockets)."
+    echo "take a TIME_WAIT port again ${delay} ms after its last timestamp. connect() searches the even"
+    echo "ports first (odd ones are left to bind()) and takes an even TIME_WAIT port once its delay has"
+    echo "passed, so the even half turns over at $((ports / 2)) / $(awk -v d="$delay" 'BEGIN {print d / 1000}') s = $(awk -v p="$ports" -v d="$delay" 'BEGIN {printf "%.0f", p / 2 * 1000 / d}') connections/s; past that a connect()"
+    echo "walks the whole even half before it tries an odd port, so a closed loop settles there, whatever"
+    echo "the tool (without reuse: $ports / 60 s = $((ports / 60))/s). Past tcp_max_tw_buckets=$buckets TIME_WAIT"
+    echo "sockets the kernel closes without TIME_WAIT. connbench run (without -q) shows it: ports in use"
+    echo "stay near half the range, TIME_WAIT the same, and a note says the rate is at the cap."
     ;;
 esac
 echo
