@@ -81,6 +81,9 @@ func ReadChildRequest(r io.Reader) (*ChildRequest, error) {
 // RunChild makes the run a parent asked for. With Check it returns a nil
 // document once the sysctls are written.
 func RunChild(ctx context.Context, req *ChildRequest, obs Observer) (*results.Document, error) {
+	if t, ok := obs.(*Text); ok && !req.Spec.Segment.IsWhole() {
+		t.Segment = req.Spec.Segment.Label()
+	}
 	for _, m := range []map[string]string{req.Base, req.Sysctls} {
 		for _, kv := range sortedPairs(m) {
 			if err := kernel.CheckSysctlName(kv[0]); err != nil {

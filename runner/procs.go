@@ -258,7 +258,7 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	case len(servers) > 0:
 		msg += fmt.Sprintf(" and %d listener processes (SO_REUSEPORT) on %s", len(servers), target)
 	}
-	obs.Say("%s, starting together at %s", msg, start.Format("15:04:05.000"))
+	obs.Say("%s, starting together at %s; progress lines are process 1's share (segment %s)", msg, start.Format("15:04:05.000"), s.childSpec(0, start).Segment.Label())
 	clients := make([]*child, 0, n)
 	defer func() {
 		for _, c := range clients {

@@ -19,8 +19,11 @@ import (
 type Text struct {
 	W     io.Writer
 	Quiet bool
-	mu    sync.Mutex
-	live  *progress
+	// Segment, when set, marks the progress lines as one segment's share
+	// of a run ("3/51": a --procs child or a --segment run).
+	Segment string
+	mu      sync.Mutex
+	live    *progress
 }
 
 // NewText returns a Text observer writing to w.
@@ -49,6 +52,7 @@ func (t *Text) line(format string, a ...any) {
 // Live starts the progress lines of one workload run.
 func (t *Text) Live(cfg workloads.Config) Live {
 	p := newProgress(t.W, t.Quiet, cfg)
+	p.segment = t.Segment
 	t.mu.Lock()
 	t.live = p
 	t.mu.Unlock()
@@ -57,12 +61,13 @@ func (t *Text) Live(cfg workloads.Config) Live {
 
 // progress writes one workload run's progress lines.
 type progress struct {
-	mu    sync.Mutex
-	w     io.Writer
-	quiet bool
-	tty   bool
-	cfg   workloads.Config
-	drawn bool
+	mu      sync.Mutex
+	w       io.Writer
+	quiet   bool
+	tty     bool
+	cfg     workloads.Config
+	drawn   bool
+	segment string
 }
 
 func newProgress(w io.Writer, quiet bool, cfg workloads.Config) *progress {
@@ -96,6 +101,9 @@ func (p *progress) Interval(iv workloads.Interval) {
 
 func (p *progress) format(iv workloads.Interval) string {
 	var b strings.Builder
+	if p.segment != "" {
+		fmt.Fprintf(&b, "  [segment %s]", p.segment) // its share's figures, not the whole run's
+	}
 	total := ""
 	if p.cfg.Duration > 0 && p.cfg.Workload != "hold" {
 		total = "/" + p.cfg.Duration.String()
