@@ -151,6 +151,11 @@ func (s *Spec) childSpec(i int, start time.Time) *Spec {
 	}
 	c.StartAt = strconv.FormatFloat(float64(start.UnixNano())/1e9, 'f', 6, 64)
 	c.Segment = segment.Part(i, s.procsN)
+	if !s.changed("spin") {
+		// Processes (and listener processes) share the CPUs: a loop
+		// polling for events would hold a CPU another one needs.
+		c.Spin = 0
+	}
 	if i > 0 {
 		// The processes share one kernel: one of them samples its socket
 		// states and counters for all (the merge keeps the largest). A
