@@ -64,8 +64,10 @@ kv() { awk -F= -v k="$2" '$1 == k {print $2; exit}' "$1"; }
 # field FILE KEY: the first numeric value of "KEY" in a connbench result.
 field() { grep -m1 "\"$2\"" "$1" | sed 's/.*: *\([0-9.e+-]*\).*/\1/'; }
 
-# user_s FILE: children's user seconds from the second line of bash's `times`.
+# user_s FILE: children's user seconds from the second line of bash's `times`;
+# cpu_s FILE: their user and system seconds.
 user_s() { sed -n 2p "$1" | awk '{split($1, a, /[ms]/); print a[1] * 60 + a[2]}'; }
+cpu_s() { sed -n 2p "$1" | awk '{split($1, a, /[ms]/); split($2, b, /[ms]/); print a[1] * 60 + a[2] + b[1] * 60 + b[2]}'; }
 
 # peer_client LOG TIMES CMD...: runs one peer client, its user CPU to TIMES.
 peer_client() {
@@ -87,18 +89,20 @@ start_nginx() {
 }
 
 # Every client is stopped by timeout 30 s past DURATION should it hang.
-# Prints "RATE USER_NS_PER_OP" for one measurement, nothing when it failed.
+# Prints "RATE USER_NS_PER_OP CPU_NS_PER_OP" (the client's user CPU, and
+# its user and system CPU together) for one measurement, nothing when it
+# failed.
 cb_measure() {
-  local pair=$1 json=$TMPD/cb.json log=$TMPD/cb.log args per=user_ns_per_conn key=conns_per_sec
+  local pair=$1 json=$TMPD/cb.json log=$TMPD/cb.log args per=user_ns_per_conn key=conns_per_sec ops=connections
   case $pair in
     crr-rst) args=(-w per-request --close rst) ;;
     crr-fin) args=(-w per-request --close fin) ;;
-    rr) args=(-w pooled); per=user_ns_per_transaction; key=transactions_per_sec ;;
+    rr) args=(-w pooled); per=user_ns_per_transaction; key=transactions_per_sec; ops=transactions ;;
     cc) args=(-w connect --close rst) ;;
     http-close) args=(-w per-request --protocol http --path /index.html 127.0.0.1:8080)
-      per=user_ns_per_transaction; key=transactions_per_sec ;;
+      per=user_ns_per_transaction; key=transactions_per_sec; ops=transactions ;;
     http-ka | http-h2load) args=(-w pooled --protocol http --path /index.html 127.0.0.1:8080)
-      per=user_ns_per_transaction; key=transactions_per_sec ;;
+      per=user_ns_per_transaction; key=transactions_per_sec; ops=transactions ;;
   esac
   case $pair in
     http-*) start_nginx || return 0 ;;
@@ -114,7 +118,9 @@ cb_measure() {
   local fails
   fails=$(field "$json" failures_total)
   [ "${fails:-0}" = 0 ] || echo "vs-peers: connbench $pair: $fails failures" >&2
-  echo "$(field "$json" "$key") $(field "$json" "$per")"
+  # thread_ns: the client loops' exact CPU time (CLOCK_THREAD_CPUTIME_ID)
+  echo "$(field "$json" "$key") $(field "$json" "$per") $(awk -v t="$(field "$json" thread_ns)" -v n="$(field "$json" "$ops")" \
+    'BEGIN {printf "%.1f", (n > 0 ? t / n : 0)}')"
 }
 
 neper_measure() { # neper_measure BIN [flags]
@@ -137,8 +143,9 @@ neper_measure() { # neper_measure BIN [flags]
     return 0
   fi
   # neper's own getrusage of the client, over its own transaction count
-  awk -v a="$(kv "$log" utime_start)" -v b="$(kv "$log" utime_end)" -v n="$n" -v r="$rate" \
-    'BEGIN {printf "%s %.1f\n", r, (b - a) * 1e9 / n}'
+  awk -v a="$(kv "$log" utime_start)" -v b="$(kv "$log" utime_end)" -v c="$(kv "$log" stime_start)" \
+    -v d="$(kv "$log" stime_end)" -v n="$n" -v r="$rate" \
+    'BEGIN {printf "%s %.1f %.1f\n", r, (b - a) * 1e9 / n, (b - a + d - c) * 1e9 / n}'
 }
 
 netperf_measure() {
@@ -166,7 +173,8 @@ netperf_measure() {
     cat "$TMPD"/netperf.* | grep -v '^[0-9 .]*$' | sort -u | head -3 | sed 's/^/vs-peers: netperf: /' >&2
     return 0
   fi
-  awk -v r="$rate" -v u="$(user_s "$t")" -v d="$DUR_S" 'BEGIN {printf "%s %.1f\n", r, u * 1e9 / (r * d)}'
+  awk -v r="$rate" -v u="$(user_s "$t")" -v c="$(cpu_s "$t")" -v d="$DUR_S" \
+    'BEGIN {printf "%s %.1f %.1f\n", r, u * 1e9 / (r * d), c * 1e9 / (r * d)}'
 }
 
 http_peer_measure() {
@@ -193,7 +201,8 @@ http_peer_measure() {
     tail -3 "$log" | sed "s/^/vs-peers: $pair peer: /" >&2
     return 0
   fi
-  awk -v r="$rate" -v u="$(user_s "$t")" -v d="$DUR_S" 'BEGIN {printf "%s %.1f\n", r, u * 1e9 / (r * d)}'
+  awk -v r="$rate" -v u="$(user_s "$t")" -v c="$(cpu_s "$t")" -v d="$DUR_S" \
+    'BEGIN {printf "%s %.1f %.1f\n", r, u * 1e9 / (r * d), c * 1e9 / (r * d)}'
 }
 
 peer_measure() {
@@ -390,8 +399,8 @@ median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'
 col() { grep -v '^fail' "$1" | awk -v n="$2" '{print $n}'; }
 
 echo
-printf '%-40s %11s %11s %7s %6s %9s %9s  %s\n' "pair (connbench vs peer)" "connbench/s" "peer/s" "ratio" "target" \
-  "cb µs/op" "peer µs/op" "runs/s: connbench | peer"
+printf '%-40s %11s %11s %7s %6s %9s %9s %9s %9s  %s\n' "pair (connbench vs peer)" "connbench/s" "peer/s" "ratio" "target" \
+  "cb µs/op" "peer µs/op" "cb CPU" "peer CPU" "runs/s: connbench | peer"
 for p in $PAIRS; do
   m=$(missing "$p")
   if [ -n "$m" ]; then
@@ -401,12 +410,14 @@ for p in $PAIRS; do
   cf=$TMPD/res/$p.cb pf=$TMPD/res/$p.peer
   cr=$(col "$cf" 1 | median) pr=$(col "$pf" 1 | median)
   cu=$(col "$cf" 2 | median) pu=$(col "$pf" 2 | median)
+  cc=$(col "$cf" 3 | median) pc=$(col "$pf" 3 | median)
   fails=$(cat "$cf" "$pf" | grep -c '^fail' || true)
   ratio=-
   [ -n "$cr" ] && [ -n "$pr" ] && ratio=$(awk -v a="$cr" -v b="$pr" 'BEGIN {printf "%.2fx", a / b}')
-  printf '%-40s %11s %11s %7s %6s %9s %9s  %s| %s%s\n' "$(peer_name "$p")" \
+  printf '%-40s %11s %11s %7s %6s %9s %9s %9s %9s  %s| %s%s\n' "$(peer_name "$p")" \
     "$(printf '%.0f' "${cr:-0}")" "$(printf '%.0f' "${pr:-0}")" "$ratio" "$(target "$p")" \
     "$(awk -v x="${cu:-0}" 'BEGIN {printf "%.2f", x / 1000}')" "$(awk -v x="${pu:-0}" 'BEGIN {printf "%.2f", x / 1000}')" \
+    "$(awk -v x="${cc:-0}" 'BEGIN {printf "%.2f", x / 1000}')" "$(awk -v x="${pc:-0}" 'BEGIN {printf "%.2f", x / 1000}')" \
     "$(col "$cf" 1 | awk '{printf "%.0f ", $1}')" "$(col "$pf" 1 | awk '{printf "%.0f ", $1}')" \
     "$([ "$fails" = 0 ] || echo " ($fails runs failed)")"
 done
@@ -431,6 +442,8 @@ case " $PAIRS " in
     ;;
 esac
 echo
-echo "µs/op: client user CPU per connection (per-request, connect) or per transaction (pooled, http):"
-echo "connbench's cpu.user_ns_per_* from its JSON; neper's own utime over its transactions; netperf,"
-echo "wrk and h2load: getrusage of the client process(es) over rate x duration."
+echo "µs/op: client user CPU per connection (per-request, connect) or per transaction (pooled, http);"
+echo "CPU: user and system together, the kernel's work in the client's system calls included (on"
+echo "loopback that is most of it). connbench's from its JSON (cpu.user_ns_per_*, cpu.thread_ns over"
+echo "its operations; pooled and HTTP include its polling, --spin); neper's own getrusage over its"
+echo "transactions; netperf, wrk and h2load: getrusage of the client process(es) over rate x duration."
