@@ -19,9 +19,10 @@
 # getaddrinfo's AI_ADDRCONFIG (used by netperf) resolves nothing.
 # Rounds are interleaved: each round measures every pair once, connbench
 # first in odd rounds and the peer first in even ones, so drift hits both.
-# The table gives medians, connbench/peer and the client's user CPU per
-# connection (or transaction): connbench's from its JSON, the peer's from
-# getrusage of its client process(es) divided by its operations.
+# The table gives medians, connbench/peer (of the medians, and the median of
+# each round's own ratio) and the client's CPU per connection (or
+# transaction): connbench's from its JSON, the peer's from getrusage of its
+# client process(es) divided by its operations.
 #
 # It builds and downloads nothing. Tools are found on PATH or named by:
 #   CONNBENCH  the connbench binary (default: connbench on PATH, else ./connbench)
@@ -32,7 +33,7 @@
 # A variable that is set is the only place looked at. A peer not found
 # prints "skipped (... not found)".
 #
-# Environment: ROUNDS (3), DURATION (8s: whole seconds), FLOWS (10: connections
+# Environment: ROUNDS (5: about 10 minutes for all pairs), DURATION (8s: whole seconds), FLOWS (10: connections
 # or flows in flight), THREADS (client threads for every tool, and server
 # threads for connbench's listener and neper: half the CPUs, at least 1),
 # SIZE (nginx file bytes, 612), PAIRS (the pairs to run, default all).
@@ -236,7 +237,7 @@ fi
 
 # ---- outside: find the tools, run the rounds, print the table ----------------
 
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-8s}
 FLOWS=${FLOWS:-10}
 ncpu=$(nproc)
@@ -395,11 +396,16 @@ for r in $(seq "$ROUNDS"); do
 done
 
 median() { sort -g | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]}'; }
+# paired CB PEER: connbench/peer of each round in which both ran, one a line.
+# Their median cancels what drifts from round to round (the machine's speed)
+# and keeps what differs within a round (the tools).
+# (A line is "RATE USER CPU", or "fail": six fields when both ran.)
+paired() { paste -d' ' "$1" "$2" | awk 'NF == 6 && $4 > 0 {print $1 / $4}'; }
 # col FILE N: column N of the runs that did not fail.
 col() { grep -v '^fail' "$1" | awk -v n="$2" '{print $n}'; }
 
 echo
-printf '%-40s %11s %11s %7s %6s %9s %9s %9s %9s  %s\n' "pair (connbench vs peer)" "connbench/s" "peer/s" "ratio" "target" \
+printf '%-40s %11s %11s %7s %7s %6s %9s %9s %9s %9s  %s\n' "pair (connbench vs peer)" "connbench/s" "peer/s" "ratio" "paired" "target" \
   "cb µs/op" "peer µs/op" "cb CPU" "peer CPU" "runs/s: connbench | peer"
 for p in $PAIRS; do
   m=$(missing "$p")
@@ -414,8 +420,10 @@ for p in $PAIRS; do
   fails=$(cat "$cf" "$pf" | grep -c '^fail' || true)
   ratio=-
   [ -n "$cr" ] && [ -n "$pr" ] && ratio=$(awk -v a="$cr" -v b="$pr" 'BEGIN {printf "%.2fx", a / b}')
-  printf '%-40s %11s %11s %7s %6s %9s %9s %9s %9s  %s| %s%s\n' "$(peer_name "$p")" \
-    "$(printf '%.0f' "${cr:-0}")" "$(printf '%.0f' "${pr:-0}")" "$ratio" "$(target "$p")" \
+  pratio=$(paired "$cf" "$pf" | median)
+  pratio=$([ -n "$pratio" ] && awk -v x="$pratio" 'BEGIN {printf "%.2fx", x}' || echo -)
+  printf '%-40s %11s %11s %7s %7s %6s %9s %9s %9s %9s  %s| %s%s\n' "$(peer_name "$p")" \
+    "$(printf '%.0f' "${cr:-0}")" "$(printf '%.0f' "${pr:-0}")" "$ratio" "$pratio" "$(target "$p")" \
     "$(awk -v x="${cu:-0}" 'BEGIN {printf "%.2f", x / 1000}')" "$(awk -v x="${pu:-0}" 'BEGIN {printf "%.2f", x / 1000}')" \
     "$(awk -v x="${cc:-0}" 'BEGIN {printf "%.2f", x / 1000}')" "$(awk -v x="${pc:-0}" 'BEGIN {printf "%.2f", x / 1000}')" \
     "$(col "$cf" 1 | awk '{printf "%.0f ", $1}')" "$(col "$pf" 1 | awk '{printf "%.0f ", $1}')" \
@@ -442,6 +450,8 @@ case " $PAIRS " in
     ;;
 esac
 echo
+echo "ratio: the medians' ratio; paired: the median of the rounds' own ratios (connbench and the peer"
+echo "measured back to back), which the machine's drift between rounds does not move."
 echo "µs/op: client user CPU per connection (per-request, connect) or per transaction (pooled, http);"
 echo "CPU: user and system together, the kernel's work in the client's system calls included (on"
 echo "loopback that is most of it). connbench's from its JSON (cpu.user_ns_per_*, cpu.thread_ns over"
