@@ -382,7 +382,11 @@ func (p *Plan) runProcs(ctx context.Context, obs Observer) (*results.Document, e
 	for i := range doc.Runs {
 		ln := listenerNote(len(servers))
 		if len(targets) > 0 {
-			ln = fmt.Sprintf("; %d of them opened at a time, each at rate/%d against a listener process of its own (%d listener processes, ports %d-%d), in turns, and all held together; the listeners' counters are not in this document", s.holdLanes(), s.holdLanes(), len(servers), targets[0].Port(), targets[len(targets)-1].Port())
+			lo, hi := targets[0].Port(), targets[0].Port()
+			for _, t := range targets {
+				lo, hi = min(lo, t.Port()), max(hi, t.Port())
+			}
+			ln = fmt.Sprintf("; %d of them opened at a time, each at rate/%d against a listener process of its own (%d listener processes on ephemeral ports between %d and %d), in turns, and all held together; the listeners' counters are not in this document", s.holdLanes(), s.holdLanes(), len(servers), lo, hi)
 		}
 		doc.Runs[i].Notes = append(doc.Runs[i].Notes, fmt.Sprintf("made by %d connbench processes started together and merged exactly (histograms merged, counts summed)%s.",
 			n, ln))
