@@ -173,22 +173,50 @@ func (d *Dialer) apply(fd, src int) error {
 	return nil
 }
 
-// Reuses reports whether a connection that ends with an RST may leave its
-// socket to the next connection (Reset): with --close rst, no source
-// addresses to rotate (a bound address stays with the socket) and no Fast
-// Open, unless NewSocket is set.
+// Reuses reports whether a connection's socket may be left to the next
+// connection (Reset): no source addresses to rotate (a bound address stays
+// with the socket) and no Fast Open, unless NewSocket is set.
 func (d *Dialer) Reuses() bool {
 	o := &d.opts
-	return o.Close == CloseRST && len(d.sources) == 0 && o.FastOpen == FastOpenOff && !o.NewSocket
+	return len(d.sources) == 0 && o.FastOpen == FastOpenOff && !o.NewSocket
 }
 
-// Reset ends fd's connection and keeps the socket for the next Connect:
-// connect(AF_UNSPEC) runs tcp_disconnect, the very function close() runs
-// with SO_LINGER 0, so the peer sees the same RST, no TIME_WAIT is left and
-// the local port is released; the socket keeps its options, its descriptor
-// and its epoll registration, which saves socket(), its setsockopt calls,
-// epoll_ctl and close() per connection. On error the caller closes fd.
+// ErrStillClosing is Reset's answer, with --close fin, for a connection
+// whose graceful close has not finished: the caller closes the socket and
+// the kernel finishes the close, as after any close().
+var ErrStillClosing = errors.New("connection still closing")
+
+// Reset ends fd's connection and keeps the socket for the next Connect.
+//
+// With --close rst, connect(AF_UNSPEC) runs tcp_disconnect, the very
+// function close() runs with SO_LINGER 0, so the peer sees the same RST, no
+// TIME_WAIT is left and the local port is released.
+//
+// With --close fin, shutdown(SHUT_WR) sends the FIN close() would send.
+// When the peer closed first (CLOSE_WAIT), on loopback its ACK of that FIN
+// is usually processed within the call, leaving the socket CLOSED (the port
+// released, and no TIME_WAIT on this side, as the peer closed first), and
+// connect(AF_UNSPEC) on a closed socket sends nothing. In any other state
+// (this side closed first and waits for the peer's FIN, or the ACK has not
+// come) Reset returns ErrStillClosing and the caller's close() lets the
+// kernel finish as it would have: on the wire the same segments as close().
+//
+// Either way the socket keeps its options, its descriptor and its epoll
+// registration, which saves socket(), its setsockopt calls, epoll_ctl and
+// close() per connection. On error the caller closes fd.
 func (d *Dialer) Reset(fd int) error {
+	if d.opts.Close == CloseFIN {
+		if err := sock.ShutdownWrite(fd); err != nil {
+			return &OpError{Op: "shutdown", Err: err}
+		}
+		st, err := sock.TCPState(fd)
+		if err != nil {
+			return &OpError{Op: "getsockopt TCP_INFO", Err: err}
+		}
+		if st != sock.TCPClose {
+			return ErrStillClosing
+		}
+	}
 	if err := sock.Disconnect(fd); err != nil {
 		return &OpError{Op: "connect AF_UNSPEC", Err: err}
 	}

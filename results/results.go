@@ -308,7 +308,8 @@ type Engine struct {
 	HeldByInflight int64 `json:"held_by_inflight"`
 	// SocketsReused counts measured connections made on the socket of the
 	// slot's previous connection, reset with connect(AF_UNSPEC) rather
-	// than closed (--close rst without --new-socket).
+	// than closed (without --new-socket: every connection with --close rst,
+	// those the server closed first with --close fin).
 	SocketsReused int64 `json:"sockets_reused,omitempty"`
 	// SpinNs is the loops' time polling for events before sleeping
 	// (--spin), summed over loops; Spins the polls made and SpinHits

@@ -54,7 +54,7 @@ func (s *Spec) DefineFlags(group func(title string) *pflag.FlagSet, mainJob bool
 	c := group("Client socket")
 	c.BoolVar(&s.NoDelay, "nodelay", false, "set TCP_NODELAY on client sockets (no Nagle)")
 	c.BoolVar(&s.ReuseAddr, "reuseaddr", false, "set SO_REUSEADDR on client sockets")
-	c.BoolVar(&s.NewSocket, "new-socket", false, "with --close rst, open a new socket for every connection; by default a reset connection's socket connects again (connect(AF_UNSPEC) resets it as close() with SO_LINGER 0 would: the server sees the same packets), saving socket(), setsockopt, epoll_ctl and close() per connection")
+	c.BoolVar(&s.NewSocket, "new-socket", false, "open a new socket for every connection; by default an ended connection's socket connects again where the server sees the same packets as after close(): with --close rst always (connect(AF_UNSPEC) resets it as close() with SO_LINGER 0 would), with --close fin when the server closed first (shutdown sends the FIN, and the socket is reused once the close has finished), saving socket(), setsockopt, epoll_ctl and close() per connection")
 	c.StringVar(&s.Close, "close", "fin", "how the client closes: fin (graceful; the client keeps TIME_WAIT 60 s) or rst (SO_LINGER 0: RST, no TIME_WAIT); a hold closes with rst unless --close fin is given")
 	c.StringVar(&s.FastOpen, "fastopen", "off", "TCP Fast Open: --fastopen sends the request in the SYN with sendto(MSG_FASTOPEN) once a cookie is cached; --fastopen=connect uses TCP_FASTOPEN_CONNECT (connect() returns early, the first write rides the SYN). Needs bit 0x1 of net.ipv4.tcp_fastopen (0x2 on the server)")
 	c.Lookup("fastopen").NoOptDefVal = "sendto"

@@ -550,14 +550,25 @@ func peerClosed(err error) bool {
 	return err == dialer.ErrShortRead || err == unix.ECONNRESET || err == unix.EPIPE
 }
 
+// Reset attempts a loop makes before it judges them, and the share of
+// them that must succeed for it to go on: with --close fin a socket is only
+// reused when the server closed first, and where this side closes first
+// every attempt would cost a getsockopt for nothing.
+const (
+	resetTrial   = 256
+	resetPayback = 8 // at least 1 in resetPayback
+)
+
 // end ends slot s's connection after its transaction: reset, keeping the
 // socket for the slot's next connection, where the engine reuses sockets
-// (engine.reuse), else closed.
+// (engine.reuse) and the reset succeeds, else closed.
 func (l *loop) end(s int32) {
-	if l.e.reuse {
+	if l.e.reuse && (l.resetTries < resetTrial || l.resetOK*resetPayback >= l.resetTries) {
 		c := &l.conns[s]
 		l.disarm(s)
+		l.resetTries++
 		if l.e.dial.Reset(int(c.fd)) == nil {
+			l.resetOK++
 			c.state = stSpare
 			return
 		}

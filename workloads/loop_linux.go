@@ -63,8 +63,9 @@ type engine struct {
 	// 0: none.
 	perConn int32
 	maxAge  int64
-	// reuse: a connection ended with an RST leaves its socket to the
-	// slot's next connection (dialer.Reuses, Result.SocketsReused).
+	// reuse: an ended connection leaves its socket to the slot's next
+	// connection where it can (dialer.Reuses, dialer.Reset,
+	// Result.SocketsReused).
 	reuse   bool
 	hold    holdState // the hold mode's shared figures
 	wakeAll func()
@@ -138,7 +139,10 @@ type loop struct {
 	// The pool (measured part): connections closed at a reuse limit,
 	// closed by the server, and transactions retried on a new connection.
 	recycled, serverClosed, retried int64
-	reused                          int64 // measured connections on a reset socket
+	reused                          int64 // measured connections on the slot's previous socket
+	// Reset attempts and their successes, all connections: a loop stops
+	// trying when few succeed (--close fin where this side closes first).
+	resetTries, resetOK int64
 	// Spinning before a sleep (wait), and its measured part: the time
 	// spent spinning, the spins and those that found events.
 	spin                    sock.Spin

@@ -13,6 +13,7 @@ import (
 	"github.com/connbench/connbench/dialer"
 	"github.com/connbench/connbench/kernel"
 	"github.com/connbench/connbench/listener"
+	"github.com/connbench/connbench/protocol"
 	"golang.org/x/sys/unix"
 )
 
@@ -375,6 +376,46 @@ func TestResetSocketsAreReused(t *testing.T) {
 				t.Errorf("%d TIME_WAIT sockets left", tw)
 			}
 		})
+	}
+}
+
+// With --close fin a socket is reused when the server closed first (HTTP
+// with Connection: close): shutdown sends the FIN, the server's ACK leaves
+// the socket closed and it connects again. The server sees what close()
+// would have shown it: a FIN, never a reset, from a new port for every
+// connection. Where the client closes
+// first (the raw listener) the sockets are closed as before, the server
+// again seeing FINs only.
+func TestFinSocketsReusedWhenServerClosesFirst(t *testing.T) {
+	const n, c = 300, 3
+	checkFD(t)
+	ln, ports := startListener(t, listener.Config{Mode: listener.HTTP})
+	p, err := protocol.New("http", protocol.Options{Target: ln.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, Config{Workload: "per-request", Target: ln.Addr(), Concurrency: c, Loops: 1, Requests: n, Protocol: p})
+	if res.Transactions != n || res.FailuresTotal() != 0 || res.Statuses["2xx"] != n {
+		t.Fatalf("transactions %d, statuses %v, failures %v; want %d 2xx", res.Transactions, res.Statuses, res.Failures, n)
+	}
+	// On loopback the ACK nearly always comes within shutdown(); a
+	// listener thread holding its socket at that moment defers it.
+	if res.SocketsReused < n/2 || res.SocketsReused > n-c {
+		t.Errorf("sockets reused %d, want most of %d", res.SocketsReused, n-c)
+	}
+	waitFor(t, "listener to close every connection", func() bool { return ln.Stats().Closed >= n })
+	if st := ln.Stats(); st.Resets != 0 || st.Accepted != n || ports.len() != n {
+		t.Errorf("listener: %d resets, accepted %d from %d ports; want none, %d new connections", st.Resets, st.Accepted, ports.len(), n)
+	}
+
+	raw, _ := startListener(t, listener.Config{})
+	res = run(t, Config{Workload: "per-request", Target: raw.Addr(), Concurrency: c, Loops: 1, Requests: n})
+	if res.Transactions != n || res.FailuresTotal() != 0 {
+		t.Fatalf("raw: transactions %d, failures %v", res.Transactions, res.Failures)
+	}
+	waitFor(t, "raw listener to close every connection", func() bool { return raw.Stats().Closed >= n })
+	if st := raw.Stats(); st.Resets != 0 {
+		t.Errorf("raw listener saw %d resets; --close fin must end with FINs", st.Resets)
 	}
 }
 

@@ -51,6 +51,26 @@ func Disconnect(fd int) error {
 	return errno(e)
 }
 
+// TCPClose is the kernel's TCP_CLOSE (tcp_states.h), as TCPState reads it.
+const TCPClose = 7
+
+// TCPState reads fd's TCP state: getsockopt(TCP_INFO) cut to its first
+// byte, tcpi_state.
+func TCPState(fd int) (uint8, error) {
+	var st uint8
+	l := uint32(1)
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&l)), 0)
+	return st, errno(e)
+}
+
+// ShutdownWrite ends fd's sending side: the kernel sends a FIN after what is
+// queued, as close() would.
+func ShutdownWrite(fd int) error {
+	_, _, e := unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(fd), unix.SHUT_WR, 0)
+	return errno(e)
+}
+
 // Bind binds fd to the raw address sa of length salen.
 func Bind(fd int, sa unsafe.Pointer, salen uint32) error {
 	_, _, e := unix.RawSyscall(unix.SYS_BIND, uintptr(fd), uintptr(sa), uintptr(salen))

@@ -295,7 +295,7 @@ func WriteTable(w io.Writer, doc *results.Document) error {
 			return fmt.Sprintf("%.0f%% (%s per call)", 100*float64(e.ConnectCallNs)/float64(e.LoopBusyNs), Dur(e.ConnectCallNs/e.ConnectCalls))
 		})...)
 		if anyRun(view, func(r *results.Run) bool { return r.Engine != nil && r.Engine.SocketsReused > 0 }) {
-			row("sockets reused (reset, not closed)", engine(func(e *results.Engine) string { return Count(e.SocketsReused) })...)
+			row("sockets reused (not closed)", engine(func(e *results.Engine) string { return Count(e.SocketsReused) })...)
 		}
 		if anyRun(view, func(r *results.Run) bool { return r.Engine != nil && r.Engine.Spins > 0 }) {
 			row("client spin µs/txn (--spin)", cells(func(r *results.Run) string {
