@@ -581,7 +581,7 @@ func (lp *loop) serve(fd int, events uint32) {
 	// Level-triggered: one read per wake-up. If more is queued than the
 	// buffer holds, epoll reports the socket again; no draining read that
 	// ends in EAGAIN is spent on every request.
-	n, err := sock.Read(fd, lp.buf)
+	n, err := sock.Recv(fd, lp.buf)
 	if err != nil {
 		if err == unix.EAGAIN {
 			return
@@ -639,7 +639,7 @@ func (lp *loop) serve(fd int, events uint32) {
 // not by the listener's memory.
 func (lp *loop) echo(fd int, c *conn, b []byte) {
 	for len(b) > 0 {
-		n, err := sock.Write(fd, b)
+		n, err := sock.Send(fd, b)
 		if err == unix.EAGAIN {
 			c.extra()
 			c.echo = append(c.echo[:0], b...)
@@ -684,7 +684,7 @@ func (lp *loop) flush(fd int, c *conn) bool {
 		default:
 			chunk = lp.resp[:min(c.owed, int64(len(lp.resp)))]
 		}
-		n, err := sock.Write(fd, chunk)
+		n, err := sock.Send(fd, chunk)
 		if err != nil {
 			if err == unix.EAGAIN {
 				// Socket buffer full: ask for EPOLLOUT and go on then.

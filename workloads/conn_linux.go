@@ -234,7 +234,7 @@ func (l *loop) write(s int32) {
 	c := &l.conns[s]
 	req := l.e.cfg.Request
 	for int(c.wrOff) < len(req) {
-		n, err := sock.Write(int(c.fd), req[c.wrOff:])
+		n, err := sock.Send(int(c.fd), req[c.wrOff:])
 		if err != nil {
 			if err == unix.EAGAIN {
 				return // edge-triggered EPOLLOUT brings us back
@@ -271,7 +271,7 @@ func (l *loop) read(s int32) {
 	for c.rdGot < want {
 		// Read no more than the response: the rest of the stream, if any,
 		// belongs to the next transaction.
-		n, err := sock.Read(int(c.fd), l.buf[:min(int(want-c.rdGot), len(l.buf))])
+		n, err := sock.Recv(int(c.fd), l.buf[:min(int(want-c.rdGot), len(l.buf))])
 		if err != nil {
 			if err == unix.EAGAIN {
 				return
@@ -307,7 +307,7 @@ func (l *loop) readFramed(s int32) {
 	c := &l.conns[s]
 	f := l.framers[s]
 	for {
-		n, err := sock.Read(int(c.fd), l.buf)
+		n, err := sock.Recv(int(c.fd), l.buf)
 		if err != nil {
 			if err == unix.EAGAIN {
 				return

@@ -58,10 +58,8 @@ const TCPClose = 7
 // byte, tcpi_state.
 func TCPState(fd int) (uint8, error) {
 	var st uint8
-	l := uint32(1)
-	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_TCP, unix.TCP_INFO,
-		uintptr(unsafe.Pointer(&st)), uintptr(unsafe.Pointer(&l)), 0)
-	return st, errno(e)
+	_, err := GetBytes(fd, unix.SOL_TCP, unix.TCP_INFO, unsafe.Pointer(&st), 1)
+	return st, err
 }
 
 // ShutdownWrite ends fd's sending side: the kernel sends a FIN after what is
@@ -130,6 +128,32 @@ func Write(fd int, b []byte) (int, error) {
 		return 0, nil
 	}
 	n, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// Recv reads into b from a non-blocking socket, as Read does, with
+// recvfrom(2): the socket call path, without read(2)'s file layer.
+func Recv(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// Send writes b to a non-blocking socket, as Write does, with sendto(2)
+// and MSG_NOSIGNAL (a peer that reset gives EPIPE, never SIGPIPE).
+func Send(fd int, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
 	if e != 0 {
 		return 0, e
 	}
