@@ -28,7 +28,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.AcceptDelay, "accept-delay", 0, "accept at most one connection per this long per loop (a slow-accepting server)")
 	var pause string
 	fs.StringVar(&pause, "accept-pause", "", "stop accepting for FOR after AFTER (AFTER:FOR, or FOR from the start) while serving what it has")
-	fs.DurationVar(&cfg.Spin, "spin", 0, "with connections open, a loop polls for events up to this long before it sleeps (0 to 1ms; 0: sleeps at once); the window closes while polls find nothing. It spares clients that sleep a wake-up, at the cost of CPU the clients may need (run's listener does not spin)")
+	fs.DurationVar(&cfg.Spin, "spin", 0, "with connections open, a loop polls for events up to this long before it sleeps (0 to 1ms; 0: sleeps at once); the window closes while polls find nothing. A loop that is awake when a connection or request arrives spares the client's system call the wake-up, at the cost of a CPU the clients may need (run's built-in listener polls as its client does, --spin, when their loops fit the CPUs)")
 	fs.BoolVar(&cfg.Leak, "leak", false, "never close a connection the client closed (the CLOSE_WAIT bug)")
 	tlsCfg := runner.ServeTLSFlags(fs)
 	var idle runner.AgeLimit
@@ -74,6 +74,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "connbench: served %s connections (%s closed idle), %s requests; %s bytes in, %s bytes out; %s resets, %s errors; CPU %s user, %s system\n",
 		view.Count(s.Accepted), view.Count(s.IdleClosed), view.Count(s.Requests), view.Count(s.BytesReceived), view.Count(s.BytesSent),
 		view.Count(s.Resets), view.Count(s.Errors), s.CPUUser.Round(1e6), s.CPUSys.Round(1e6))
+	if s.Spin > 0 {
+		fmt.Fprintf(stdout, "connbench: of that CPU, %s polling for events before sleeps (--spin)\n", s.Spin.Round(1e6))
+	}
 	fmt.Fprint(stdout, runner.ServeTLSSummary(s))
 	return exitOK
 }

@@ -206,6 +206,8 @@ type Stats struct {
 	Descriptors   int64         `json:"descriptors"`    // connection descriptors held now: Open, plus leaked ones until Close
 	CPUUser       time.Duration `json:"cpu_user_ns"`    // user CPU of the loop threads
 	CPUSys        time.Duration `json:"cpu_sys_ns"`     // system CPU of the loop threads
+	Spin          time.Duration `json:"spin_ns"`        // Config.Spin: the loops' time polling for events before sleeping (CPU, in CPUUser/CPUSys)
+	SpinHits      int64         `json:"spin_hits"`      // polls that found events
 
 	// TLS (Config.TLS): handshakes completed, resumed and failed, and the
 	// serving threads' CPU inside them (all, and the resumed ones).

@@ -51,6 +51,7 @@ type counters struct {
 	leaked, released                                              atomic.Int64 // Leak: connections leaked, and their descriptors closed by Close
 	idleClosed                                                    atomic.Int64 // IdleClose: connections closed for being idle
 	cpuUser, cpuSys                                               atomic.Int64
+	spinNs, spinHits                                              atomic.Int64 // Config.Spin: time polling before sleeps, and polls that found events
 	cpuAsk, cpuDone                                               atomic.Int64 // CPU refresh requests and answers
 }
 
@@ -72,6 +73,8 @@ func (c *counters) addTo(s *Stats) (released int64) {
 	s.Errors += c.errors.Load()
 	s.CPUUser += time.Duration(c.cpuUser.Load())
 	s.CPUSys += time.Duration(c.cpuSys.Load())
+	s.Spin += time.Duration(c.spinNs.Load())
+	s.SpinHits += c.spinHits.Load()
 	return released
 }
 
@@ -189,7 +192,7 @@ func Start(cfg Config) (*Listener, error) {
 			}
 			return nil, fmt.Errorf("listener: %w", err)
 		}
-		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, readBufferBytes), resp: resp, idleHead: -1, idleTail: -1}
+		lp := &loop{l: l, p: p, lfd: l.lfds[i%len(l.lfds)], buf: make([]byte, readBufferBytes), resp: resp, idleHead: -1, idleTail: -1, spin: sock.Spin{Max: c.Spin}}
 		lp.lev = unix.EPOLLIN
 		if !c.ReusePort && c.Loops > 1 {
 			// One shared socket: wake one loop per connection, not all.
@@ -360,7 +363,13 @@ func (lp *loop) run() {
 		if cfg.IdleClose > 0 {
 			timeout = lp.idleTimeout(timeout)
 		}
-		evs, _, _, _, err := lp.spin.Wait(lp.p, timeout, lp.live > 0)
+		evs, _, spun, hit, err := lp.spin.Wait(lp.p, timeout, lp.live > 0)
+		if spun > 0 {
+			lp.c.spinNs.Add(int64(spun))
+			if hit {
+				lp.c.spinHits.Add(1)
+			}
+		}
 		if err != nil {
 			lp.c.errors.Add(1)
 			break

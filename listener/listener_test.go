@@ -168,3 +168,35 @@ func skipUnlessNoSockDiag(t *testing.T, err error) {
 	}
 	t.Fatalf("the socket-state sampler did not open: %v", err)
 }
+
+// With Config.Spin a loop with connections open polls before it sleeps,
+// and a client answering at once is caught by its polls; without, it never
+// polls. (serve --spin once parsed the flag and never gave the loops the
+// window: this would have failed.)
+func TestSpinPolls(t *testing.T) {
+	for _, spin := range []time.Duration{0, 50 * time.Microsecond} {
+		ln := start(t, Config{Loops: 1, Spin: spin})
+		c := dial(t, ln)
+		b := make([]byte, 1)
+		for i := 0; i < 2000; i++ {
+			if _, err := c.Write(b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Close()
+		ln.Close()
+		st := ln.Stats()
+		if st.Requests != 2000 {
+			t.Fatalf("spin %v: %d requests answered, want 2000", spin, st.Requests)
+		}
+		if spin == 0 && (st.Spin != 0 || st.SpinHits != 0) {
+			t.Errorf("spin 0: polled %v, %d hits; want no polling", st.Spin, st.SpinHits)
+		}
+		if spin > 0 && (st.Spin <= 0 || st.SpinHits == 0) {
+			t.Errorf("spin %v: polled %v, %d hits; want polls that caught requests", spin, st.Spin, st.SpinHits)
+		}
+	}
+}
