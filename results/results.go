@@ -330,6 +330,9 @@ type Listener struct {
 	Errors        int64  `json:"errors"`
 	CPUUserNs     int64  `json:"cpu_user_ns"`
 	CPUSysNs      int64  `json:"cpu_sys_ns"`
+	// SpinNs is the listener's loops' time polling for events before
+	// sleeping (its config's spin_ns; CPU time, within CPUUserNs+CPUSysNs).
+	SpinNs int64 `json:"spin_ns,omitempty"`
 	// Leaked counts connections the listener left in CLOSE_WAIT (--leak).
 	Leaked int64 `json:"leaked,omitempty"`
 	// IdleCloseNs is --idle-close (0: off), and IdleClosed the connections

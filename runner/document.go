@@ -58,6 +58,7 @@ func listenerDelta(ln *listener.Listener, before listener.Stats) *results.Listen
 		Errors:        after.Errors - before.Errors,
 		CPUUserNs:     int64(after.CPUUser - before.CPUUser),
 		CPUSysNs:      int64(after.CPUSys - before.CPUSys),
+		SpinNs:        int64(after.Spin - before.Spin),
 		Leaked:        after.Leaked - before.Leaked,
 		TLS:           listenerTLSRecord(after, before),
 		IdleCloseNs:   int64(ln.Config().IdleClose),

@@ -96,6 +96,7 @@ func setUp(s *Spec, addr netip.AddrPort, sysctls map[string]string, obs Observer
 			t.em, t.ln, err = startPath(*s.pathCfg, pathSysctls(sysctls, s.VariedSysctls), s.ListenerConfig(), s.foMode != dialer.FastOpenOff, obs)
 		} else {
 			lc := s.ListenerConfig()
+			lc.Spin = listenerSpin(s, lc.Loops)
 			if s.Workload == "hold" && lc.Loops > 1 && !s.changed("reuseport") && !s.TLS {
 				// A listening socket per loop: the kernel spreads the
 				// handshakes over them, each with its own accept queue.
@@ -190,6 +191,20 @@ func spinGuard(cfg *workloads.Config, s *Spec, t *target) string {
 	}
 	cfg.Spin = 0
 	return fmt.Sprintf("no polling before sleeps (--spin 0): %d event loops in this process for %d CPUs", threads, cpus)
+}
+
+// listenerSpin is how long the run's built-in listener polls before it
+// sleeps: --spin, as the client's loops do, when the run's event loops
+// (client and listener) fit the CPUs, so that each polls on a CPU of its
+// own; else 0 (see spinGuard). A listener loop that is awake when a
+// connection or request arrives spares the client the wake-up in its own
+// system call (measured against serve: connect-only 8-14% and per-request
+// RST 5-17% more connections/s, 5 paired rounds).
+func listenerSpin(s *Spec, listenerLoops int) time.Duration {
+	if s.Loops+listenerLoops > runtime.NumCPU() {
+		return 0
+	}
+	return s.Spin
 }
 
 // watchers follow a run while it goes: progress, the hold meter, the
