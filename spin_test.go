@@ -13,17 +13,19 @@ import (
 // The default --spin polls only when the run's own event loops fit the
 // CPUs; more loops than CPUs turn it off with a line saying so, and a
 // --spin given on the command line is kept. The result's config says
-// which (spin_ns).
+// which (spin_ns). The built-in listener polls too when the loops fit, and
+// never when they do not, asked for or not (listener.spin_ns: the time it
+// polled).
 func TestSpinGuard(t *testing.T) {
 	over := strconv.Itoa(runtime.NumCPU()) // client loops; the listener adds one more
 	for _, tc := range []struct {
-		name  string
-		args  []string
-		spins bool
+		name           string
+		args           []string
+		spins, lnSpins bool
 	}{
-		{"fits", []string{"--loops", "1", "--listener-loops", "1"}, runtime.NumCPU() >= 2},
-		{"oversubscribed", []string{"--loops", over, "--listener-loops", "1"}, false},
-		{"asked for", []string{"--loops", over, "--listener-loops", "1", "--spin", "20us"}, true},
+		{"fits", []string{"--loops", "1", "--listener-loops", "1"}, runtime.NumCPU() >= 2, runtime.NumCPU() >= 2},
+		{"oversubscribed", []string{"--loops", over, "--listener-loops", "1"}, false, false},
+		{"asked for", []string{"--loops", over, "--listener-loops", "1", "--spin", "20us"}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "r.json")
@@ -45,6 +47,9 @@ func TestSpinGuard(t *testing.T) {
 					Config struct {
 						SpinNs int64 `json:"spin_ns"`
 					} `json:"config"`
+					Listener struct {
+						SpinNs int64 `json:"spin_ns"`
+					} `json:"listener"`
 				} `json:"runs"`
 			}
 			if err := json.Unmarshal(b, &doc); err != nil || len(doc.Runs) != 1 {
@@ -52,6 +57,9 @@ func TestSpinGuard(t *testing.T) {
 			}
 			if got := doc.Runs[0].Config.SpinNs > 0; got != tc.spins {
 				t.Errorf("config spin_ns %d, want spinning %v", doc.Runs[0].Config.SpinNs, tc.spins)
+			}
+			if got := doc.Runs[0].Listener.SpinNs > 0; got != tc.lnSpins {
+				t.Errorf("listener spin_ns %d, want polling %v", doc.Runs[0].Listener.SpinNs, tc.lnSpins)
 			}
 		})
 	}
