@@ -153,11 +153,7 @@ func Send(fd int, b []byte) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
 	}
-	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return SendTo(fd, b, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, nil, 0)
 }
 
 // SendTo sends b with flags to the raw address sa (used for MSG_FASTOPEN,
