@@ -177,15 +177,11 @@ func spinGuard(cfg *workloads.Config, s *Spec, t *target) string {
 	if cfg.Spin == 0 || s.changed("spin") {
 		return ""
 	}
-	cpus := runtime.NumCPU()
-	loops := cfg.Loops
-	if loops == 0 {
-		loops = cpus // workloads.Config's default
-	}
-	threads := loops
+	lnLoops := 0
 	if t.ln != nil {
-		threads += t.ln.Config().Loops
+		lnLoops = t.ln.Config().Loops
 	}
+	threads, cpus := processLoops(cfg.Loops, lnLoops), runtime.NumCPU()
 	if threads <= cpus {
 		return ""
 	}
@@ -201,10 +197,20 @@ func spinGuard(cfg *workloads.Config, s *Spec, t *target) string {
 // system call (measured against serve: connect-only 8-14% and per-request
 // RST 5-17% more connections/s, 5 paired rounds).
 func listenerSpin(s *Spec, listenerLoops int) time.Duration {
-	if s.Loops+listenerLoops > runtime.NumCPU() {
+	if processLoops(s.Loops, listenerLoops) > runtime.NumCPU() {
 		return 0
 	}
 	return s.Spin
+}
+
+// processLoops counts the event loops a run's process holds: its client
+// loops (0: one per CPU, workloads.Config's default) and its built-in
+// listener's. Polling before sleeps is on only while they fit the CPUs.
+func processLoops(client, listener int) int {
+	if client == 0 {
+		client = runtime.NumCPU()
+	}
+	return client + listener
 }
 
 // watchers follow a run while it goes: progress, the hold meter, the
