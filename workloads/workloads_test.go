@@ -383,9 +383,8 @@ func TestResetSocketsAreReused(t *testing.T) {
 // with Connection: close): shutdown sends the FIN, the server's ACK leaves
 // the socket closed and it connects again. The server sees what close()
 // would have shown it: a FIN, never a reset, from a new port for every
-// connection. Where the client closes
-// first (the raw listener) the sockets are closed as before, the server
-// again seeing FINs only.
+// connection. Where the client closes first (the raw listener) the sockets
+// are closed as before, the server again seeing FINs only.
 func TestFinSocketsReusedWhenServerClosesFirst(t *testing.T) {
 	const n, c = 300, 3
 	checkFD(t)
